@@ -1,0 +1,243 @@
+"""The ``flowmatch`` command line: parse, call the library, write, report.
+
+Each subcommand is one ``cmd_*`` function. A user's mistake (any
+:class:`~flowmatch.errors.FlowmatchError`) prints a clear message on stderr and
+exits with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import FlowmatchError
+
+log = logging.getLogger("flowmatch")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .inventory import read_inventory
+
+    inv = read_inventory(args.inventory)
+    for w in inv.warnings:
+        print(f"warning: {w}")
+    print(f"{inv.source}: valid ({len(inv.sites)} sites, {len(inv.resources)} resources)")
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from .describe import describe_text
+    from .inventory import read_inventory
+
+    print(describe_text(read_inventory(args.inventory)))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import synth
+
+    path = synth(args.resources, seed=args.seed, out=args.output, fmt=args.format)
+    print(f"wrote {args.resources} resources to {path}")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from .inventory import read_inventory
+    from .matching import match
+    from .writers import write_candidates
+
+    inv = read_inventory(args.inventory)
+    cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
+                  threads=args.threads, progress=not args.quiet)
+    paths = write_candidates(cands, args.output, csv=args.csv)
+    if len(cands) == 0:
+        print("no have can serve any want within the limits: wrote an empty candidates file")
+    print(f"{len(cands)} candidates -> {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _solve_kwargs(args: argparse.Namespace) -> dict:
+    return dict(objective=args.objective, time_limit=args.time_limit, gap=args.gap, solver=args.solver)
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    from .inventory import read_inventory
+    from .optimise import optimise
+    from .writers import write_plan
+
+    inv = read_inventory(args.inventory)
+    plan = optimise(inv, write_lp=args.write_lp, write_mps=args.write_mps, **_solve_kwargs(args))
+    write_plan(plan, args.output, inventory=inv)
+    print(plan.text_summary())
+    if args.report:
+        from .report import write_report
+
+        print(f"report: {write_report(args.output)}")
+    return 0
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    from .inventory import read_inventory
+    from .pareto import pareto_front, write_pareto
+
+    inv = read_inventory(args.inventory)
+    front = pareto_front(inv, between=tuple(args.between), points=args.points,
+                         time_limit=args.time_limit, gap=args.gap, solver=args.solver)
+    paths = write_pareto(front, args.output)
+    print(front.to_string(index=False))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from .inventory import read_inventory
+    from .whatif import run_whatif, write_comparison
+
+    inv = read_inventory(args.inventory)
+    table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs,
+                       **_solve_kwargs(args))
+    paths = write_comparison(table, args.output)
+    print(table.to_string(index=False))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from .inventory import read_inventory
+    from .targets import targets_text
+
+    print(targets_text(read_inventory(args.inventory)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    print(f"report: {write_report(args.plan)}")
+    return 0
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from .gaps import gaps_text
+    from .inventory import read_inventory
+
+    print(gaps_text(read_inventory(args.inventory), top=args.top))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add_solve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--objective", choices=["cost", "co2", "landfill", "weighted"], default="cost",
+                   help="what to minimise (default: cost)")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                   help="time limit per solve in seconds (default: 60)")
+    p.add_argument("--gap", type=float, default=0.01, metavar="G",
+                   help="relative MIP gap to stop at (default: 0.01)")
+    p.add_argument("--solver", choices=["highs", "cbc"], default="highs",
+                   help="highs (default, fast) or cbc through PuLP")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    ap = argparse.ArgumentParser(prog="flowmatch", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=f"flowmatch {__version__}")
+    ap.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="read and check an inventory")
+    p.add_argument("inventory", type=Path)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("describe", help="summarise an inventory")
+    p.add_argument("inventory", type=Path)
+    p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("synth", help="write a synthetic inventory")
+    p.add_argument("--resources", type=int, required=True, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--format", choices=["csv", "parquet"], default="parquet")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("match", help="score haves against wants and write candidates")
+    p.add_argument("inventory", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--top-k", type=int, default=None, metavar="K", help="candidates per want")
+    p.add_argument("--min-score", type=float, default=None, metavar="S")
+    p.add_argument("--per-have", action="store_true", help="also keep each have's best K wants")
+    p.add_argument("--csv", action="store_true", help="also write candidates.csv")
+    p.add_argument("--threads", type=int, default=None, help="Numba threads")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("optimise", aliases=["optimize"], help="choose synergies and write the plan")
+    p.add_argument("inventory", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    _add_solve_args(p)
+    p.add_argument("--write-lp", type=Path, default=None, metavar="FILE")
+    p.add_argument("--write-mps", type=Path, default=None, metavar="FILE")
+    p.add_argument("--report", action="store_true", help="also write report.html and plan.xlsx")
+    p.set_defaults(func=cmd_optimise)
+
+    p = sub.add_parser("pareto", help="Pareto front between two objectives")
+    p.add_argument("inventory", type=Path)
+    p.add_argument("--between", nargs=2, default=["cost", "co2"], metavar=("A", "B"),
+                   choices=["cost", "co2", "landfill"])
+    p.add_argument("--points", type=int, default=7)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--time-limit", type=float, default=30.0)
+    p.add_argument("--gap", type=float, default=0.01)
+    p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    p.set_defaults(func=cmd_pareto)
+
+    p = sub.add_parser("whatif", help="run what-if scenarios and compare them")
+    p.add_argument("inventory", type=Path)
+    p.add_argument("scenarios", nargs="*", type=Path, help="scenario TOML files")
+    p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="a parameter grid axis; repeat for a grid")
+    p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    _add_solve_args(p)
+    p.set_defaults(func=cmd_whatif)
+
+    p = sub.add_parser("targets", help="water and heat targets (pinch analysis)")
+    p.add_argument("inventory", type=Path)
+    p.set_defaults(func=cmd_targets)
+
+    p = sub.add_parser("report", help="write report.html and plan.xlsx for a plan folder")
+    p.add_argument("plan", type=Path)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("gaps", help="haves with no good candidate, and whom to recruit")
+    p.add_argument("inventory", type=Path)
+    p.add_argument("--top", type=int, default=20)
+    p.set_defaults(func=cmd_gaps)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 user error)."""
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except FlowmatchError as exc:
+        print(f"flowmatch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Error types of flowmatch.
+
+Every mistake a user can make in their input ends in a :class:`FlowmatchError`
+(or a subclass). The CLI turns these into a clear message and exit code 2, never
+a traceback. :class:`InventoryError` carries *all* problems found in an
+inventory, each naming the file, row and column and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "FlowmatchError",
+    "InventoryError",
+    "InputProblem",
+    "ParamsError",
+    "ModelError",
+    "SolverError",
+]
+
+
+class FlowmatchError(Exception):
+    """Base class of every error flowmatch raises for a user's mistake."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One problem in the user's input.
+
+    Parameters
+    ----------
+    file : str
+        The file (or workbook sheet, as ``book.xlsx[sheet]``) the problem is in.
+    row : int or None
+        1-based data row (the header is row 0); ``None`` for a whole-file problem.
+    column : str or None
+        The column the problem is in; ``None`` for a whole-row problem.
+    message : str
+        What is wrong.
+    fix : str
+        How to put it right.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        text = f"{where}: {self.message}"
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class InventoryError(FlowmatchError):
+    """An inventory failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[InputProblem]):
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the inventory:"
+        shown = [f"  - {p}" for p in self.problems[:50]]
+        if n > 50:
+            shown.append(f"  ... and {n - 50} more")
+        super().__init__("\n".join([head, *shown]))
+
+
+class ParamsError(FlowmatchError):
+    """A parameter (from ``params.toml``, a scenario or an argument) is out of range."""
+
+
+class ModelError(FlowmatchError):
+    """The optimisation model cannot be built or is infeasible for a stated reason."""
+
+
+class SolverError(FlowmatchError):
+    """A solver failed, or is not available."""

@@ -1,0 +1,195 @@
+"""A MILP as arrays: the builder every model part (synergies, cascades, milk
+rounds) adds its variables and rows to, and the frozen model a solver adapter
+takes.
+
+Nothing here calls a solver. Each variable carries its coefficient in every
+*metric* (``cost``, ``co2`` in kg, ``landfill`` in t), so one built model serves
+every objective and the Pareto front: the objective is a weighted sum of
+metrics chosen at solve time, and an epsilon constraint is one more row over a
+metric vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["ModelBuilder", "LinearModel", "METRICS"]
+
+METRICS = ("cost", "co2", "landfill")
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A frozen MILP: ``min c @ x  s.t.  row_lb <= A @ x <= row_ub, lb <= x <= ub``.
+
+    Attributes
+    ----------
+    lb, ub : ndarray of float, shape (n,)
+    integrality : ndarray of bool, shape (n,)
+        ``True`` for integer (binary when bounds are 0/1) variables.
+    A : scipy.sparse.csc_matrix, shape (m, n)
+    row_lb, row_ub : ndarray of float, shape (m,)
+    metrics : dict of str to ndarray, shape (n,)
+        Coefficient of each variable in each metric; ``metric_const`` the constant part.
+    var_names, row_names : list of str
+        For LP/MPS files and for explaining infeasibility.
+    """
+
+    lb: np.ndarray
+    ub: np.ndarray
+    integrality: np.ndarray
+    A: sp.csc_matrix
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    metrics: dict[str, np.ndarray]
+    metric_const: dict[str, float]
+    var_names: list[str]
+    row_names: list[str]
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.lb)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lb)
+
+    def objective(self, weights: dict[str, float]) -> tuple[np.ndarray, float]:
+        """Objective vector and constant for metric ``weights`` (e.g. ``{"cost": 1}``)."""
+        c = np.zeros(self.n_vars)
+        k = 0.0
+        for name, w in weights.items():
+            if w:
+                c += w * self.metrics[name]
+                k += w * self.metric_const.get(name, 0.0)
+        return c, k
+
+    def metric_values(self, x: np.ndarray) -> dict[str, float]:
+        """Each metric's value at solution ``x``."""
+        return {m: float(self.metrics[m] @ x + self.metric_const.get(m, 0.0)) for m in self.metrics}
+
+    def with_rows(self, A_extra: sp.spmatrix, lb: np.ndarray, ub: np.ndarray,
+                  names: list[str]) -> LinearModel:
+        """A copy with extra rows (an epsilon constraint, say)."""
+        A = sp.vstack([self.A, sp.csr_matrix(A_extra)], format="csc")
+        return LinearModel(self.lb, self.ub, self.integrality, A,
+                           np.concatenate([self.row_lb, lb]), np.concatenate([self.row_ub, ub]),
+                           self.metrics, self.metric_const, self.var_names,
+                           [*self.row_names, *names])
+
+
+@dataclass
+class ModelBuilder:
+    """Collects variables and constraint rows as arrays, then freezes them.
+
+    Variables are added in blocks (:meth:`add_vars` returns their indices);
+    rows are added as COO triplets (:meth:`add_rows`). Row indices passed to
+    :meth:`add_rows` are *local* to that call (0..k-1).
+    """
+
+    _lb: list[np.ndarray] = field(default_factory=list)
+    _ub: list[np.ndarray] = field(default_factory=list)
+    _int: list[np.ndarray] = field(default_factory=list)
+    _metrics: dict[str, list[np.ndarray]] = field(default_factory=lambda: {m: [] for m in METRICS})
+    _names: list[list[str] | tuple[str, int]] = field(default_factory=list)
+    _rows_i: list[np.ndarray] = field(default_factory=list)
+    _rows_j: list[np.ndarray] = field(default_factory=list)
+    _rows_v: list[np.ndarray] = field(default_factory=list)
+    _row_lb: list[np.ndarray] = field(default_factory=list)
+    _row_ub: list[np.ndarray] = field(default_factory=list)
+    _row_names: list[list[str] | tuple[str, int]] = field(default_factory=list)
+    metric_const: dict[str, float] = field(default_factory=lambda: {m: 0.0 for m in METRICS})
+    n_vars: int = 0
+    n_rows: int = 0
+
+    def add_vars(self, n: int, lb=0.0, ub=np.inf, integer=False, name: str | list[str] = "x",
+                 **metrics) -> np.ndarray:
+        """Add ``n`` variables; return their indices.
+
+        Parameters
+        ----------
+        n : int
+        lb, ub : float or array
+        integer : bool or array of bool
+        name : str or list of str
+            A prefix (names become ``prefix[i]``) or one name per variable.
+        **metrics : float or array
+            Coefficients in ``cost``, ``co2`` (kg) and ``landfill`` (t).
+        """
+        idx = np.arange(self.n_vars, self.n_vars + n)
+        self._lb.append(np.broadcast_to(np.asarray(lb, float), (n,)).copy())
+        self._ub.append(np.broadcast_to(np.asarray(ub, float), (n,)).copy())
+        self._int.append(np.broadcast_to(np.asarray(integer, bool), (n,)).copy())
+        for m in METRICS:
+            self._metrics[m].append(np.broadcast_to(np.asarray(metrics.pop(m, 0.0), float), (n,)).copy())
+        if metrics:
+            raise ValueError(f"unknown metrics {sorted(metrics)}; use {METRICS}")
+        self._names.append(list(name) if not isinstance(name, str) else (name, n))
+        self.n_vars += n
+        return idx
+
+    def add_rows(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, lb, ub,
+                 name: str | list[str] = "r") -> np.ndarray:
+        """Add constraint rows ``lb <= sum(vals * x[cols]) <= ub`` grouped by local ``rows``.
+
+        Returns the global indices of the new rows.
+        """
+        lb = np.atleast_1d(np.asarray(lb, float))
+        ub = np.atleast_1d(np.asarray(ub, float))
+        k = max(len(lb), len(ub), (int(np.max(rows)) + 1) if len(rows) else 0)
+        lb = np.broadcast_to(lb, (k,)).copy()
+        ub = np.broadcast_to(ub, (k,)).copy()
+        self._rows_i.append(np.asarray(rows, np.int64) + self.n_rows)
+        self._rows_j.append(np.asarray(cols, np.int64))
+        self._rows_v.append(np.asarray(vals, float))
+        self._row_lb.append(lb)
+        self._row_ub.append(ub)
+        self._row_names.append(list(name) if not isinstance(name, str) else (name, k))
+        idx = np.arange(self.n_rows, self.n_rows + k)
+        self.n_rows += k
+        return idx
+
+    def add_entries(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Add coefficients to rows that already exist (global row indices).
+
+        This is how one model part joins another's balance rows: milk-round
+        collections enter the have balances the synergy part created.
+        """
+        self._rows_i.append(np.asarray(rows, np.int64))
+        self._rows_j.append(np.asarray(cols, np.int64))
+        self._rows_v.append(np.asarray(vals, float))
+
+    def add_constant(self, **metrics: float) -> None:
+        """Add constant terms to metrics (costs that no decision changes)."""
+        for m, v in metrics.items():
+            self.metric_const[m] += float(v)
+
+    @staticmethod
+    def _expand(parts) -> list[str]:
+        out: list[str] = []
+        for p in parts:
+            if isinstance(p, tuple):
+                prefix, n = p
+                out.extend(f"{prefix}[{i}]" for i in range(n))
+            else:
+                out.extend(p)
+        return out
+
+    def build(self) -> LinearModel:
+        """Freeze into a :class:`LinearModel` with a CSC matrix."""
+        cat = lambda parts, dt=float: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+        A = sp.csc_matrix(
+            (cat(self._rows_v), (cat(self._rows_i, np.int64), cat(self._rows_j, np.int64))),
+            shape=(self.n_rows, self.n_vars),
+        )
+        A.sum_duplicates()
+        return LinearModel(
+            lb=cat(self._lb), ub=cat(self._ub), integrality=cat(self._int, bool), A=A,
+            row_lb=cat(self._row_lb), row_ub=cat(self._row_ub),
+            metrics={m: cat(v) for m, v in self._metrics.items()},
+            metric_const=dict(self.metric_const),
+            var_names=self._expand(self._names), row_names=self._expand(self._row_names),
+        )

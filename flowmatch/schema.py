@@ -1,0 +1,118 @@
+"""The inventory's tables and columns, as data (one place the reader, the docs
+and the generator all read).
+
+Each table lists its columns: name, kind, whether it is required, and what it
+means. Kinds: ``id`` (non-empty string), ``str``, ``float``, ``bool``,
+``enum:a|b|c``, ``months``. Range checks live beside the kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Column", "Table", "TABLES", "FREQUENCIES", "ROLES"]
+
+ROLES = ("have", "want")
+FREQUENCIES = ("continuous", "daily", "weekly", "monthly", "quarterly", "yearly", "batch")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = False
+    lo: float | None = None
+    hi: float | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    required: bool
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "sites", True,
+            (
+                Column("site_id", "id", True, doc="unique id of a company site"),
+                Column("name", "str", doc="display name"),
+                Column("park", "str", doc="industrial park the site belongs to"),
+                Column("sector", "str", doc="ISIC Rev.4 / NACE code or a label"),
+                Column("lat", "float", True, -90.0, 90.0, "WGS84 latitude, degrees"),
+                Column("lon", "float", True, -180.0, 180.0, "WGS84 longitude, degrees"),
+            ),
+            key=("site_id",),
+        ),
+        Table(
+            "resources", True,
+            (
+                Column("resource_id", "id", True, doc="unique id"),
+                Column("site_id", "id", True, doc="a sites.site_id"),
+                Column("role", "enum:have|want", True),
+                Column("category", "enum:material|water|energy", True),
+                Column("type", "id", True, doc="a type code"),
+                Column("quantity", "float", True, 0.0, None, "amount per year (or per hour for a rate unit)"),
+                Column("unit", "id", True, doc="t, kg, m3, l, MWh, GJ, kWh, or a rate t/h, m3/h, kW, MW"),
+                Column("frequency", "enum:" + "|".join(FREQUENCIES)),
+                Column("months", "months", doc="e.g. 1-12, 4-9, 11-2"),
+                Column("max_distance_km", "float", False, 0.0, None),
+                Column("cost", "float", doc="have: disposal cost per unit; want: virgin price per unit"),
+                Column("co2", "float", doc="kg CO2e per unit of disposal (have) or virgin input (want)"),
+                Column("route", "str", doc="have: today's fate"),
+                Column("hazardous", "bool"),
+            ),
+            key=("resource_id",),
+        ),
+        Table(
+            "properties", False,
+            (
+                Column("resource_id", "id", True),
+                Column("property", "id", True),
+                Column("value", "float"),
+                Column("min", "float"),
+                Column("max", "float"),
+            ),
+            key=("resource_id", "property"),
+        ),
+        Table(
+            "types", False,
+            (
+                Column("type", "id", True),
+                Column("parent", "str"),
+                Column("label", "str"),
+                Column("hazardous", "bool"),
+            ),
+            key=("type",),
+        ),
+        Table(
+            "compatibility", False,
+            (
+                Column("have_type", "id", True),
+                Column("want_type", "id", True),
+                Column("score", "float", True, 0.0, 1.0),
+                Column("source", "str"),
+            ),
+            key=("have_type", "want_type"),
+        ),
+        Table(
+            "distances", False,
+            (
+                Column("from_site", "id", True),
+                Column("to_site", "id", True),
+                Column("km", "float", True, 0.0, None),
+            ),
+            key=("from_site", "to_site"),
+        ),
+    ]
+}
