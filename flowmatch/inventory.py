@@ -36,6 +36,7 @@ __all__ = ["Inventory", "read_inventory", "build_inventory", "parse_months"]
 log = logging.getLogger(__name__)
 
 ALL_MONTHS = (1 << 12) - 1
+INFRASTRUCTURE_COLUMNS = ["from_site", "to_site", "category", "transport_cost_factor", "fixed_cost_factor"]
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -60,6 +61,12 @@ class Inventory:
         Things worth knowing that are not errors (unknown types, say).
     tables : dict of str to pandas.DataFrame
         The tables as read, before normalisation (to rebuild after a what-if).
+    infrastructure : pandas.DataFrame
+        Shared networks a scenario adds (``from_site, to_site, category,
+        transport_cost_factor, fixed_cost_factor``): between those sites (either
+        direction) transport cost is multiplied by ``transport_cost_factor`` and
+        the fixed cost of a synergy or link by ``fixed_cost_factor``. Empty
+        unless a what-if scenario sets it.
     """
 
     sites: pd.DataFrame
@@ -72,6 +79,7 @@ class Inventory:
     source: str = ""
     warnings: list[str] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    infrastructure: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INFRASTRUCTURE_COLUMNS))
 
     @property
     def haves(self) -> pd.DataFrame:
@@ -502,6 +510,9 @@ def _normalise_resources(res: pd.DataFrame, ck: _Checker, params: Params, taxono
     for col in ("max_distance_km", "cost", "co2"):
         if col not in res:
             res[col] = np.nan
+    if "byproduct" not in res:
+        res["byproduct"] = False
+    res["byproduct"] = res["byproduct"].astype("boolean").fillna(False).astype(bool)
     if "hazardous" not in res:
         res["hazardous"] = pd.Series(pd.NA, index=res.index, dtype="boolean")
     if any(c not in res for c in ("category", "unit", "quantity", "type", "role")):
