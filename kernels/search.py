@@ -83,45 +83,7 @@ def _windows(qlat, qlon, rho, s0, s1, tt, index, ranges):
                     z = math.pi
                 elif z > math.pi:
                     ranges[m, 2] = 0
-                    ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, z - 2.0 * math.pi, math.pi)
-                    m += 1
-                    z = math.pi
-                ranges[m, 2] = 0
-                ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, a, z)
-                m += 1
-        lo = hi
-    return m
-
-
-@njit(**NJIT)
-def _windows(qlat, qlon, rho, s0, s1, tt, index, ranges):
-    """Fill ``ranges`` with the row ranges of target type ``tt`` (rows ``s0:s1``) that may
-    lie within angle ``rho`` of the query (column 2 set to 0); return how many."""
-    lon = index.lon
-    m = 0
-    half = lon_halfwidth(qlat, rho)
-    b0, b1 = band_range(qlat, rho, index.band_h[tt], index.n_bands[tt])
-    lo = lower_bound(index.band, s0, s1, b0)
-    for b in range(b0, b1 + 1):
-        hi = lower_bound(index.band, lo, s1, b + 1)
-        if lo < hi:
-            if half >= math.pi:
-                ranges[m, 0] = lo
-                ranges[m, 1] = hi
-                ranges[m, 2] = 0
-                m += 1
-            else:
-                a = qlon - half
-                z = qlon + half
-                if a < -math.pi:  # across the antimeridian: two windows
-                    ranges[m, 2] = 0
-                    ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, -math.pi, z)
-                    m += 1
-                    a += 2.0 * math.pi
-                    z = math.pi
-                elif z > math.pi:
-                    ranges[m, 2] = 0
-                    ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, z - 2.0 * math.pi, math.pi)
+                    ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, -math.pi, z - 2.0 * math.pi)
                     m += 1
                     z = math.pi
                 ranges[m, 2] = 0
