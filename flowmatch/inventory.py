@@ -575,8 +575,9 @@ def read_inventory(path: str | Path, params: Params | None = None) -> Inventory:
                                            "Give a folder of CSV/Parquet tables or one .xlsx workbook.")])
     if params is None:
         params = _read_params(toml if toml.is_file() else None, sheet, problems)
+    unreadable = any(pr.file == str(p) for pr in problems.items)
     for name, table in TABLES.items():
-        if table.required and name not in tables:
+        if table.required and name not in tables and not unreadable:
             label = f"{p}[{name}]" if not p.is_dir() else str(p / f"{name}.csv")
             if not any(pr.file == label or Path(pr.file).stem.lower() == name for pr in problems.items):
                 cols = ", ".join(table.required_columns)
@@ -818,6 +819,8 @@ def _assemble(t: _Table | None, cols: dict[str, Any] | None, defaults: dict[str,
             data[c.name] = _series(d, n) if d is not None else pd.Series([""] * n, dtype="str")
         elif c.kind == "float":
             data[c.name] = pd.Series(np.full(n, np.nan))
+        elif c.kind == "bool":
+            data[c.name] = pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
         else:
             data[c.name] = pd.Series([""] * n, dtype="str")
     if t is not None:
@@ -831,18 +834,17 @@ def _taxonomy(t: _Table | None, cols: dict[str, Any] | None, P: _Problems) -> Ta
     base = builtin_taxonomy()
     if t is None or cols is None or "type" not in cols:
         return base
-    ty = _assemble(t, cols, {})
-    haz = ty["hazardous"].astype("boolean")
-    taxonomy = base.merged(ty.assign(hazardous=haz))
+    taxonomy = base.merged(_assemble(t, cols, {}))
     parents = cols.get("parent")
     if parents is not None:
         bad = ~_np(pc.equal(parents, "")) & ~_in(parents, pa.array(taxonomy.table.index.tolist(), type=pa.string()))
         P.rows(t, bad, "parent", "parent type '{value}' is not known.",
                "Add the parent as its own row or use a built-in type.", parents)
         # cycles: walk up from each user type (the types table is small)
-        parent_of = dict(zip(ty["type"], ty["parent"], strict=False))
-        in_cycle = np.zeros(len(ty), dtype=bool)
-        for i, tp in enumerate(ty["type"]):
+        user_types = cols["type"].to_pylist()
+        parent_of = dict(zip(user_types, parents.to_pylist(), strict=True))
+        in_cycle = np.zeros(len(user_types), dtype=bool)
+        for i, tp in enumerate(user_types):
             seen, cur = set(), tp
             while cur and cur in parent_of and cur not in seen:
                 seen.add(cur)
