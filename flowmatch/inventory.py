@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .errors import InputProblem, InventoryError, ParamsError
 from .knowledge import merge_exchanges
@@ -397,16 +398,17 @@ def _read_csv(path: Path, name: str, problems: _Problems) -> _Table | None:
 def _read_parquet(path: Path, name: str, problems: _Problems) -> _Table | None:
     label = str(path)
     try:
-        df = pd.read_parquet(path)
+        # column by column: a file may repeat a column name, which pandas.read_parquet refuses
+        tab = pq.ParquetFile(path).read()
+        df = pd.DataFrame({j: tab.column(j).to_pandas() for j in range(tab.num_columns)},
+                          index=pd.RangeIndex(tab.num_rows))
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
         problems.whole(label, f"is not a readable Parquet file ({type(exc).__name__}: "
                        f"{str(exc).strip()[:200]}).",
                        "Write it again with a Parquet writer (pandas.DataFrame.to_parquet), "
                        "or give the table as CSV.")
         return None
-    header = list(df.columns)
-    df.columns = range(len(header))
-    return _frame(df, name, label, "parquet", problems, path=path, header=header)
+    return _frame(df, name, label, "parquet", problems, path=path, header=tab.column_names)
 
 
 _SUFFIXES = (".csv", ".parquet")

@@ -374,3 +374,16 @@ def test_problem_rows_are_plain_ints(tmp_path):
     assert all(p.row is None or type(p.row) is int for p in probs)
     assert all(p.line is None or type(p.line) is int for p in probs)
     assert not any(isinstance(p.row, np.integer) for p in probs)
+
+
+def test_parquet_with_a_repeated_column_name(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    inv = write_csv(tmp_path / "inv")
+    (inv / "distances.csv").unlink()
+    d = tables()["distances"]
+    arrays = [pa.array(d[c].tolist()) for c in d.columns] + [pa.array(d["km"].tolist())]
+    pq.write_table(pa.Table.from_arrays(arrays, names=[*d.columns, "km"]), inv / "distances.parquet")
+    p = only(problems_of(inv), file="distances.parquet")
+    assert (p.column, p.row) == ("km", None) and "more than once" in p.message
