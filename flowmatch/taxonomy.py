@@ -81,7 +81,8 @@ class Taxonomy:
     def merged(self, user: pd.DataFrame) -> Taxonomy:
         """Return this taxonomy with ``user`` rows (type, parent, label[, hazardous]) merged over it."""
         base = self.table.drop(columns=["depth"]).reset_index()
-        extra = user.reindex(columns=TYPE_COLUMNS).copy()
+        extra = user.reindex(columns=TYPE_COLUMNS)
+        extra = extra[extra["type"].notna() & (extra["type"].astype(str).str.strip() != "")].copy()
         extra["parent"] = extra["parent"].fillna("").astype(str)
         label = extra["label"].fillna("").astype(str)
         extra["label"] = label.where(label != "", extra["type"].astype(str))

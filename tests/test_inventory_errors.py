@@ -184,6 +184,7 @@ def test_xlsx_without_required_sheet(tmp_path):
     ("properties", 1, "value", "", "no value, min or max"),
     ("types", 1, "parent", "raw:unobtainium", "parent type 'raw:unobtainium' is not known"),
     ("types", 2, "hazardous", "perhaps", "'perhaps' is not true or false"),
+    ("types", 1, "type", "", "required value is empty"),
     ("compatibility", 1, "score", "1.5", "above 1"),
     ("compatibility", 2, "score", "0", "not above 0"),
     ("distances", 1, "to_site", "ZZ", "site 'ZZ' is not in the sites table"),
