@@ -236,6 +236,7 @@ _MEDIAN = {("have", "material"): 400.0, ("want", "material"): 1500.0,
 _SIGMA = 1.2
 _KB_HAVE_BOOST = 8.0  # wastes the knowledge base knows are that much more frequent
 _KB_WANT_BOOST = 3.0
+_HAZARDOUS_SHARE = 0.4  # hazardous codes are about half the List but far fewer of the streams
 
 # units by category: (unit, probability)
 _UNITS = {
@@ -369,6 +370,7 @@ def _templates() -> _Templates:
         for sub in s.ewc:
             for t in by_sub.get(sub, []):
                 w = _KB_HAVE_BOOST if t in kb_haves else (0.5 if t.endswith("99") else 1.0)
+                w *= _HAZARDOUS_SHARE if tax.hazardous(t) else 1.0
                 group_rows.setdefault(("have", "material"), []).append((t, w))
         if s.code.startswith("E38"):
             group_rows.setdefault(("have", "material"), []).extend((t, _KB_HAVE_BOOST) for t in orphans)
@@ -376,7 +378,8 @@ def _templates() -> _Templates:
             cat = _category_of(t)
             w = (4.0 if t in kb_haves else 2.0) if cat == "material" else 1.0
             group_rows.setdefault(("have", cat), []).append((t, w))
-        group_rows[("have", "generic")] = [(t, 1.0) for t in GENERIC_WASTES]
+        group_rows[("have", "generic")] = [(t, _HAZARDOUS_SHARE if tax.hazardous(t) else 1.0)
+                                           for t in GENERIC_WASTES]
         wants = {t: 1.0 for t in s.wants}
         for wt, sectors in kb_wants_by_row:
             if wt in tax and _sector_matches(s.code, _split_codes(sectors)):
