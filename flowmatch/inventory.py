@@ -871,7 +871,8 @@ def _compatibility(t: _Table | None, cols: dict[str, Any] | None, P: _Problems) 
     if any(k not in cols for k in ("have_type", "want_type", "score")):
         return merge_exchanges(None)
     comp = _assemble(t, cols, {"source": "user"})
-    return merge_exchanges(comp)
+    # a repeated pair is reported by the key check; merge its first row only
+    return merge_exchanges(comp.drop_duplicates(["have_type", "want_type"]))
 
 
 def _properties(t: _Table | None, cols: dict[str, Any] | None, rc: dict[str, Any], rt: _Table,
