@@ -102,14 +102,14 @@ def pareto_front(
     ParamsError
         Unknown or equal objectives, or fewer than 2 points.
     """
-    from .optimise import optimise
-
     a, b = between
     if a not in PARETO_METRICS or b not in PARETO_METRICS or a == b:
         raise ParamsError(f"between = {between!r}: give two different objectives of "
                           f"{', '.join(PARETO_METRICS)}.")
     if points < 2:
         raise ParamsError(f"points = {points}: give at least 2 points (the two ends of the front).")
+    from .optimise import optimise
+
     solve = dict(time_limit=time_limit, gap=gap, solver=solver)
     best_a = optimise(inventory, objective=a, **solve)
     best_b = optimise(inventory, objective=b, **solve)
