@@ -1,0 +1,57 @@
+"""What-if grid on a park: a 3 x 3 price grid (9 runs plus the baseline) on
+1 process against 2, to show that the grid keeps both cores busy.
+
+Run::
+
+    .venv/bin/pytest benchmarks/bench_whatif.py --benchmark-only \
+        --benchmark-columns=min,mean,rounds
+
+``extra_info`` records ``cores_used``: CPU seconds of this process and its
+workers divided by wall seconds (about 1 for ``jobs=1``, near 2 for ``jobs=2``
+when nothing else competes for the cores).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+
+from flowmatch.inventory import read_inventory
+from flowmatch.synth import synth
+from flowmatch.whatif import run_whatif
+
+GRID = ["landfill_price=40,100,200", "carbon_price=0,60,120"]
+N_RESOURCES = 3000
+TIME_LIMIT = 30.0
+
+
+@pytest.fixture(scope="module")
+def park(tmp_path_factory):
+    path = synth(N_RESOURCES, seed=1, out=tmp_path_factory.mktemp("park"), fmt="parquet")
+    return read_inventory(path)
+
+
+def _cpu_s() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_whatif_grid(benchmark, park, jobs):
+    state = {}
+
+    def run():
+        cpu0, t0 = _cpu_s(), time.perf_counter()
+        state["table"] = run_whatif(park, vary=GRID, jobs=jobs, time_limit=TIME_LIMIT)
+        state["cores"] = (_cpu_s() - cpu0) / (time.perf_counter() - t0)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    table = state["table"]
+    assert len(table) == 10
+    assert (table["status"] != "error").all(), table["message"].tolist()
+    benchmark.extra_info.update(jobs=jobs, runs=len(table), cores_used=round(state["cores"], 2),
+                                sum_solve_s=round(float(table["solve_s"].sum()), 2),
+                                sum_run_s=round(float(table["total_s"].sum()), 2),
+                                max_gap=float(table["gap"].max()))
