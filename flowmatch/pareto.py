@@ -93,8 +93,8 @@ def pareto_front(
     -------
     pandas.DataFrame
         One row per non-dominated point, sorted by A: ``point``, ``cost``,
-        ``co2_t``, ``landfill_t``, ``<B>_cap`` (the cap on B, empty at the end
-        where A is minimised alone), ``status``, ``gap``, ``n_synergies``,
+        ``co2_t``, ``landfill_t``, ``<B>_cap`` (the cap on B, empty for the
+        two ends found by minimising A alone or B alone), ``status``, ``gap``, ``n_synergies``,
         ``solve_s``. ``attrs`` holds ``between`` and ``currency`` for the plot.
 
     Raises
@@ -112,6 +112,7 @@ def pareto_front(
 
     solve = dict(time_limit=time_limit, gap=gap, solver=solver)
     best_a = optimise(inventory, objective=a, **solve)
+    solve["candidates"] = best_a.candidates  # match once: every solve uses the same pairs
     best_b = optimise(inventory, objective=b, **solve)
     hi, lo = _value(best_a, b), _value(best_b, b)
     log.info("pareto %s-%s: %s from %.6g to %.6g", a, b, b, lo, hi)
@@ -121,7 +122,7 @@ def pareto_front(
         for k in range(points - 1):  # the last grid point, eps = hi, is best_a itself
             eps = lo + (hi - lo) * k / (points - 1)
             try:
-                plan = optimise(inventory, objective=a, metric_caps={b: eps + slack}, **solve)
+                plan = optimise(inventory, objective=a, metric_caps={PARETO_METRICS[b]: eps + slack}, **solve)
             except FlowmatchError as exc:
                 log.warning("pareto point %s <= %.6g skipped: %s", b, eps, exc)
                 continue
