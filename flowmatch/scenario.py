@@ -387,13 +387,15 @@ def apply_scenario(inventory: Inventory, scenario: Scenario) -> Inventory:
     removed, then rows added, then by-products marked) and rebuilt through
     :func:`~flowmatch.inventory.build_inventory` with the new parameters, so
     added rows get the same checks as rows read from disk; then the
-    infrastructure is set.
+    infrastructure is set. A scenario that changes only parameters (other than
+    ``hours_per_year``, which the reader uses) and infrastructure needs no
+    rebuild: the inventory is copied with them.
 
     Parameters
     ----------
     inventory : Inventory
-        A validated inventory that keeps its source tables (as
-        :func:`~flowmatch.inventory.read_inventory` and ``build_inventory`` make).
+        A validated inventory; to change rows it must keep its source tables
+        (as :func:`~flowmatch.inventory.read_inventory` and ``build_inventory`` make).
     scenario : Scenario
 
     Returns
@@ -407,11 +409,24 @@ def apply_scenario(inventory: Inventory, scenario: Scenario) -> Inventory:
         Naming the scenario file and the key of every problem (an unknown id, an
         added row that fails validation, ...).
     """
+    problems: list[Problem] = []
+    params = inventory.params
+    try:
+        params = params.replace(**scenario.params)
+    except ParamsError as exc:
+        problems.append(("params", str(exc).removeprefix("override: ") + ".", "Correct the parameter."))
+    source = f"{inventory.source} + {scenario.name}"
+    rows_change = bool(scenario.add or scenario.remove_sites or scenario.remove_resources or scenario.byproducts)
+    if not rows_change and params.hours_per_year == inventory.params.hours_per_year:
+        # nothing the reader normalises changes (rate units use hours_per_year): no rebuild
+        infra = _infrastructure(inventory, scenario, set(inventory.sites["site_id"]), set(), problems)
+        if problems:
+            raise ScenarioError(scenario.source, problems)
+        return replace(inventory, params=params, source=source, infrastructure=infra)
     if "sites" not in inventory.tables or "resources" not in inventory.tables:
         raise ScenarioError(scenario.source, [("(inventory)", f"{inventory.source} keeps no source tables to "
                                                "apply a scenario to.",
                                                "Read the inventory with read_inventory or build_inventory.")])
-    problems: list[Problem] = []
     tables = {}
     for name, df in inventory.tables.items():
         df = df.copy()
@@ -422,11 +437,6 @@ def apply_scenario(inventory: Inventory, scenario: Scenario) -> Inventory:
     _reclassify(tables, scenario, problems)
     site_ids = set(_ids(tables["sites"], "site_id"))
     infra = _infrastructure(inventory, scenario, site_ids, removed, problems)
-    params = inventory.params
-    try:
-        params = params.replace(**scenario.params)
-    except ParamsError as exc:
-        problems.append(("params", str(exc).removeprefix("override: ") + ".", "Correct the parameter."))
     if problems:
         raise ScenarioError(scenario.source, problems)
     try:
@@ -434,4 +444,4 @@ def apply_scenario(inventory: Inventory, scenario: Scenario) -> Inventory:
     except InventoryError as exc:
         raise ScenarioError(scenario.source, _explain(exc, inventory, before)) from None
     log.info("applied scenario %s (%s)", scenario.name, scenario.source)
-    return replace(new, source=f"{inventory.source} + {scenario.name}", infrastructure=infra)
+    return replace(new, source=source, infrastructure=infra)

@@ -230,11 +230,31 @@ def test_parquet_typed_tables(tmp_path):
     assert r.at["HN", "quantity"] == 1.5 and r.at["HA", "byproduct"] and not r.at["HN", "byproduct"]
 
 
-def test_an_inventory_without_source_tables_is_refused(tmp_path, inv):
+def test_an_inventory_without_source_tables_takes_only_params_and_infrastructure(tmp_path, inv):
     from dataclasses import replace
 
+    bare = replace(inv, tables={})
+    new = apply_scenario(bare, _scenario(tmp_path, """
+        [params]
+        landfill_tax = 1
+        [[infrastructure]]
+        sites = ["A", "B"]
+        category = "water"
+    """))
+    assert new.params.landfill_tax == 1.0 and len(new.infrastructure) == 1
     with pytest.raises(ScenarioError, match="source tables"):
-        apply_scenario(replace(inv, tables={}), _scenario(tmp_path, "[params]\nlandfill_tax = 1\n"))
+        apply_scenario(bare, _scenario(tmp_path, '[remove]\nresources = ["HA"]\n'))
+
+
+def test_params_only_scenarios_skip_the_rebuild_unless_hours_change(tmp_path):
+    tables = _tables()
+    tables["resources"].loc[3, ["quantity", "unit"]] = [10.0, "m3/h"]
+    inv = build_inventory(tables, source="test")
+    prices = apply_scenario(inv, _scenario(tmp_path, "[params]\ncarbon_price = 90\n"))
+    assert prices.resources is inv.resources and prices.params.carbon_price == 90.0
+    hours = apply_scenario(inv, _scenario(tmp_path, "[params]\nhours_per_year = 4000\n"))
+    ww = hours.resources.set_index("resource_id").at["WW", "quantity"]
+    assert ww == pytest.approx(40000.0) and inv.resources.set_index("resource_id").at["WW", "quantity"] == 80000.0
 
 
 # --------------------------------------------------------------------------- bad files
