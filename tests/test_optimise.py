@@ -224,7 +224,7 @@ def test_objectives_differ():
 
 
 def test_infeasible_cap_names_constraints(mini, mini_cands):
-    with pytest.raises(ModelError, match=r"infeasible.*cap\[landfill_t\]"):
+    with pytest.raises(ModelError, match=r"infeasible.*have H1 .*your cap on landfill_t"):
         optimise(mini, candidates=mini_cands, metric_caps={"landfill_t": 1000.0})
 
 
@@ -312,3 +312,18 @@ def test_infrastructure_cuts_transport_and_fixed_cost():
     p = inv.params
     expected = 100 * 30 * (0.1 * p.transport_cost_t_km + p.co2_kg_t_km * p.carbon_price / 1000) + 2500.0
     assert row["cost"] == pytest.approx(expected)
+
+
+def test_infeasibility_found_by_elimination():
+    """When the LP relaxation is feasible, the groups of rows to blame are named."""
+    from flowmatch.model import ModelBuilder
+    from flowmatch.optimise import explain_infeasible
+
+    mb = ModelBuilder()
+    x = mb.add_vars(1, 0.0, 10.0, name="flow[H1>W1]")
+    y = mb.add_vars(1, 0.0, 1.0, integer=True, name="use[H1>W1]")
+    mb.add_rows(np.zeros(2, int), np.r_[x, y], np.array([1.0, -8.0]), 0.0, np.inf, name="link_min[H1>W1]")
+    mb.add_rows(np.zeros(1, int), x, np.ones(1), 3.0, 5.0, name="want[W1]")
+    text = explain_infeasible(mb.build())
+    # 3 <= x <= 5 and x >= 8 y: y = 0.5 would do, y in {0, 1} cannot
+    assert "link_min" in text and "want" in text
