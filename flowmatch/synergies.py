@@ -237,6 +237,20 @@ class SynergyPart:
         """Global index of each want's balance row (after :meth:`add_to`)."""
         return dict(zip(self._want_ids, self._want_rows.tolist(), strict=True))
 
+    @property
+    def disposal_var(self) -> dict[str, int]:
+        """Global index of each have's disposal variable (after :meth:`add_to`).
+
+        A part that adds to :attr:`have_row` and sets its own variables in its
+        warm start takes the same amount off this variable in ``x``.
+        """
+        return dict(zip(self._have_ids, self.d_idx.tolist(), strict=True))
+
+    @property
+    def virgin_var(self) -> dict[str, int]:
+        """Global index of each want's virgin-supply variable (after :meth:`add_to`)."""
+        return dict(zip(self._want_ids, self.v_idx.tolist(), strict=True))
+
     def warm_start(self, x: np.ndarray) -> None:
         """Greedy plan: best net saving per unit first, each pair as much as it can carry.
 

@@ -327,3 +327,28 @@ def test_infeasibility_found_by_elimination():
     text = explain_infeasible(mb.build())
     # 3 <= x <= 5 and x >= 8 y: y = 0.5 would do, y in {0, 1} cannot
     assert "link_min" in text and "want" in text
+
+
+def test_synergy_part_exposes_rows_for_other_parts(mini, mini_cands):
+    """Milk rounds join the have balances through have_row; the indices must point at them."""
+    from flowmatch.model import ModelBuilder
+    from flowmatch.synergies import SynergyPart
+
+    part = SynergyPart(mini, mini_cands)
+    mb = ModelBuilder()
+    mb.add_vars(2, name="before")  # another part's variables come first
+    part.add_to(mb)
+    extra = mb.add_vars(1, 0.0, 5000.0, name="collect[H1]")
+    mb.add_entries(np.array([part.have_row["H1"]]), extra, np.ones(1))
+    model = mb.build()
+    assert model.row_names[part.have_row["H1"]] == "have[H1]"
+    assert model.row_names[part.want_row["W2"]] == "want[W2]"
+    assert model.var_names[part.disposal_var["H2"]] == "disposal[H2]"
+    assert model.var_names[part.virgin_var["W1"]] == "virgin[W1]"
+    x = np.zeros(model.n_vars)
+    part.warm_start(x)
+    x[extra] = 3000.0  # the other part collects 3,000 t of H1, taken off its disposal
+    x[part.disposal_var["H1"]] -= 3000.0
+    ax = model.A @ x
+    assert ax[part.have_row["H1"]] == pytest.approx(120000.0)
+    assert np.all(ax >= model.row_lb - 1e-6) and np.all(ax <= model.row_ub + 1e-6)
