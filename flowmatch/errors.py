@@ -105,7 +105,7 @@ class ScenarioError(FlowmatchError):
         The scenario file (or ``--vary``).
     problems : list of (key, message, fix)
         Each problem: the key it is at (``params.landfill_tax``,
-        ``add.resources[2].quantity``, ...), what is wrong and how to fix it.
+        ``add.resources (entry 2), quantity``, ...), what is wrong and how to fix it.
     """
 
     def __init__(self, file: str, problems: list[tuple[str, str, str]]):
