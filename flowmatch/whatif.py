@@ -160,10 +160,14 @@ def _solve_all(inventories: list[Inventory], solve: dict[str, Any], jobs: int) -
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
         futures = {ex.submit(_solve_one, inv, inner): i for i, inv in enumerate(inventories)}
-        for done, fut in enumerate(as_completed(futures), 1):
-            i = futures[fut]
-            results[i] = fut.result()
-            log.info("scenario %d/%d done: %s", done, len(inventories), inventories[i].source)
+        try:
+            for done, fut in enumerate(as_completed(futures), 1):
+                i = futures[fut]
+                results[i] = fut.result()
+                log.info("scenario %d/%d done: %s", done, len(inventories), inventories[i].source)
+        except BaseException:  # a crash or Ctrl-C: do not start the runs still queued
+            ex.shutdown(wait=True, cancel_futures=True)
+            raise
     return results
 
 
