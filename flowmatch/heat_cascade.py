@@ -66,6 +66,11 @@ _ROUND = 6  # decimals of a shifted temperature (equal temperatures share a boun
 _TOL = 1e-9
 
 
+def _cat(parts: list[np.ndarray], dtype=np.int64) -> np.ndarray:
+    """Concatenate array blocks (an empty array of ``dtype`` for none)."""
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
 def _heat_mask(inv: Inventory) -> np.ndarray:
     res = inv.resources
     tax = inv.taxonomy
@@ -293,9 +298,8 @@ def build_slots(hs: HeatStreams) -> Slots:
         slot_idx.append(sl)
         heat.append(q)
         first[k], last[k] = sl[0], sl[-1]
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    return Slots(np.array(tops, float), np.array(bots, float), cat(s_idx, np.int64),
-                 cat(slot_idx, np.int64), cat(heat, float), first, last)
+    return Slots(np.array(tops, float), np.array(bots, float), _cat(s_idx), _cat(slot_idx),
+                 _cat(heat, float), first, last)
 
 
 def _zones(inv: Inventory, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -330,7 +334,7 @@ class HeatPart:
     name = "heat"
 
     def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None):
-        self.params = p = inventory.params
+        self.params = inventory.params
         self.streams = hs = heat_streams(inventory, resource_ids)
         self.slots = sl = build_slots(hs)
         n = len(hs)
@@ -395,8 +399,7 @@ class HeatPart:
                 to.append(np.full(len(slots), y))
                 sl.append(slots)
                 ln.append(np.full(len(slots), k))
-        cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64))
-        self.exp_from, self.exp_to, self.exp_slot, self.exp_link = cat(fr), cat(to), cat(sl), cat(ln)
+        self.exp_from, self.exp_to, self.exp_slot, self.exp_link = _cat(fr), _cat(to), _cat(sl), _cat(ln)
 
     def _steam_pairs(self) -> None:
         """Let-down pairs: a steam level have to a steam level want of the same or a lower level."""
@@ -472,8 +475,7 @@ class HeatPart:
             ip_s.append(np.arange(imp_first[z], need_slots[-1]))
             ci_z.append(np.full(len(need_slots), z))
             ci_s.append(need_slots)
-        cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64))
-        ip_z, ip_s, ci_z, ci_s = cat(ip_z), cat(ip_s), cat(ci_z), cat(ci_s)
+        ip_z, ip_s, ci_z, ci_s = _cat(ip_z), _cat(ip_s), _cat(ci_z), _cat(ci_s)
         ires = mb.add_vars(len(ip_z), name="heat_import_residual")
         cimp = mb.add_vars(len(ci_z), ub=self.C[ci_z, ci_s], name="heat_import_use")
 
