@@ -77,7 +77,7 @@ def _heat_mask(inv: Inventory) -> np.ndarray:
     energy = (res["category"] == "energy").to_numpy()
     types = res.loc[energy, "type"].unique()
     is_heat_type = {t: HEAT_ROOT in tax.ancestors(t) for t in types}
-    by_type = res["type"].map(is_heat_type).fillna(False).to_numpy(dtype=bool)
+    by_type = res["type"].map(is_heat_type).eq(True).to_numpy()
     props = inv.properties
     with_temp = props.loc[props["property"].isin(TEMPERATURE_PROPERTIES), "resource_id"].unique()
     return energy & (by_type | res["resource_id"].isin(with_temp).to_numpy())
