@@ -47,11 +47,18 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .costs import (
+    carbon_cost,
+    disposal_terms,
+    infrastructure_factors,
+    transport_rates,
+    virgin_terms,
+)
 from .errors import InputProblem, InventoryError
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
-from .sitepairs import site_pair_factors, site_pair_km
+from .sitepairs import site_pair_km
 
 __all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "build_slots",
            "STEAM_LEVELS"]
@@ -109,7 +116,8 @@ class HeatStreams:
     duty : ndarray of float
         MWh per year.
     price, co2 : ndarray of float
-        Per MWh of utility: cold utility for a hot stream, hot utility for a cold one.
+        Per MWh of utility: cold utility for a hot stream, hot utility for a
+        cold one (:mod:`flowmatch.costs`; price includes carbon).
     reach : ndarray of float
         Farthest a stream's heat is piped, km.
     steam_rank : ndarray of int
@@ -217,17 +225,15 @@ def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatS
     t_level = np.where(hot | np.isnan(t_min), t_val, t_min)
     t_supply = np.where(stream, t_val, t_level)
     t_target = np.where(stream, tgt, t_level)
-    price_default = np.where(hot, p.cold_utility_price, p.hot_utility_price)
-    co2_default = np.where(hot, p.cold_utility_co2_kg_mwh, p.hot_utility_co2_kg_mwh)
-    cost = heat["cost"].to_numpy(dtype=float)
-    co2 = heat["co2"].to_numpy(dtype=float)
+    d_cost, d_co2, _ = disposal_terms(heat, p)
+    v_cost, v_co2 = virgin_terms(heat, p)
+    co2 = np.where(hot, d_co2, v_co2)
     reach = heat["max_distance_km"].to_numpy(dtype=float)
     rank = _steam_rank(inv.taxonomy, heat["type"])
     return HeatStreams(
         ids=names, sites=sites, hot=hot, level=~stream,
         t_supply=t_supply, t_target=t_target, duty=heat["quantity"].to_numpy(dtype=float),
-        price=np.where(np.isnan(cost), price_default, cost),
-        co2=np.where(np.isnan(co2), co2_default, co2),
+        price=np.where(hot, d_cost, v_cost) + carbon_cost(co2, p), co2=co2,
         reach=np.where(np.isnan(reach), p.max_distance_energy_km, reach),
         steam_rank=np.where(stream, -1, rank), dt_min=p.dt_min_k,
     )
@@ -360,7 +366,8 @@ class HeatPart:
         za, zb = za[ok], zb[ok]
         self.link_a, self.link_b = za, zb
         self.link_km = zkm[za, zb]
-        tf, ff = site_pair_factors(inventory, usites[rep[za]], usites[rep[zb]], "energy")
+        tf, ff = infrastructure_factors(inventory, usites[rep[za]], usites[rep[zb]],
+                                        np.full(len(za), "energy", dtype=object))
         self.link_transport_factor, self.link_fixed_factor = tf, ff
         self.link_cap = np.minimum(hot_duty[za], cold_duty[zb]) + np.minimum(hot_duty[zb], cold_duty[za])
         self.hot_duty = hot_duty
@@ -423,9 +430,11 @@ class HeatPart:
     # ------------------------------------------------------------------ model
 
     def _link_unit_cost(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cost (carbon included) and kg CO2e per MWh carried over each link."""
         p = self.params
-        return (p.transport_cost_mwh_km * self.link_km * self.link_transport_factor,
-                p.co2_kg_mwh_km * self.link_km)
+        rate, co2_rate = transport_rates(np.array(["energy"]), p)
+        co2 = co2_rate[0] * self.link_km
+        return rate[0] * self.link_km * self.link_transport_factor + carbon_cost(co2, p), co2
 
     def add_to(self, mb: ModelBuilder) -> None:
         """Add utilities, residuals, exports, let-down, links and the cascade rows to ``mb``."""

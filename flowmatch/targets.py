@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from .errors import ModelError
 from .heat_cascade import build_slots, heat_resource_ids, heat_streams
 from .inventory import Inventory
 from .model import ModelBuilder
+from .solvers import solve
 from .water_cascade import WaterPart, water_streams
 
 __all__ = ["WaterTargets", "HeatTargets", "water_targets", "heat_targets", "targets_text",
@@ -163,29 +163,13 @@ def _lp_min_fresh(inv: Inventory) -> tuple[float, float]:
     part = WaterPart(inv, targeting=True)
     mb = ModelBuilder()
     part.add_to(mb)
-    model = mb.build()
-    x = _solve_lp(model)
-    fl = part.flows(x)
+    res = solve(mb.build(), {"cost": 1.0}, gap=0.0)
+    if res.status != "optimal":
+        raise ModelError(f"the water targeting LP ended {res.status} ({res.message}).")
+    fl = part.flows(res.x)
     fresh = float(fl.loc[fl["mode"] == "virgin", "quantity"].sum())
     waste = float(fl.loc[fl["mode"] == "disposal", "quantity"].sum())
     return fresh, waste
-
-
-def _solve_lp(model) -> np.ndarray:
-    from scipy.optimize import linprog
-
-    c, _ = model.objective({"cost": 1.0})
-    A = model.A.tocsr()
-    eq = model.row_lb == model.row_ub
-    up = ~eq & np.isfinite(model.row_ub)
-    lo = ~eq & np.isfinite(model.row_lb)
-    A_ub = sp.vstack([A[up], -A[lo]])
-    b_ub = np.concatenate([model.row_ub[up], -model.row_lb[lo]])
-    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A[eq], b_eq=model.row_lb[eq],
-                  bounds=np.column_stack([model.lb, model.ub]), method="highs")
-    if res.status != 0:
-        raise ModelError(f"the water targeting LP did not solve ({res.message}).")
-    return res.x
 
 
 def water_targets(inv: Inventory) -> WaterTargets | None:

@@ -36,13 +36,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
+from .costs import (
+    carbon_cost,
+    disposal_terms,
+    infrastructure_factors,
+    transport_rates,
+    virgin_terms,
+)
 from .errors import InputProblem, InventoryError, ModelError
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
-from .sitepairs import site_pair_factors, site_pair_km
+from .sitepairs import site_pair_km
+from .solvers import solve
 
 __all__ = ["WaterPart", "WaterStreams", "water_streams", "contaminant_of", "CONCENTRATION_SUFFIXES"]
 
@@ -73,7 +80,8 @@ class WaterStreams:
     src_conc : ndarray, shape (n_src, n_c)
         ppm; NaN where the source gives no value for that contaminant.
     src_price, src_co2 : ndarray
-        Wastewater price and kg CO2e per m3 of each source.
+        Wastewater price (carbon included, :mod:`flowmatch.costs`) and kg CO2e
+        per m3 of each source.
     src_reach : ndarray
         Farthest a source's water is piped, km.
     snk_ids, snk_sites, snk_flow : as for sources
@@ -82,7 +90,7 @@ class WaterStreams:
     snk_fresh : ndarray, shape (n_snk, n_c)
         Concentration of the fresh water the sink takes (its ``value``, else 0).
     snk_price, snk_co2, snk_reach : ndarray
-        Fresh-water price and kg CO2e per m3, and reach, of each sink.
+        Fresh-water price (carbon included) and kg CO2e per m3, and reach, of each sink.
     """
 
     contaminants: list[str]
@@ -168,22 +176,22 @@ def water_streams(inv: Inventory, resource_ids: list[str] | None = None) -> Wate
     snk_max = np.where(np.isnan(snk_max), np.inf, snk_max)
     snk_fresh = value.to_numpy(dtype=float)[~is_src]
     snk_fresh = np.where(np.isnan(snk_fresh), 0.0, snk_fresh)
+    src_cost, src_co2, _ = disposal_terms(src, p)
+    snk_cost, snk_co2 = virgin_terms(snk, p)
     return WaterStreams(
         contaminants=contaminants,
         src_ids=src["resource_id"].to_numpy(dtype=object),
         src_sites=src["site_id"].to_numpy(dtype=object),
         src_flow=src["quantity"].to_numpy(dtype=float),
         src_conc=src_conc.reshape(len(src), len(contaminants)),
-        src_price=_or_default(src["cost"], p.wastewater_price),
-        src_co2=_or_default(src["co2"], p.wastewater_co2_kg_m3),
+        src_price=src_cost + carbon_cost(src_co2, p), src_co2=src_co2,
         src_reach=_or_default(src["max_distance_km"], p.max_distance_water_km),
         snk_ids=snk["resource_id"].to_numpy(dtype=object),
         snk_sites=snk["site_id"].to_numpy(dtype=object),
         snk_flow=snk["quantity"].to_numpy(dtype=float),
         snk_max=snk_max.reshape(len(snk), len(contaminants)),
         snk_fresh=snk_fresh.reshape(len(snk), len(contaminants)),
-        snk_price=_or_default(snk["cost"], p.fresh_water_price),
-        snk_co2=_or_default(snk["co2"], p.fresh_water_co2_kg_m3),
+        snk_price=snk_cost + carbon_cost(snk_co2, p), snk_co2=snk_co2,
         snk_reach=_or_default(snk["max_distance_km"], p.max_distance_water_km),
     )
 
@@ -243,7 +251,8 @@ def _pairs(inv: Inventory, ws: WaterStreams, removal: float | None, ignore_dista
     if ignore_distance:
         tf, ff = np.ones(len(src)), np.ones(len(src))
     else:
-        tf, ff = site_pair_factors(inv, ws.src_sites[src], ws.snk_sites[snk], "water")
+        tf, ff = infrastructure_factors(inv, ws.src_sites[src], ws.snk_sites[snk],
+                                        np.full(len(src), "water", dtype=object))
     return _Pairs(src, snk, km, tf, ff, np.concatenate(out_regen).astype(bool))
 
 
@@ -258,30 +267,21 @@ def _infeasible_sinks(ws: WaterStreams, pairs: _Pairs, removal: float | None) ->
     def feasible(sinks: np.ndarray) -> bool:
         sel = np.isin(pairs.snk, sinks)
         p_src, p_snk, p_regen = pairs.src[sel], pairs.snk[sel], pairs.regen[sel]
-        n_p, n_k = len(p_src), len(sinks)
-        pos = {int(j): k for k, j in enumerate(sinks)}
-        col_snk = np.array([pos[int(j)] for j in p_snk], dtype=np.int64)
-        n = n_p + n_k  # pair flows, then fresh water per sink
-        a_eq = np.zeros((n_k, n))
-        a_eq[col_snk, np.arange(n_p)] = 1.0
-        a_eq[np.arange(n_k), n_p + np.arange(n_k)] = 1.0
-        rows = []
+        local = pd.Index(sinks).get_indexer(p_snk)
+        mb = ModelBuilder()
+        f = mb.add_vars(len(p_src), name="flow")
+        fresh = mb.add_vars(len(sinks), name="fresh")
+        mb.add_rows(np.concatenate([local, np.arange(len(sinks))]), np.concatenate([f, fresh]),
+                    np.ones(len(f) + len(sinks)), ws.snk_flow[sinks], ws.snk_flow[sinks], name="sink")
+        mb.add_rows(p_src, f, np.ones(len(f)), -np.inf, ws.src_flow, name="source")
         for k, j in enumerate(sinks):
+            here = np.flatnonzero(local == k)
             for c in np.flatnonzero(np.isfinite(ws.snk_max[j])):
-                r = np.zeros(n)
-                m = ws.snk_max[j, c]
-                here = np.flatnonzero(col_snk == k)
                 conc = conc_of[p_src[here], c] * np.where(p_regen[here], 1.0 - (removal or 0.0), 1.0)
-                r[here] = np.minimum(conc, 1e12) - m
-                r[n_p + k] = ws.snk_fresh[j, c] - m
-                rows.append(r)
-        a_src = np.zeros((ws.n_src, n))
-        a_src[p_src, np.arange(n_p)] = 1.0
-        a_ub = np.vstack([*rows, a_src]) if rows else a_src
-        b_ub = np.concatenate([np.zeros(len(rows)), ws.src_flow])
-        res = linprog(np.zeros(n), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=ws.snk_flow[sinks],
-                      bounds=(0, None), method="highs")
-        return res.status == 0
+                coef = np.append(np.minimum(conc, 1e12), ws.snk_fresh[j, c]) - ws.snk_max[j, c]
+                mb.add_rows(np.zeros(len(coef), np.int64), np.append(f[here], fresh[k]),
+                            coef / max(np.abs(coef).max(), 1.0), -np.inf, 0.0, name="quality")
+        return solve(mb.build(), {}, gap=0.0).status == "optimal"
 
     candidates = np.flatnonzero(dirty_fresh)
     for j in candidates:
@@ -362,13 +362,14 @@ class WaterPart:
         return [*map(str, self.streams.src_ids), *map(str, self.streams.snk_ids)]
 
     def _pair_cost(self) -> tuple[np.ndarray, np.ndarray]:
-        """Cost and kg CO2e per m3 on each pair (pumping, and regeneration)."""
+        """Cost (carbon included) and kg CO2e per m3 on each pair (pumping, and regeneration)."""
         p, pr = self.params, self.pairs
         if self.targeting:
             return np.zeros(len(pr.src)), np.zeros(len(pr.src))
-        cost = p.transport_cost_m3_km * pr.km * pr.transport_factor
-        cost = cost + np.where(pr.regen, p.regeneration_cost_m3, 0.0)
-        return cost, p.co2_kg_m3_km * pr.km
+        rate, co2_rate = transport_rates(np.array(["water"]), p)
+        co2 = co2_rate[0] * pr.km
+        cost = rate[0] * pr.km * pr.transport_factor + carbon_cost(co2, p)
+        return cost + np.where(pr.regen, p.regeneration_cost_m3, 0.0), co2
 
     def add_to(self, mb: ModelBuilder) -> None:
         """Add flows, fresh water, wastewater, pipes and their rows to ``mb``."""
