@@ -370,6 +370,8 @@ class HeatPart:
                                         np.full(len(za), "energy", dtype=object))
         self.link_transport_factor, self.link_fixed_factor = tf, ff
         self.link_cap = np.minimum(hot_duty[za], cold_duty[zb]) + np.minimum(hot_duty[zb], cold_duty[za])
+        self._drop_unpaying_links(zone)
+        za, zb = self.link_a, self.link_b
         self.hot_duty = hot_duty
         self._link_of = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(za, zb, strict=True))}
         self._link_of.update({(int(b), int(a)): k for (a, b), k in list(self._link_of.items())})
@@ -385,6 +387,36 @@ class HeatPart:
         self._idx: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ structure
+
+    def _link_fixed(self) -> np.ndarray:
+        """Yearly cost of each heat link if built."""
+        p = self.params
+        return (p.heat_link_fixed_cost + p.heat_link_cost_km * self.link_km) * self.link_fixed_factor
+
+    def _drop_unpaying_links(self, zone: np.ndarray) -> None:
+        """Leave out links whose most possible saving is below their yearly cost.
+
+        A link saves at most its capacity times the best utility saving per
+        MWh (hot utility of a cold stream at one end plus cold utility of a
+        hot stream at the other, less transport). Dropping such a link changes
+        no optimum: every stream can always fall back on utility.
+        """
+        hs = self.streams
+        n_zone = self.n_zone
+        best_hot = np.full(n_zone, -np.inf)  # dearest cold utility a zone's hot streams avoid
+        best_cold = np.full(n_zone, -np.inf)  # dearest hot utility a zone's cold streams avoid
+        np.maximum.at(best_hot, zone[hs.hot], hs.price[hs.hot])
+        np.maximum.at(best_cold, zone[~hs.hot], hs.price[~hs.hot])
+        unit, _ = self._link_unit_cost()
+        a, b = self.link_a, self.link_b
+        best = np.maximum(best_hot[a] + best_cold[b], best_hot[b] + best_cold[a]) - unit
+        keep = best * self.link_cap >= self._link_fixed()
+        if keep.all():
+            return
+        log.debug("heat: %d of %d links cannot pay for themselves", int((~keep).sum()), len(keep))
+        for name in ("link_a", "link_b", "link_km", "link_transport_factor", "link_fixed_factor",
+                     "link_cap"):
+            setattr(self, name, getattr(self, name)[keep])
 
     def _exports(self) -> None:
         """Export arcs (from zone, to zone, slot, link) worth a variable.
@@ -438,7 +470,7 @@ class HeatPart:
 
     def add_to(self, mb: ModelBuilder) -> None:
         """Add utilities, residuals, exports, let-down, links and the cascade rows to ``mb``."""
-        hs, sl, p = self.streams, self.slots, self.params
+        hs, sl = self.streams, self.slots
         n_zone, n_slot = self.H.shape
         ids = hs.ids
         hot = np.flatnonzero(hs.hot & (hs.duty > 0))
@@ -459,8 +491,7 @@ class HeatPart:
                                   for i, j in zip(self.steam_i, self.steam_j, strict=True)],
                             cost=s_cost, co2=s_co2)
         links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
-                            cost=(p.heat_link_fixed_cost + p.heat_link_cost_km * self.link_km)
-                            * self.link_fixed_factor)
+                            cost=self._link_fixed())
         # own-pool residuals: from the zone's first slot with heat to the slot before its last activity
         active = (self.H > 0) | (self.C > 0)
         first = np.where(active.any(axis=1), np.argmax(active, axis=1), n_slot)
@@ -731,10 +762,10 @@ class _Disaggregation:
         self.rejected_co2[src] += amount * hs.co2[cooler]
 
     def frame(self) -> pd.DataFrame:
-        part, hs, p = self.part, self.part.streams, self.part.params
+        part, hs = self.part, self.part.streams
         link_cost, link_co2 = part._link_unit_cost()
         built = self.x[part._idx["link"]] > 0.5 if len(part.link_a) else np.zeros(0, bool)
-        fixed = (p.heat_link_fixed_cost + p.heat_link_cost_km * part.link_km) * part.link_fixed_factor
+        fixed = part._link_fixed()
         if not self.pairs:
             pairs = pd.DataFrame({"src": [], "cold": [], "link": [], "q": []})
         else:

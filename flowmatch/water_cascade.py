@@ -331,7 +331,39 @@ class WaterPart:
                 "maximum. Fix: give the sink cleaner fresh water (a lower property 'value'), raise "
                 "its 'max', or add a cleaner source within reach.")
         self._links()
+        self._drop_unpaying_pipes()
         self._idx: dict[str, np.ndarray] = {}
+
+    def _pipe_cost(self) -> np.ndarray:
+        """Yearly cost of each pipe if built."""
+        p = self.params
+        return (p.pipe_fixed_cost + p.pipe_cost_km * self.link_km) * self.link_fixed_factor
+
+    def _drop_unpaying_pipes(self) -> None:
+        """Leave out pipes whose most possible saving is below their yearly cost.
+
+        A pipe saves at most its capacity times the best saving per m3 of a
+        pair it carries (fresh water and wastewater avoided, less pumping);
+        pipes into sinks whose own fresh water is too dirty are always kept.
+        """
+        ws, pr = self.streams, self.pairs
+        on = self.pair_link >= 0
+        if not on.any():
+            return
+        pcost, _ = self._pair_cost()
+        unit = ws.snk_price[pr.snk] + ws.src_price[pr.src] - pcost
+        best = np.full(len(self.link_km), -np.inf)
+        np.maximum.at(best, self.pair_link[on], unit[on])
+        dirty = (ws.snk_fresh > ws.snk_max).any(axis=1)
+        needed = np.zeros(len(self.link_km), bool)
+        needed[self.pair_link[on & dirty[pr.snk]]] = True
+        drop = (best * self.link_cap < self._pipe_cost()) & ~needed
+        if not drop.any():
+            return
+        keep = ~on | ~drop[np.maximum(self.pair_link, 0)]
+        self.pairs = _Pairs(*(getattr(pr, f)[keep] for f in _Pairs.__dataclass_fields__))
+        log.debug("water: %d of %d pipes cannot pay for themselves", int(drop.sum()), len(drop))
+        self._links()
 
     def _links(self) -> None:
         """Group the pairs at a positive distance into directed site-pair pipes."""
@@ -373,7 +405,7 @@ class WaterPart:
 
     def add_to(self, mb: ModelBuilder) -> None:
         """Add flows, fresh water, wastewater, pipes and their rows to ``mb``."""
-        ws, pr, p = self.streams, self.pairs, self.params
+        ws, pr = self.streams, self.pairs
         n_p = len(pr.src)
         ids_s, ids_k = ws.src_ids, ws.snk_ids
         pcost, pco2 = self._pair_cost()
@@ -392,7 +424,7 @@ class WaterPart:
         pipe = mb.add_vars(n_l, lb=0.0, ub=1.0, integer=True,
                            name=[f"water_pipe[{a},{b}]" for a, b in zip(self.link_from, self.link_to,
                                                                        strict=True)],
-                           cost=(p.pipe_fixed_cost + p.pipe_cost_km * self.link_km) * self.link_fixed_factor)
+                           cost=self._pipe_cost())
         # balances: source flow reused or wasted; sink flow met
         rows = np.concatenate([pr.src, np.arange(ws.n_src)])
         cols = np.concatenate([f, waste])
@@ -431,9 +463,10 @@ class WaterPart:
                 if (coef <= 0).all():
                     continue  # every input is within the limit: the row cannot bind
                 coef = coef / np.abs(coef).max()
-                rows_i.append(np.full(len(coef), r))
-                cols.append(np.concatenate([f[here], [fresh[j]]]))
-                vals.append(coef)
+                nz = np.abs(coef) > 1e-9  # at the limit: no part in the row
+                rows_i.append(np.full(int(nz.sum()), r))
+                cols.append(np.concatenate([f[here], [fresh[j]]])[nz])
+                vals.append(coef[nz])
                 names.append(f"water_quality[{ws.snk_ids[j]},{ws.contaminants[c]}]")
                 r += 1
         if r:
@@ -462,14 +495,14 @@ class WaterPart:
 
     def flows(self, x: np.ndarray) -> pd.DataFrame:
         """Reuse, wastewater and fresh-water rows; each source and sink balances exactly."""
-        ws, pr, p = self.streams, self.pairs, self.params
+        ws, pr = self.streams, self.pairs
         q = self.pair_flows(x)
         pcost, pco2 = self._pair_cost()
         cost = q * pcost
         # each built pipe's yearly cost is shared by the pairs it carries, by volume
         if len(self.link_km):
             built = x[self._idx["pipe"]] > 0.5
-            link_cost = (p.pipe_fixed_cost + p.pipe_cost_km * self.link_km) * self.link_fixed_factor
+            link_cost = self._pipe_cost()
             on = self.pair_link >= 0
             carried = np.bincount(self.pair_link[on], weights=q[on], minlength=len(self.link_km))
             share = np.zeros(len(q))

@@ -92,7 +92,7 @@ def test_regeneration_unit(regen_cost, fresh):
 # --------------------------------------------------------------------------- heat
 
 
-def _heat(duty: float, km: float, **params):
+def _heat(duty: float, km: float, cold_target: float = 140.0, **params):
     res = [{"resource_id": "HOT", "site_id": "A", "role": "have", "category": "energy",
             "type": "energy:heat", "quantity": duty, "unit": "MWh"},
            {"resource_id": "COLD", "site_id": "B", "role": "want", "category": "energy",
@@ -100,22 +100,32 @@ def _heat(duty: float, km: float, **params):
     props = [{"resource_id": "HOT", "property": "temperature_c", "value": 150},
              {"resource_id": "HOT", "property": "target_temperature_c", "value": 50},
              {"resource_id": "COLD", "property": "temperature_c", "value": 40},
-             {"resource_id": "COLD", "property": "target_temperature_c", "value": 140}]
+             {"resource_id": "COLD", "property": "target_temperature_c", "value": cold_target}]
     return inventory(_sites(km), res, props, **params)
 
 
-@pytest.mark.parametrize("duty,linked", [(100.0, False), (10000.0, True)])
-def test_heat_link_is_built_only_when_it_pays(duty, linked):
-    # a 2 km link costs 50000 + 40000 * 2 a year; recovering 100 MWh saves far less,
-    # 10000 MWh far more. Both streams span 100 K and are 10 K apart: all is recoverable.
-    part = HeatPart(_heat(duty, 2.0))
+@pytest.mark.parametrize("duty,recovered", [(700.0, 0.0), (10000.0, 6250.0)])
+def test_heat_link_is_built_only_when_it_pays(duty, recovered):
+    # the cold stream runs 40 -> 200 C, so only its part below 140 C (5/8) can take the hot
+    # stream's heat. A 2 km link costs 50000 + 40000 * 2 a year and each MWh recovered
+    # saves 246.24 (hot and cold utility with carbon, less transport): 700 MWh could pay
+    # (so the link is offered) but 437.5 recoverable cannot; 10000 MWh can.
+    part = HeatPart(_heat(duty, 2.0, cold_target=200.0))
     assert len(part.link_a) == 1
     x, model, obj = solve_part(part)
     flows = part.flows(x)
     t = totals(flows)
-    assert t.get("cascade", 0.0) == pytest.approx(duty if linked else 0.0, rel=1e-9)
-    assert t.get("virgin", 0.0) == pytest.approx(0.0 if linked else duty, abs=1e-6)
+    assert t.get("cascade", 0.0) == pytest.approx(recovered, rel=1e-9, abs=1e-6)
+    assert t.get("virgin", 0.0) == pytest.approx(duty - recovered, rel=1e-9)
     assert flows["cost"].sum() == pytest.approx(obj, rel=1e-9)
+
+
+def test_heat_link_that_cannot_pay_is_not_offered():
+    # 100 MWh a year can never pay for a 130000 a year link
+    part = HeatPart(_heat(100.0, 2.0))
+    assert len(part.link_a) == 0
+    x, _, _ = solve_part(part)
+    assert totals(part.flows(x))["virgin"] == pytest.approx(100.0)
 
 
 def test_heat_beyond_reach_gets_no_link():
