@@ -109,7 +109,7 @@ def test_water_plan(benchmark, water_inv):
     plan = benchmark.pedantic(optimise, args=(inv,), kwargs={"candidates": cands, "time_limit": 25.0},
                               rounds=1, iterations=1)
     _report(benchmark, plan, water_targets(inv).fresh_water, "water")
-    assert plan.summary["by_category"]["water"]["virgin"] >= water_targets(inv).fresh_water * (1 - 1e-6)
+    assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]
 
 
 @pytest.mark.benchmark(group="heat-200")
@@ -124,4 +124,4 @@ def test_heat_plan(benchmark, heat_inv):
     plan = benchmark.pedantic(optimise, args=(inv,), kwargs={"candidates": cands, "time_limit": 25.0},
                               rounds=1, iterations=1)
     _report(benchmark, plan, heat_targets(inv).hot_utility, "energy")
-    assert plan.summary["by_category"]["energy"]["virgin"] >= 0
+    assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]

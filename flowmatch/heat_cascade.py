@@ -359,6 +359,14 @@ class HeatPart:
         zs = zone_of_site
         np.minimum.at(zkm, (zs[:, None].repeat(len(zs), 1), zs[None, :].repeat(len(zs), 0)), km)
         _, rep = np.unique(zs, return_index=True)  # a site standing for each zone
+        # heat and demand per zone and slot
+        hot_k = hs.hot[sl.stream]
+        zk = zone[sl.stream]
+        self.H = np.zeros((n_zone, len(sl)))
+        self.C = np.zeros((n_zone, len(sl)))
+        np.add.at(self.H, (zk[hot_k], sl.slot[hot_k]), sl.heat[hot_k])
+        np.add.at(self.C, (zk[~hot_k], sl.slot[~hot_k]), sl.heat[~hot_k])
+        self.hot_duty = hot_duty
         # links: zone pairs within reach where heat can go one way or the other
         za, zb = np.triu_indices(n_zone, k=1)
         ok = (zkm[za, zb] <= np.minimum(reach[za], reach[zb]) + 1e-9) & (
@@ -369,19 +377,12 @@ class HeatPart:
         tf, ff = infrastructure_factors(inventory, usites[rep[za]], usites[rep[zb]],
                                         np.full(len(za), "energy", dtype=object))
         self.link_transport_factor, self.link_fixed_factor = tf, ff
-        self.link_cap = np.minimum(hot_duty[za], cold_duty[zb]) + np.minimum(hot_duty[zb], cold_duty[za])
+        self.link_cap_ab = self._direction_cap(za, zb, cold_duty)
+        self.link_cap_ba = self._direction_cap(zb, za, cold_duty)
         self._drop_unpaying_links(zone)
         za, zb = self.link_a, self.link_b
-        self.hot_duty = hot_duty
         self._link_of = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(za, zb, strict=True))}
         self._link_of.update({(int(b), int(a)): k for (a, b), k in list(self._link_of.items())})
-        # heat and demand per zone and slot
-        hot_k = hs.hot[sl.stream]
-        zk = zone[sl.stream]
-        self.H = np.zeros((n_zone, len(sl)))
-        self.C = np.zeros((n_zone, len(sl)))
-        np.add.at(self.H, (zk[hot_k], sl.slot[hot_k]), sl.heat[hot_k])
-        np.add.at(self.C, (zk[~hot_k], sl.slot[~hot_k]), sl.heat[~hot_k])
         self._exports()
         self._steam_pairs()
         self._idx: dict[str, np.ndarray] = {}
@@ -392,6 +393,30 @@ class HeatPart:
         """Yearly cost of each heat link if built."""
         p = self.params
         return (p.heat_link_fixed_cost + p.heat_link_cost_km * self.link_km) * self.link_fixed_factor
+
+    def _direction_cap(self, a: np.ndarray, b: np.ndarray, cold_duty: np.ndarray) -> np.ndarray:
+        """Most heat zone ``a`` can send zone ``b`` (per pair of zones), MWh a year.
+
+        What ``a``'s hot streams can give ``b``'s cold streams across
+        ``dt_min_k`` (``b``'s demand less the hot utility the problem table of
+        those streams alone needs), plus what ``a``'s steam can be let down to
+        ``b``'s steam wants.
+        """
+        hs = self.streams
+        steam = hs.level & (hs.steam_rank >= 0) & (hs.duty > 0)
+        steam_hot = np.bincount(self.zone, weights=np.where(steam & hs.hot, hs.duty, 0.0),
+                                minlength=self.n_zone)
+        steam_cold = np.bincount(self.zone, weights=np.where(steam & ~hs.hot, hs.duty, 0.0),
+                                 minlength=self.n_zone)
+        cap = np.zeros(len(a))
+        for lo in range(0, len(a), 2048):
+            sa, sb = a[lo:lo + 2048], b[lo:lo + 2048]
+            cum = np.cumsum(self.H[sa] - self.C[sb], axis=1)
+            qh = np.maximum(0.0, -cum.min(axis=1)) if cum.shape[1] else np.zeros(len(sa))
+            cap[lo:lo + 2048] = cold_duty[sb] - qh
+        cap = np.minimum(np.minimum(self.hot_duty[a], cold_duty[b]),
+                         np.maximum(cap, 0.0) + np.minimum(steam_hot[a], steam_cold[b]))
+        return np.where(cap > _TOL * max(float(hs.duty.sum()), 1.0), cap, 0.0)
 
     def _drop_unpaying_links(self, zone: np.ndarray) -> None:
         """Leave out links whose most possible saving is below their yearly cost.
@@ -409,13 +434,14 @@ class HeatPart:
         np.maximum.at(best_cold, zone[~hs.hot], hs.price[~hs.hot])
         unit, _ = self._link_unit_cost()
         a, b = self.link_a, self.link_b
-        best = np.maximum(best_hot[a] + best_cold[b], best_hot[b] + best_cold[a]) - unit
-        keep = best * self.link_cap >= self._link_fixed()
+        most = (self.link_cap_ab * np.maximum(best_hot[a] + best_cold[b] - unit, 0.0)
+                + self.link_cap_ba * np.maximum(best_hot[b] + best_cold[a] - unit, 0.0))
+        keep = (most >= self._link_fixed()) & ((self.link_cap_ab > 0) | (self.link_cap_ba > 0))
         if keep.all():
             return
         log.debug("heat: %d of %d links cannot pay for themselves", int((~keep).sum()), len(keep))
         for name in ("link_a", "link_b", "link_km", "link_transport_factor", "link_fixed_factor",
-                     "link_cap"):
+                     "link_cap_ab", "link_cap_ba"):
             setattr(self, name, getattr(self, name)[keep])
 
     def _exports(self) -> None:
@@ -431,7 +457,9 @@ class HeatPart:
         last_need = np.where(needs.any(axis=1), n_slot - 1 - np.argmax(needs[:, ::-1], axis=1), -1)
         fr, to, sl, ln = [], [], [], []
         for k, (a, b) in enumerate(zip(self.link_a, self.link_b, strict=True)):
-            for x, y in ((a, b), (b, a)):
+            for x, y, cap in ((a, b, self.link_cap_ab[k]), (b, a, self.link_cap_ba[k])):
+                if cap <= 0:
+                    continue
                 slots = np.flatnonzero(H[x] > 0)
                 slots = slots[slots <= last_need[y]]
                 fr.append(np.full(len(slots), x))
@@ -592,12 +620,21 @@ class HeatPart:
             mb.add_rows(loc, out_cols, np.ones(len(out_cols)), -np.inf, self.hot_duty[uz],
                         name=[f"heat_export_limit[z{z}]" for z in uz])
         if len(links):
-            rows = np.concatenate([self.exp_link, s_link[s_on], np.arange(len(links))])
-            cols = np.concatenate([exp, steam[s_on], links])
-            vals = np.concatenate([np.ones(len(exp) + int(s_on.sum())), -self.link_cap])
+            # per direction: heat sent from a to b (or b to a) only over a built link
+            e_dir = (self.exp_from != self.link_a[self.exp_link]).astype(np.int64)
+            s_dir = (self.zone[self.steam_i[s_on]] != self.link_a[s_link[s_on]]).astype(np.int64)
+            cap = np.column_stack([self.link_cap_ab, self.link_cap_ba]).ravel()
+            used = np.flatnonzero(cap > 0)
+            local = -np.ones(len(cap), dtype=np.int64)
+            local[used] = np.arange(len(used))
+            rows = np.concatenate([local[2 * self.exp_link + e_dir], local[2 * s_link[s_on] + s_dir],
+                                   np.arange(len(used))])
+            cols = np.concatenate([exp, steam[s_on], links[used // 2]])
+            vals = np.concatenate([np.ones(len(exp) + int(s_on.sum())), -cap[used]])
             mb.add_rows(rows, cols, vals, -np.inf, 0.0,
-                        name=[f"heat_link_use[z{a},z{b}]" for a, b in zip(self.link_a, self.link_b,
-                                                                         strict=True)])
+                        name=[f"heat_link_use[z{self.link_a[k // 2]}>z{self.link_b[k // 2]}]" if k % 2 == 0
+                              else f"heat_link_use[z{self.link_b[k // 2]}>z{self.link_a[k // 2]}]"
+                              for k in used])
         self._idx = {"hot_utility": hu, "cold_utility": cu, "export": exp, "steam": steam,
                      "link": links, "residual": res, "import_residual": ires, "import_use": cimp,
                      "hot": hot, "cold": cold, "res_z": res_z, "res_s": res_s, "ip_z": ip_z,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from cascade_helpers import inventory, solve_part, totals
 
 from flowmatch.heat_cascade import HeatPart, heat_resource_ids
+from flowmatch.inventory import build_inventory
 from flowmatch.model import ModelBuilder
 from flowmatch.water_cascade import WaterPart
 
@@ -92,7 +94,7 @@ def test_regeneration_unit(regen_cost, fresh):
 # --------------------------------------------------------------------------- heat
 
 
-def _heat(duty: float, km: float, cold_target: float = 140.0, **params):
+def _heat(duty: float, km: float, **params):
     res = [{"resource_id": "HOT", "site_id": "A", "role": "have", "category": "energy",
             "type": "energy:heat", "quantity": duty, "unit": "MWh"},
            {"resource_id": "COLD", "site_id": "B", "role": "want", "category": "energy",
@@ -100,23 +102,34 @@ def _heat(duty: float, km: float, cold_target: float = 140.0, **params):
     props = [{"resource_id": "HOT", "property": "temperature_c", "value": 150},
              {"resource_id": "HOT", "property": "target_temperature_c", "value": 50},
              {"resource_id": "COLD", "property": "temperature_c", "value": 40},
-             {"resource_id": "COLD", "property": "target_temperature_c", "value": cold_target}]
+             {"resource_id": "COLD", "property": "target_temperature_c", "value": 140}]
     return inventory(_sites(km), res, props, **params)
 
 
-@pytest.mark.parametrize("duty,recovered", [(700.0, 0.0), (10000.0, 6250.0)])
-def test_heat_link_is_built_only_when_it_pays(duty, recovered):
-    # the cold stream runs 40 -> 200 C, so only its part below 140 C (5/8) can take the hot
-    # stream's heat. A 2 km link costs 50000 + 40000 * 2 a year and each MWh recovered
-    # saves 246.24 (hot and cold utility with carbon, less transport): 700 MWh could pay
-    # (so the link is offered) but 437.5 recoverable cannot; 10000 MWh can.
-    part = HeatPart(_heat(duty, 2.0, cold_target=200.0))
+@pytest.mark.parametrize("local_cold", [False, True])
+def test_heat_link_is_built_only_when_it_pays(local_cold):
+    # HOT at A can heat COLD at B over a 2 km link (50000 + 40000 * 2 a year; 10000 MWh
+    # recovered save far more). With a cold stream of its own at A the heat is recovered
+    # there for free: the link is on offer but not worth building.
+    inv = _heat(10000.0, 2.0)
+    if local_cold:
+        tables = {k: v.copy() for k, v in inv.tables.items()}
+        tables["resources"] = pd.concat([tables["resources"], pd.DataFrame([{
+            "resource_id": "COLD_A", "site_id": "A", "role": "want", "category": "energy",
+            "type": "energy:heat", "quantity": 10000.0, "unit": "MWh"}])], ignore_index=True)
+        tables["properties"] = pd.concat([tables["properties"], pd.DataFrame([
+            {"resource_id": "COLD_A", "property": "temperature_c", "value": 40},
+            {"resource_id": "COLD_A", "property": "target_temperature_c", "value": 140}])],
+            ignore_index=True)
+        inv = build_inventory(tables, params=inv.params)
+    part = HeatPart(inv)
     assert len(part.link_a) == 1
     x, model, obj = solve_part(part)
     flows = part.flows(x)
-    t = totals(flows)
-    assert t.get("cascade", 0.0) == pytest.approx(recovered, rel=1e-9, abs=1e-6)
-    assert t.get("virgin", 0.0) == pytest.approx(duty - recovered, rel=1e-9)
+    reuse = flows[flows["mode"] == "cascade"].set_index("want_id")["quantity"]
+    assert reuse.sum() == pytest.approx(10000.0, rel=1e-9)
+    assert list(reuse.index) == (["COLD_A"] if local_cold else ["COLD"])
+    assert x[part._idx["link"]][0] == pytest.approx(0.0 if local_cold else 1.0)
     assert flows["cost"].sum() == pytest.approx(obj, rel=1e-9)
 
 
