@@ -38,7 +38,7 @@ from .synergies import SynergyPart
 from .water_cascade import WaterPart
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
-           "OBJECTIVES", "explain_infeasible"]
+           "OBJECTIVES", "explain_infeasible", "describe_row", "ROW_MEANING"]
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +261,30 @@ def _solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
 # --------------------------------------------------------------------------- infeasibility
 
 
-def _iis_rows(model: LinearModel) -> list[str]:
-    """Row and bound names of an irreducible infeasible subsystem of the LP relaxation."""
+#: What each group of rows means, for explaining infeasibility (parts add theirs).
+ROW_MEANING = {
+    "have": "the supply balance of have",
+    "want": "the demand balance of want",
+    "link_max": "the most a synergy can carry,",
+    "link_min": "the minimum economic flow of synergy",
+    "blend_max": "the blend's maximum at want",
+    "blend_min": "the blend's minimum at want",
+    "suppliers": "the cap on suppliers of want",
+    "cap": "your cap on",
+}
+
+
+def describe_row(name: str) -> str:
+    """``have[H1]`` -> ``the supply balance of have H1 (have[H1])``."""
+    group = _group(name)
+    meaning = ROW_MEANING.get(group)
+    if meaning is None or not name.endswith("]"):
+        return name
+    return f"{meaning} {name[len(group) + 1:-1]} ({name})"
+
+
+def _iis_rows(model: LinearModel) -> tuple[list[str], list[str]]:
+    """Rows and variables (by bounds) of an irreducible infeasible subsystem of the LP relaxation."""
     import highspy
 
     h = new_highs(time_limit=60.0)
@@ -270,13 +292,11 @@ def _iis_rows(model: LinearModel) -> list[str]:
     pass_highs(h, model, np.zeros(model.n_vars), 0.0)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
-        return []
+        return [], []
     status, iis = h.getIis()
     if status != highspy.HighsStatus.kOk or not iis.valid_:
-        return []
-    names = [model.row_names[i] for i in iis.row_index_]
-    names += [f"bounds of {model.var_names[j]}" for j in iis.col_index_]
-    return names
+        return [], []
+    return [model.row_names[i] for i in iis.row_index_], [model.var_names[j] for j in iis.col_index_]
 
 
 def _group(name: str) -> str:
@@ -296,10 +316,12 @@ def explain_infeasible(model: LinearModel, time_limit: float = 10.0) -> str:
     rows (``link_min``, ``blend_max``, ``cap``...) is dropped in turn and the
     groups whose removal makes the model feasible are named.
     """
-    iis = _iis_rows(model)
-    if iis:
-        shown = ", ".join(iis[:20]) + (f" ... ({len(iis)} in all)" if len(iis) > 20 else "")
-        return f"these constraints cannot all hold: {shown}"
+    rows, cols = _iis_rows(model)
+    if rows:
+        shown = "; ".join(describe_row(r) for r in rows[:20])
+        more = f" ... ({len(rows)} in all)" if len(rows) > 20 else ""
+        limits = f", with the limits of {len(cols)} variables" if cols else ""
+        return f"these constraints cannot all hold together{limits}: {shown}{more}"
     groups = sorted({_group(n) for n in model.row_names})
     culprits = []
     for g in groups:

@@ -189,14 +189,19 @@ def _highs_lp(model: LinearModel, c: np.ndarray, k: float, names: bool):
         lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
                            for b in model.integrality]
     if names:
-        lp.col_names_ = _unique_names(model.var_names)
-        lp.row_names_ = _unique_names(model.row_names)
+        lp.col_names_ = file_names(model.var_names)
+        lp.row_names_ = file_names(model.row_names)
     return lp
 
 
-def _unique_names(names: list[str]) -> list[str]:
-    """Names without spaces, made unique by appending the position where needed."""
-    clean = [re.sub(r"\s", "_", n) for n in names]
+def file_names(names: list[str]) -> list[str]:
+    """Names fit for LP and MPS files: ASCII letters, digits, ``_``, ``.`` and ``#``, unique.
+
+    Other characters become ``_`` (``flow[H1>W1]`` is written ``flow_H1_W1_``); a
+    name that then repeats gets its position appended.
+    """
+    clean = [re.sub(r"[^A-Za-z0-9_.#]", "_", n) for n in names]
+    clean = [n if n and not (n[0].isdigit() or n[0] == ".") else f"n_{n}" for n in clean]
     if len(set(clean)) == len(clean):
         return clean
     seen: set[str] = set()
@@ -211,17 +216,17 @@ def _highs_write(h, path: str | Path) -> None:
     path = Path(path)
 
     def _w(tmp: Path) -> None:
-        if h.writeModel(str(tmp)) != _highs_ok():
+        if h.writeModel(str(tmp)) not in _highs_ok():
             raise SolverError(f"{path}: HiGHS could not write the model.")
 
     atomic_write(path, _w, suffix=path.suffix)
     log.info("wrote the model to %s", path)
 
 
-def _highs_ok():
+def _highs_ok() -> tuple:
     import highspy
 
-    return highspy.HighsStatus.kOk
+    return (highspy.HighsStatus.kOk, highspy.HighsStatus.kWarning)
 
 
 def new_highs(time_limit: float | None = None, gap: float | None = None, threads: int | None = None):
@@ -243,7 +248,7 @@ def new_highs(time_limit: float | None = None, gap: float | None = None, threads
 
 def pass_highs(h, model: LinearModel, c: np.ndarray, k: float, names: bool = False) -> None:
     """Hand ``model`` with objective ``c @ x + k`` to the ``highspy.Highs`` ``h``."""
-    if h.passModel(_highs_lp(model, c, k, names)) != _highs_ok():
+    if h.passModel(_highs_lp(model, c, k, names)) not in _highs_ok():
         raise SolverError("HiGHS rejected the model (see the log with -v).")
 
 
@@ -327,25 +332,12 @@ def _pulp_solver(solver: str, time_limit: float, gap: float, warm: bool, threads
     return cmd
 
 
-def _pulp_names(names: list[str], prefix: str) -> list[str]:
-    """PuLP-safe unique names (PuLP turns ``-+[] ->/`` into ``_``)."""
-    clean = [re.sub(r"[-+\[\] >/:]", "_", n) or f"{prefix}{i}" for i, n in enumerate(names)]
-    if len(set(clean)) == len(clean):
-        return clean
-    seen: set[str] = set()
-    out = []
-    for i, n in enumerate(clean):
-        out.append(n if n not in seen else f"{n}_{i}")
-        seen.add(n)
-    return out
-
-
 def build_pulp(model: LinearModel, c: np.ndarray, k: float):
     """The model as a ``pulp.LpProblem`` (one object per variable and row); returns (problem, variables)."""
     import pulp
 
     prob = pulp.LpProblem("flowmatch", pulp.LpMinimize)
-    vnames = _pulp_names(model.var_names, "x")
+    vnames = file_names(model.var_names)
     lb = [None if not math.isfinite(v) else float(v) for v in model.lb]
     ub = [None if not math.isfinite(v) else float(v) for v in model.ub]
     cats = [pulp.LpInteger if b else pulp.LpContinuous for b in model.integrality]
@@ -355,7 +347,7 @@ def build_pulp(model: LinearModel, c: np.ndarray, k: float):
     nz = np.flatnonzero(c)
     prob.setObjective(pulp.LpAffineExpression([(xs[j], float(c[j])) for j in nz], constant=float(k)))
     A = model.A.tocsr()
-    rnames = _pulp_names(model.row_names, "r")
+    rnames = file_names(model.row_names)
     indptr, indices, data = A.indptr, A.indices, A.data
     for i in range(model.n_rows):
         lo, hi = model.row_lb[i], model.row_ub[i]

@@ -54,12 +54,8 @@ log = logging.getLogger(__name__)
 FLOW_TOL = 1e-9
 
 
-def _pair_names(prefix: str, h: pd.Series, w: pd.Series) -> list[str]:
-    return (prefix + "[" + h.astype(str) + ">" + w.astype(str) + "]").tolist()
-
-
-def _names(prefix: str, ids: pd.Series) -> list[str]:
-    return (prefix + "[" + ids.astype(str) + "]").tolist()
+def _names(prefix: str, labels) -> list[str]:
+    return [f"{prefix}[{a}]" for a in labels]
 
 
 class SynergyPart:
@@ -102,10 +98,14 @@ class SynergyPart:
         if (~ok).any():
             log.debug("%s: %d candidate pairs cannot carry the minimum flow", self.name, int((~ok).sum()))
         self.pairs = pd.DataFrame({
-            "have_id": c["have_id"].to_numpy()[ok], "want_id": c["want_id"].to_numpy()[ok],
             "h": h[ok], "w": w[ok], "big_m": big_m[ok],
             "distance_km": c["distance_km"].to_numpy(float)[ok],
         })
+        self._have_ids = self.haves["resource_id"].to_numpy(dtype=object)
+        self._want_ids = self.wants["resource_id"].to_numpy(dtype=object)
+        #: ``HAVE>WANT`` of each pair, for variable and row names
+        self.pair_labels = [f"{a}>{b}" for a, b in zip(self._have_ids[h[ok]], self._want_ids[w[ok]],
+                                                          strict=True)]
         self._price()
 
     # ------------------------------------------------------------------ pricing
@@ -146,16 +146,15 @@ class SynergyPart:
         cols = ["pair", "w", "property", "coef", "sense"]
         if len(props) == 0 or len(self.pairs) == 0:
             return pd.DataFrame(columns=cols)
-        rng = props[props["resource_id"].isin(set(self.wants["resource_id"]))
-                    & (props["min"].notna() | props["max"].notna())]
-        val = props[props["resource_id"].isin(set(self.haves["resource_id"])) & props["value"].notna()]
+        w_of = pd.Index(self._want_ids).get_indexer(props["resource_id"])
+        h_of = pd.Index(self._have_ids).get_indexer(props["resource_id"])
+        rng = props.assign(w=w_of)[(w_of >= 0) & (props["min"].notna() | props["max"].notna()).to_numpy()]
+        val = props.assign(h=h_of)[(h_of >= 0) & props["value"].notna().to_numpy()]
         if len(rng) == 0 or len(val) == 0:
             return pd.DataFrame(columns=cols)
-        pr = self.pairs[["have_id", "want_id", "w"]].assign(pair=np.arange(len(self.pairs)))
-        m = pr.merge(rng[["resource_id", "property", "min", "max"]].rename(columns={"resource_id": "want_id"}),
-                     on="want_id")
-        m = m.merge(val[["resource_id", "property", "value"]].rename(columns={"resource_id": "have_id"}),
-                    on=["have_id", "property"])
+        pr = self.pairs[["h", "w"]].assign(pair=np.arange(len(self.pairs)))
+        m = pr.merge(rng[["w", "property", "min", "max"]], on="w")
+        m = m.merge(val[["h", "property", "value"]], on=["h", "property"])
         out = []
         for bound, sense in (("max", "max"), ("min", "min")):
             s = m[m[bound].notna()].assign(coef=lambda d, b=bound: d["value"] - d[b], sense=sense)
@@ -175,26 +174,26 @@ class SynergyPart:
         pr, hv, wt, p = self.pairs, self.haves, self.wants, self.params
         n, H, W = len(pr), len(hv), len(wt)
         h, w = pr["h"].to_numpy(), pr["w"].to_numpy()
-        hid, wid = pr["have_id"], pr["want_id"]
-        self.x_idx = mb.add_vars(n, 0.0, pr["big_m"].to_numpy(), name=_pair_names("flow", hid, wid),
+        lab = self.pair_labels
+        self.x_idx = mb.add_vars(n, 0.0, pr["big_m"].to_numpy(), name=_names("flow", lab),
                                  cost=pr["cost_unit"].to_numpy(), co2=pr["co2_unit"].to_numpy())
         binary = pr["binary"].to_numpy()
         self.bin_pairs = np.flatnonzero(binary)
         nb = len(self.bin_pairs)
-        self.y_idx = mb.add_vars(nb, 0.0, 1.0, integer=True,
-                                 name=_pair_names("use", hid.iloc[self.bin_pairs], wid.iloc[self.bin_pairs]),
+        bin_lab = lab if nb == n else [lab[i] for i in self.bin_pairs]
+        self.y_idx = mb.add_vars(nb, 0.0, 1.0, integer=True, name=_names("use", bin_lab),
                                  cost=pr["fixed"].to_numpy()[self.bin_pairs])
         supply = hv["quantity"].to_numpy(float)
         demand = wt["quantity"].to_numpy(float)
-        self.d_idx = mb.add_vars(H, 0.0, supply, name=_names("disposal", hv["resource_id"]),
+        self.d_idx = mb.add_vars(H, 0.0, supply, name=_names("disposal", self._have_ids),
                                  cost=self.disp_cost, co2=self.disp_co2, landfill=self.disp_landfill)
-        self.v_idx = mb.add_vars(W, 0.0, demand, name=_names("virgin", wt["resource_id"]),
+        self.v_idx = mb.add_vars(W, 0.0, demand, name=_names("virgin", self._want_ids),
                                  cost=self.virgin_cost, co2=self.virgin_co2)
         # balances
         rows_h = mb.add_rows(np.concatenate([h, np.arange(H)]), np.concatenate([self.x_idx, self.d_idx]),
-                             np.ones(n + H), supply, supply, name=_names("have", hv["resource_id"]))
+                             np.ones(n + H), supply, supply, name=_names("have", self._have_ids))
         rows_w = mb.add_rows(np.concatenate([w, np.arange(W)]), np.concatenate([self.x_idx, self.v_idx]),
-                             np.ones(n + W), demand, demand, name=_names("want", wt["resource_id"]))
+                             np.ones(n + W), demand, demand, name=_names("want", self._want_ids))
         self._have_rows, self._want_rows = rows_h, rows_w
         # linking flow and binary
         if nb:
@@ -203,17 +202,17 @@ class SynergyPart:
             xs, ys = self.x_idx[bp], self.y_idx
             mb.add_rows(np.concatenate([k, k]), np.concatenate([xs, ys]),
                         np.concatenate([np.ones(nb), -pr["big_m"].to_numpy()[bp]]), -np.inf, 0.0,
-                        name=_pair_names("link_max", hid.iloc[bp], wid.iloc[bp]))
+                        name=_names("link_max", bin_lab))
             mb.add_rows(np.concatenate([k, k]), np.concatenate([xs, ys]),
                         np.concatenate([np.ones(nb), np.full(nb, -p.min_synergy_flow)]), 0.0, np.inf,
-                        name=_pair_names("link_min", hid.iloc[bp], wid.iloc[bp]))
+                        name=_names("link_min", bin_lab))
         # blending
         bl = self._blend
         if len(bl):
             key = bl["w"].astype(str) + ":" + bl["property"] + ":" + bl["sense"]
             codes, uniq = pd.factorize(key)
             first = bl.groupby(codes).head(1)
-            names = [f"blend_{s}[{wt['resource_id'].iat[int(ww)]}:{prop}]"
+            names = [f"blend_{s}[{self._want_ids[int(ww)]}:{prop}]"
                      for ww, prop, s in zip(first["w"], first["property"], first["sense"], strict=True)]
             sense = first["sense"].to_numpy()
             mb.add_rows(codes, self.x_idx[bl["pair"].to_numpy(int)], bl["coef"].to_numpy(float),
@@ -226,17 +225,31 @@ class SynergyPart:
             local = pd.Index(crowded_w).get_indexer(w[self.bin_pairs])
             sel = local >= 0
             mb.add_rows(local[sel], self.y_idx[sel], np.ones(int(sel.sum())), -np.inf, float(K),
-                        name=_names("suppliers", wt["resource_id"].iloc[crowded_w]))
+                        name=_names("suppliers", self._want_ids[crowded_w]))
 
     @property
     def have_row(self) -> dict[str, int]:
         """Global index of each have's balance row (after :meth:`add_to`)."""
-        return dict(zip(self.haves["resource_id"], self._have_rows.tolist(), strict=True))
+        return dict(zip(self._have_ids, self._have_rows.tolist(), strict=True))
 
     @property
     def want_row(self) -> dict[str, int]:
         """Global index of each want's balance row (after :meth:`add_to`)."""
-        return dict(zip(self.wants["resource_id"], self._want_rows.tolist(), strict=True))
+        return dict(zip(self._want_ids, self._want_rows.tolist(), strict=True))
+
+    @property
+    def disposal_var(self) -> dict[str, int]:
+        """Global index of each have's disposal variable (after :meth:`add_to`).
+
+        A part that adds to :attr:`have_row` and sets its own variables in its
+        warm start takes the same amount off this variable in ``x``.
+        """
+        return dict(zip(self._have_ids, self.d_idx.tolist(), strict=True))
+
+    @property
+    def virgin_var(self) -> dict[str, int]:
+        """Global index of each want's virgin-supply variable (after :meth:`add_to`)."""
+        return dict(zip(self._want_ids, self.v_idx.tolist(), strict=True))
 
     def warm_start(self, x: np.ndarray) -> None:
         """Greedy plan: best net saving per unit first, each pair as much as it can carry.
@@ -286,9 +299,10 @@ class SynergyPart:
         fixed = np.zeros(len(pr))
         fixed[self.bin_pairs] = pr["fixed"].to_numpy()[self.bin_pairs] * x[self.y_idx]
         unit = hv["unit"].to_numpy()
+        h, w = pr["h"].to_numpy(), pr["w"].to_numpy()
         direct = pd.DataFrame({
-            "have_id": pr["have_id"].to_numpy()[used], "want_id": pr["want_id"].to_numpy()[used],
-            "quantity": q[used], "unit": unit[pr["h"].to_numpy()[used]], "mode": "direct",
+            "have_id": self._have_ids[h[used]], "want_id": self._want_ids[w[used]],
+            "quantity": q[used], "unit": unit[h[used]], "mode": "direct",
             "route_id": "", "distance_km": pr["distance_km"].to_numpy(float)[used],
             "cost": (q * pr["cost_unit"].to_numpy() + fixed)[used],
             "co2_kg": (q * pr["co2_unit"].to_numpy())[used],
@@ -296,14 +310,14 @@ class SynergyPart:
         d = x[self.d_idx]
         dm = d > FLOW_TOL
         disp = pd.DataFrame({
-            "have_id": hv["resource_id"].to_numpy()[dm], "want_id": DISPOSAL, "quantity": d[dm],
+            "have_id": self._have_ids[dm], "want_id": DISPOSAL, "quantity": d[dm],
             "unit": unit[dm], "mode": "disposal", "route_id": "", "distance_km": 0.0,
             "cost": (d * self.disp_cost)[dm], "co2_kg": (d * self.disp_co2)[dm],
         })
         v = x[self.v_idx]
         vm = v > FLOW_TOL
         virgin = pd.DataFrame({
-            "have_id": VIRGIN, "want_id": wt["resource_id"].to_numpy()[vm], "quantity": v[vm],
+            "have_id": VIRGIN, "want_id": self._want_ids[vm], "quantity": v[vm],
             "unit": wt["unit"].to_numpy()[vm], "mode": "virgin", "route_id": "", "distance_km": 0.0,
             "cost": (v * self.virgin_cost)[vm], "co2_kg": (v * self.virgin_co2)[vm],
         })

@@ -224,7 +224,7 @@ def test_objectives_differ():
 
 
 def test_infeasible_cap_names_constraints(mini, mini_cands):
-    with pytest.raises(ModelError, match=r"infeasible.*cap\[landfill_t\]"):
+    with pytest.raises(ModelError, match=r"infeasible.*have H1 .*your cap on landfill_t"):
         optimise(mini, candidates=mini_cands, metric_caps={"landfill_t": 1000.0})
 
 
@@ -247,3 +247,108 @@ def test_bad_candidates_are_named(mini):
         optimise(mini, candidates=make_candidates([("W1", "W2", 1.0)]))
     with pytest.raises(ModelError, match="distance_km"):
         optimise(mini, candidates=pd.DataFrame({"have_id": ["H1"], "want_id": ["W1"]}))
+
+
+def _two_parks(seed: int):
+    """Two random groups of haves and wants that share no candidate pair."""
+    a_inv, a = random_case(4, 4, 0.7, seed, fixed_cost_synergy=1500.0)
+    b_inv, b = random_case(4, 4, 0.7, seed + 1, fixed_cost_synergy=1500.0)
+    rename = lambda s: "B" + s  # noqa: E731
+    res_b = b_inv.resources.assign(resource_id=lambda d: d["resource_id"].map(rename),
+                                   site_id=lambda d: d["site_id"].map(rename))
+    sites_b = b_inv.sites.assign(site_id=lambda d: d["site_id"].map(rename))
+    from flowmatch.inventory import build_inventory
+
+    cols = ["resource_id", "site_id", "role", "category", "type", "quantity", "unit", "cost", "co2", "route"]
+    inv = build_inventory({"sites": pd.concat([a_inv.sites, sites_b])[["site_id", "lat", "lon"]],
+                           "resources": pd.concat([a_inv.resources[cols], res_b[cols]])},
+                          params=a_inv.params)
+    cands = pd.concat([a, b.assign(have_id=b["have_id"].map(rename), want_id=b["want_id"].map(rename))],
+                      ignore_index=True)
+    return inv, cands
+
+
+def test_components_solve_apart_as_together(tmp_path, monkeypatch):
+    inv, cands = _two_parks(21)
+    whole = optimise(inv, candidates=cands, gap=0.0, write_lp=tmp_path / "m.lp")  # one block
+    assert whole.summary["n_solves"] == 1
+    import flowmatch.optimise as opt
+
+    monkeypatch.setattr(opt, "SMALL_BLOCK", 1)  # every component its own solve...
+    split = optimise(inv, candidates=cands, gap=0.0, jobs=1)
+    assert split.summary["n_components"] >= 2 and split.summary["n_solves"] == split.summary["n_components"]
+    assert split.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
+    monkeypatch.setattr(opt, "BIG_BLOCK_NNZ", 1)  # ...and in a process pool
+    pooled = optimise(inv, candidates=cands, gap=0.0, jobs=2)
+    assert pooled.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
+    _balance_ok(pooled, inv)
+
+
+def test_time_limit_gives_best_plan_and_gap():
+    inv, cands = random_case(40, 40, 0.5, 3, fixed_cost_synergy=3000.0)
+    plan = optimise(inv, candidates=cands, time_limit=0.5, gap=0.0)
+    assert plan.status == "time_limit" and plan.summary["status"] == "time_limit"
+    assert plan.gap > 0 and plan.summary["gap"] == pytest.approx(plan.gap)
+    assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]
+    _balance_ok(plan, inv)
+    assert "time_limit" in plan.text_summary()
+
+
+def test_infrastructure_cuts_transport_and_fixed_cost():
+    from dataclasses import replace
+
+    res = [{"id": "H1", "role": "have", "quantity": 100, "cost": 50, "site": "A"},
+           {"id": "W1", "role": "want", "quantity": 100, "cost": 100, "site": "B"},
+           {"id": "W2", "role": "want", "quantity": 100, "cost": 100, "site": "C"}]
+    inv = make_inventory(res, fixed_cost_synergy=5000.0)
+    cands = make_candidates([("H1", "W1", 20.0), ("H1", "W2", 30.0)])
+    to = lambda p: set(p.flows.loc[p.flows["mode"] == "direct", "want_id"])  # noqa: E731
+    assert to(optimise(inv, candidates=cands, gap=0.0)) == {"W1"}
+    net = pd.DataFrame({"from_site": ["C"], "to_site": ["A"], "category": ["material"],
+                        "transport_cost_factor": [0.1], "fixed_cost_factor": [0.5]})
+    plan = optimise(replace(inv, infrastructure=net), candidates=cands, gap=0.0)
+    assert to(plan) == {"W2"}
+    row = plan.flows[plan.flows["mode"] == "direct"].iloc[0]
+    p = inv.params
+    expected = 100 * 30 * (0.1 * p.transport_cost_t_km + p.co2_kg_t_km * p.carbon_price / 1000) + 2500.0
+    assert row["cost"] == pytest.approx(expected)
+
+
+def test_infeasibility_found_by_elimination():
+    """When the LP relaxation is feasible, the groups of rows to blame are named."""
+    from flowmatch.model import ModelBuilder
+    from flowmatch.optimise import explain_infeasible
+
+    mb = ModelBuilder()
+    x = mb.add_vars(1, 0.0, 10.0, name="flow[H1>W1]")
+    y = mb.add_vars(1, 0.0, 1.0, integer=True, name="use[H1>W1]")
+    mb.add_rows(np.zeros(2, int), np.r_[x, y], np.array([1.0, -8.0]), 0.0, np.inf, name="link_min[H1>W1]")
+    mb.add_rows(np.zeros(1, int), x, np.ones(1), 3.0, 5.0, name="want[W1]")
+    text = explain_infeasible(mb.build())
+    # 3 <= x <= 5 and x >= 8 y: y = 0.5 would do, y in {0, 1} cannot
+    assert "link_min" in text and "want" in text
+
+
+def test_synergy_part_exposes_rows_for_other_parts(mini, mini_cands):
+    """Milk rounds join the have balances through have_row; the indices must point at them."""
+    from flowmatch.model import ModelBuilder
+    from flowmatch.synergies import SynergyPart
+
+    part = SynergyPart(mini, mini_cands)
+    mb = ModelBuilder()
+    mb.add_vars(2, name="before")  # another part's variables come first
+    part.add_to(mb)
+    extra = mb.add_vars(1, 0.0, 5000.0, name="collect[H1]")
+    mb.add_entries(np.array([part.have_row["H1"]]), extra, np.ones(1))
+    model = mb.build()
+    assert model.row_names[part.have_row["H1"]] == "have[H1]"
+    assert model.row_names[part.want_row["W2"]] == "want[W2]"
+    assert model.var_names[part.disposal_var["H2"]] == "disposal[H2]"
+    assert model.var_names[part.virgin_var["W1"]] == "virgin[W1]"
+    x = np.zeros(model.n_vars)
+    part.warm_start(x)
+    x[extra] = 3000.0  # the other part collects 3,000 t of H1, taken off its disposal
+    x[part.disposal_var["H1"]] -= 3000.0
+    ax = model.A @ x
+    assert ax[part.have_row["H1"]] == pytest.approx(120000.0)
+    assert np.all(ax >= model.row_lb - 1e-6) and np.all(ax <= model.row_ub + 1e-6)
