@@ -255,8 +255,13 @@ def heat_targets(inv: Inventory) -> HeatTargets | None:
 # --------------------------------------------------------------------------- text
 
 
+def _num(q: float) -> str:
+    """A quantity for people: whole numbers with thousands separators from 1000 up."""
+    return f"{q:,.0f}" if abs(q) >= 1000 else f"{q:.4g}"
+
+
 def _amount(q: float, unit: str, rate_unit: str, rate_factor: float, hours: float) -> str:
-    return f"{q:,.6g} {unit}/yr ({q / hours * rate_factor:,.6g} {rate_unit} at {hours:g} h/yr)"
+    return f"{_num(q)} {unit}/yr ({_num(q / hours * rate_factor)} {rate_unit} at {hours:g} h/yr)"
 
 
 def targets_text(inv: Inventory) -> str:
@@ -279,8 +284,8 @@ def targets_text(inv: Inventory) -> str:
             for r in wt.by_contaminant.itertuples(index=False):
                 pinch = f"pinch {r.pinch_ppm:g} ppm" if r.pinch_ppm is not None and np.isfinite(
                     r.pinch_ppm) else "no pinch"
-                lines.append(f"    {r.contaminant:<16} fresh {r.fresh_water:,.6g} m3/yr, "
-                             f"wastewater {r.wastewater:,.6g} m3/yr, {pinch}")
+                lines.append(f"    {r.contaminant:<16} fresh {_num(r.fresh_water)} m3/yr, "
+                             f"wastewater {_num(r.wastewater)} m3/yr, {pinch}")
     ht = heat_targets(inv)
     if ht is None:
         lines.append("Heat: no heat streams.")

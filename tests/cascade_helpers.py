@@ -3,13 +3,12 @@ solve one model part on its own."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from flowmatch.inventory import build_inventory
 from flowmatch.model import ModelBuilder
 from flowmatch.params import Params
+from flowmatch.solvers import solve
 
 
 def inventory(sites, resources, properties, **params):
@@ -21,16 +20,13 @@ def inventory(sites, resources, properties, **params):
 
 
 def solve_part(part, weights=None):
-    """Build ``part`` alone, solve it to optimality; return (x, model, objective)."""
+    """Build ``part`` alone, solve it to optimality with HiGHS; return (x, model, objective)."""
     mb = ModelBuilder()
     part.add_to(mb)
     model = mb.build()
-    c, k = model.objective(weights or {"cost": 1.0})
-    res = milp(c, constraints=LinearConstraint(model.A, model.row_lb, model.row_ub),
-               bounds=Bounds(model.lb, model.ub), integrality=model.integrality.astype(int),
-               options={"mip_rel_gap": 1e-9})
-    assert res.status == 0, res.message
-    return res.x, model, float(res.fun + k)
+    res = solve(model, weights or {"cost": 1.0}, gap=1e-9)
+    assert res.status == "optimal", res.message
+    return res.x, model, res.objective
 
 
 def totals(flows: pd.DataFrame) -> dict:
