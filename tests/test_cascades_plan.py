@@ -55,10 +55,12 @@ def test_kemp_plan_through_the_cli(tmp_path):
     assert (flows["unit"] == "MWh").all()
 
 
-@pytest.mark.parametrize("case", ["wang_smith_1994", "kemp_4stream", "smith_4stream"])
-def test_library_plan_meets_the_targets(case):
+@pytest.mark.parametrize("case,solver", [("wang_smith_1994", "highs"), ("kemp_4stream", "highs"),
+                                         ("smith_4stream", "highs"), ("wang_smith_1994", "cbc"),
+                                         ("kemp_4stream", "cbc")])
+def test_library_plan_meets_the_targets(case, solver):
     inv = read_inventory(DATA / case)
-    plan = optimise(inv)
+    plan = optimise(inv, solver=solver)
     cat = plan.summary["by_category"]
     wt, ht = water_targets(inv), heat_targets(inv)
     if wt is not None:
