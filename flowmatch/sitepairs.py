@@ -15,7 +15,6 @@ import pandas as pd
 
 from .frozen import unit_vectors
 from .inventory import Inventory
-from .kernels.geo import EARTH_RADIUS_KM
 
 __all__ = ["site_pair_km"]
 
@@ -50,6 +49,8 @@ def site_pair_km(inv: Inventory, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         Measured where ``inv.distances`` names the pair, great-circle
         otherwise; 0 between a site and itself.
     """
+    from .kernels.geo import EARTH_RADIUS_KM  # loads Numba: only when distances are needed
+
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
     sites = inv.sites.set_index("site_id")
