@@ -58,7 +58,7 @@ from .errors import InputProblem, InventoryError
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
-from .sitepairs import site_pair_km
+from .sitepairs import site_pairs_within
 
 __all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "build_slots",
            "STEAM_LEVELS"]
@@ -308,18 +308,31 @@ def build_slots(hs: HeatStreams) -> Slots:
                  _cat(heat, float), first, last)
 
 
-def _zones(inv: Inventory, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group sites at zero distance into zones.
+def _zones(inv: Inventory, sites: np.ndarray, max_km: float):
+    """Group sites at zero distance into zones, and find the zone pairs within ``max_km``.
 
-    Returns the zone of each unique site, the unique sites and the site-pair km matrix.
+    Returns
+    -------
+    zone : ndarray of int
+        Zone of each unique site.
+    usites : ndarray of str
+        The unique sites.
+    za, zb, km : ndarray
+        Zone pairs (``za < zb``) at most ``max_km`` apart, with the shortest
+        distance between their sites.
     """
-    usites = np.array(sorted(set(sites.tolist())), dtype=object)
+    usites = np.unique(sites.astype(str)).astype(object)
     n = len(usites)
-    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    km = site_pair_km(inv, usites[a.ravel()], usites[b.ravel()]).reshape(n, n)
+    ia, ib, km = site_pairs_within(inv, usites, usites, max(max_km, 0.0))
     zero = km <= 1e-9
-    _, zone = connected_components(coo_matrix(zero), directed=False)
-    return zone, usites, km
+    graph = coo_matrix((np.ones(int(zero.sum())), (ia[zero], ib[zero])), shape=(n, n))
+    _, zone = connected_components(graph, directed=False)
+    a, b = zone[ia], zone[ib]
+    keep = a < b
+    pairs = pd.DataFrame({"a": a[keep], "b": b[keep], "km": km[keep]})
+    pairs = pairs.groupby(["a", "b"], as_index=False)["km"].min()
+    return (zone, usites, pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64),
+            pairs["km"].to_numpy(float))
 
 
 class HeatPart:
@@ -344,9 +357,9 @@ class HeatPart:
         self.streams = hs = heat_streams(inventory, resource_ids)
         self.slots = sl = build_slots(hs)
         n = len(hs)
-        zone_of_site, usites, km = _zones(inventory, hs.sites)
-        site_pos = {s: k for k, s in enumerate(usites)}
-        spos = np.array([site_pos[s] for s in hs.sites], dtype=np.int64)
+        zone_of_site, usites, za, zb, zkm = _zones(inventory, hs.sites,
+                                                   float(hs.reach.max()) if n else 0.0)
+        spos = pd.Index(usites).get_indexer(hs.sites.astype(str))
         self.zone = zone = zone_of_site[spos] if n else np.zeros(0, np.int64)
         n_zone = int(zone.max()) + 1 if n else 0
         self.n_zone = n_zone
@@ -355,10 +368,7 @@ class HeatPart:
         cold_duty = np.bincount(zone, weights=np.where(hs.hot, 0.0, hs.duty), minlength=n_zone)
         reach = np.zeros(n_zone)
         np.maximum.at(reach, zone, hs.reach)
-        zkm = np.full((n_zone, n_zone), np.inf)
-        zs = zone_of_site
-        np.minimum.at(zkm, (zs[:, None].repeat(len(zs), 1), zs[None, :].repeat(len(zs), 0)), km)
-        _, rep = np.unique(zs, return_index=True)  # a site standing for each zone
+        _, rep = np.unique(zone_of_site, return_index=True)  # a site standing for each zone
         # heat and demand per zone and slot
         hot_k = hs.hot[sl.stream]
         zk = zone[sl.stream]
@@ -368,12 +378,11 @@ class HeatPart:
         np.add.at(self.C, (zk[~hot_k], sl.slot[~hot_k]), sl.heat[~hot_k])
         self.hot_duty = hot_duty
         # links: zone pairs within reach where heat can go one way or the other
-        za, zb = np.triu_indices(n_zone, k=1)
-        ok = (zkm[za, zb] <= np.minimum(reach[za], reach[zb]) + 1e-9) & (
+        ok = (zkm <= np.minimum(reach[za], reach[zb]) + 1e-9) & (
             ((hot_duty[za] > 0) & (cold_duty[zb] > 0)) | ((hot_duty[zb] > 0) & (cold_duty[za] > 0)))
         za, zb = za[ok], zb[ok]
         self.link_a, self.link_b = za, zb
-        self.link_km = zkm[za, zb]
+        self.link_km = zkm[ok]
         tf, ff = infrastructure_factors(inventory, usites[rep[za]], usites[rep[zb]],
                                         np.full(len(za), "energy", dtype=object))
         self.link_transport_factor, self.link_fixed_factor = tf, ff

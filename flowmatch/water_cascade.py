@@ -48,7 +48,7 @@ from .errors import InputProblem, InventoryError, ModelError
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
-from .sitepairs import site_pair_km
+from .sitepairs import site_pairs_within
 from .solvers import solve
 
 __all__ = ["WaterPart", "WaterStreams", "water_streams", "contaminant_of", "CONCENTRATION_SUFFIXES"]
@@ -221,16 +221,35 @@ class _Pairs:
     regen: np.ndarray  # bool: through the regeneration unit
 
 
+def _pairs_in_reach(inv: Inventory, ws: WaterStreams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, sink, km) of every pair within both ends' reach, found site pair by site pair."""
+    a_sites, a_of = np.unique(ws.src_sites.astype(str), return_inverse=True)
+    b_sites, b_of = np.unique(ws.snk_sites.astype(str), return_inverse=True)
+    ia, ib, km = site_pairs_within(inv, a_sites, b_sites,
+                                   float(max(ws.src_reach.max(), ws.snk_reach.max())))
+    # every source of site ia with every sink of site ib
+    a_order, b_order = np.argsort(a_of, kind="stable"), np.argsort(b_of, kind="stable")
+    a_start = np.searchsorted(a_of[a_order], np.arange(len(a_sites) + 1))
+    b_start = np.searchsorted(b_of[b_order], np.arange(len(b_sites) + 1))
+    na, nb = np.diff(a_start)[ia], np.diff(b_start)[ib]
+    per = na * nb
+    k = np.repeat(np.arange(len(ia)), per)
+    t = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    si = a_order[a_start[ia[k]] + t // nb[k]]
+    sj = b_order[b_start[ib[k]] + t % nb[k]]
+    km = km[k]
+    keep = km <= np.minimum(ws.src_reach[si], ws.snk_reach[sj]) + 1e-9
+    return si[keep], sj[keep], km[keep]
+
+
 def _pairs(inv: Inventory, ws: WaterStreams, removal: float | None, ignore_distance: bool) -> _Pairs:
     n_src, n_snk = ws.n_src, ws.n_snk
-    si, sj = np.meshgrid(np.arange(n_src), np.arange(n_snk), indexing="ij")
-    si, sj = si.ravel(), sj.ravel()
-    if ignore_distance or len(si) == 0:
+    if ignore_distance or n_src == 0 or n_snk == 0:
+        si, sj = np.meshgrid(np.arange(n_src), np.arange(n_snk), indexing="ij")
+        si, sj = si.ravel(), sj.ravel()
         km = np.zeros(len(si))
     else:
-        km = site_pair_km(inv, ws.src_sites[si], ws.snk_sites[sj])
-        keep = km <= np.minimum(ws.src_reach[si], ws.snk_reach[sj]) + 1e-9
-        si, sj, km = si[keep], sj[keep], km[keep]
+        si, sj, km = _pairs_in_reach(inv, ws)
     with np.errstate(invalid="ignore"):
         src_min = np.nanmin(np.where(np.isnan(ws.src_conc), np.inf, ws.src_conc), axis=0) \
             if n_src else np.full(len(ws.contaminants), np.inf)

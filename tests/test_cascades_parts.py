@@ -226,3 +226,25 @@ def test_multi_site_heat_plan_balances_and_starts_feasible(seed):
         got = flows[flows[col] != skip].groupby(col)["quantity"].sum()
         for rid, q in got.items():
             assert q == pytest.approx(duty[rid], rel=1e-9)
+
+
+def _with_distance(inv, km):
+    tables = {k: v.copy() for k, v in inv.tables.items()}
+    tables["distances"] = pd.DataFrame([{"from_site": "B", "to_site": "A", "km": km}])
+    return build_inventory(tables, params=inv.params)
+
+
+def test_measured_distance_prices_the_pipe():
+    # 10 km apart on the map, but the distances table says the pipe is 0.5 km
+    part = WaterPart(_with_distance(_water(500000.0, 10.0), 0.5))
+    assert part.link_km.tolist() == [0.5]
+    x, _, _ = solve_part(part)
+    assert part.flows(x).query("mode == 'cascade'")["distance_km"].tolist() == [0.5]
+
+
+def test_measured_zero_distance_makes_one_heat_zone():
+    # 10 km apart on the map, one plant by the distances table: no link needed
+    part = HeatPart(_with_distance(_heat(10000.0, 10.0), 0.0))
+    assert part.n_zone == 1 and len(part.link_a) == 0
+    x, _, _ = solve_part(part)
+    assert part.flows(x).query("mode == 'cascade'")["quantity"].sum() == pytest.approx(10000.0)
