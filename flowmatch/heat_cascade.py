@@ -529,41 +529,41 @@ class HeatPart:
                             cost=s_cost, co2=s_co2)
         links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
                             cost=self._link_fixed())
-        # own-pool residuals: from the zone's first slot with heat to the slot before its last activity
+        # each zone's cascade in runs of slots: a run starts where the zone's heat or demand per
+        # degree changes or imported heat arrives, and ends where heat leaves (utility,
+        # exports), so its residual is linear inside a run and is checked at run ends only
         active = (self.H > 0) | (self.C > 0)
         first = np.where(active.any(axis=1), np.argmax(active, axis=1), n_slot)
         last = np.where(active.any(axis=1), n_slot - 1 - np.argmax(active[:, ::-1], axis=1), -1)
-        res_z = np.concatenate([np.full(max(last[z] - first[z], 0), z) for z in range(n_zone)]) \
-            if n_zone else np.zeros(0, np.int64)
-        res_s = np.concatenate([np.arange(first[z], last[z]) for z in range(n_zone)]) \
-            if n_zone else np.zeros(0, np.int64)
-        res = mb.add_vars(len(res_z), name="heat_residual")
-        # import pools: zones that can receive, from their first import slot to their last need
-        imp_first = np.full(n_zone, n_slot)
-        np.minimum.at(imp_first, self.exp_to, self.exp_slot)
-        needs = self.C > 0
-        ip_z, ip_s, ci_z, ci_s = [], [], [], []
-        for z in np.flatnonzero(imp_first < n_slot):
-            need_slots = np.flatnonzero(needs[z])
-            need_slots = need_slots[need_slots >= imp_first[z]]
-            if len(need_slots) == 0:
-                continue
-            ip_z.append(np.full(need_slots[-1] - imp_first[z], z))
-            ip_s.append(np.arange(imp_first[z], need_slots[-1]))
-            ci_z.append(np.full(len(need_slots), z))
-            ci_s.append(need_slots)
-        ip_z, ip_s, ci_z, ci_s = _cat(ip_z), _cat(ip_s), _cat(ci_z), _cat(ci_s)
-        ires = mb.add_vars(len(ip_z), name="heat_import_residual")
-        cimp = mb.add_vars(len(ci_z), ub=self.C[ci_z, ci_s], name="heat_import_use")
-
-        # own pool balance per (zone, slot) in the zone's range:
-        # R[s-1] - R[s] + hu + cimp + steam_in - exp - cu - steam_out = C - H
+        np.minimum.at(first, self.exp_to, self.exp_slot)  # a zone's range starts at its first import
+        starts = np.zeros((n_zone, n_slot + 1), dtype=bool)
+        on = hs.duty > 0
+        starts[self.zone[on], sl.first[on]] = True
+        starts[self.zone[on], sl.last[on] + 1] = True
+        starts[self.exp_from, self.exp_slot + 1] = True
+        starts[self.exp_to, self.exp_slot] = True
+        zz = _cat([np.full(max(last[z] - first[z] + 1, 0), z) for z in range(n_zone)])
+        ss = _cat([np.arange(first[z], last[z] + 1) for z in range(n_zone)])
+        st = starts[zz, ss] | np.r_[True, zz[1:] != zz[:-1]] if len(zz) else np.zeros(0, bool)
+        run = np.cumsum(st) - 1
+        n_run = int(run[-1]) + 1 if len(run) else 0
+        run_zone, run_start = zz[st], ss[st]
+        run_end = ss[np.r_[np.flatnonzero(st)[1:] - 1, len(ss) - 1]] if n_run else np.zeros(0, np.int64)
         row_of = -np.ones((n_zone, n_slot), dtype=np.int64)
-        zz = np.concatenate([np.full(max(last[z] - first[z] + 1, 0), z) for z in range(n_zone)]) \
-            if n_zone else np.zeros(0, np.int64)
-        ss = np.concatenate([np.arange(first[z], last[z] + 1) for z in range(n_zone)]) \
-            if n_zone else np.zeros(0, np.int64)
-        row_of[zz, ss] = np.arange(len(zz))
+        row_of[zz, ss] = run
+        run_c = np.bincount(run, weights=self.C[zz, ss], minlength=n_run)
+        rhs = run_c - np.bincount(run, weights=self.H[zz, ss], minlength=n_run)
+        followed = np.r_[run_zone[1:] == run_zone[:-1], False] if n_run else np.zeros(0, bool)
+        res_run = np.flatnonzero(followed)  # a residual flows from each run to the next
+        res = mb.add_vars(len(res_run), name="heat_residual")
+        # import pools: each run of a zone that can receive; imports used in the zone only
+        imp_runs = np.flatnonzero(np.isin(run_zone, self.exp_to))
+        ci_run = imp_runs[run_c[imp_runs] > 0]
+        cimp = mb.add_vars(len(ci_run), ub=run_c[ci_run], name="heat_import_use")
+        ires_run = imp_runs[followed[imp_runs]]
+        ires = mb.add_vars(len(ires_run), name="heat_import_residual")
+
+        # own pool balance per run: R[r-1] - R[r] + hu + cimp + steam_in - exp - cu - steam_out = C - H
         r, c, v = [], [], []
 
         def put(rows, cols, val):
@@ -571,34 +571,30 @@ class HeatPart:
             c.append(cols)
             v.append(np.broadcast_to(np.asarray(val, float), (len(rows),)))
 
-        put(row_of[res_z, res_s], res, -1.0)
-        put(row_of[res_z, res_s + 1], res, 1.0)
+        put(res_run, res, -1.0)
+        put(res_run + 1, res, 1.0)
         put(row_of[self.zone[cold], sl.first[cold]], hu, 1.0)
         put(row_of[self.zone[hot], sl.last[hot]], cu, -1.0)
-        put(row_of[ci_z, ci_s], cimp, 1.0)
+        put(ci_run, cimp, 1.0)
         put(row_of[self.exp_from, self.exp_slot], exp, -1.0)
         put(row_of[self.zone[self.steam_j], sl.first[self.steam_j]], steam, 1.0)
         put(row_of[self.zone[self.steam_i], sl.first[self.steam_i]], steam, -1.0)
-        rhs = self.C[zz, ss] - self.H[zz, ss]
         mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), rhs, rhs,
-                    name=[f"heat_balance[z{z},s{s}]" for z, s in zip(zz, ss, strict=True)])
-        # import pool balance per (zone, slot): I[s-1] - I[s] + exp_in - cimp = 0
-        n_ip = len(ip_z) + len(ci_z)
-        if n_ip:
-            irow = -np.ones((n_zone, n_slot), dtype=np.int64)
-            kz = np.concatenate([ip_z, ci_z])
-            ks = np.concatenate([ip_s, ci_s])
-            key = np.unique(kz * n_slot + ks)
-            irow[key // n_slot, key % n_slot] = np.arange(len(key))
+                    name=[f"heat_balance[z{z},s{a}-{b}]"
+                          for z, a, b in zip(run_zone, run_start, run_end, strict=True)])
+        # import pool balance per run: I[r-1] - I[r] + exp_in - cimp = 0
+        if len(imp_runs):
+            irow = -np.ones(n_run, dtype=np.int64)
+            irow[imp_runs] = np.arange(len(imp_runs))
             r, c, v = [], [], []
-            put(irow[ip_z, ip_s], ires, -1.0)
-            put(irow[ip_z, ip_s + 1], ires, 1.0)
-            put(irow[self.exp_to, self.exp_slot], exp, 1.0)
-            put(irow[ci_z, ci_s], cimp, -1.0)
-            # every export lands in a slot of its zone's import pool (see _exports)
+            put(irow[ires_run], ires, -1.0)
+            put(irow[ires_run + 1], ires, 1.0)
+            put(irow[row_of[self.exp_to, self.exp_slot]], exp, 1.0)
+            put(irow[ci_run], cimp, -1.0)
             mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), 0.0,
-                        np.zeros(len(key)), name=[f"heat_import_balance[z{k // n_slot},s{k % n_slot}]"
-                                                  for k in key])
+                        np.zeros(len(imp_runs)),
+                        name=[f"heat_import_balance[z{run_zone[k]},s{run_start[k]}-{run_end[k]}]"
+                              for k in imp_runs])
         # let-down: a steam have gives, a steam want takes, at most its duty
         if len(steam):
             ui, inv_i = np.unique(self.steam_i, return_inverse=True)
@@ -607,20 +603,17 @@ class HeatPart:
             uj, inv_j = np.unique(self.steam_j, return_inverse=True)
             mb.add_rows(inv_j, steam, np.ones(len(steam)), -np.inf, hs.duty[uj],
                         name=[f"steam_take[{ids[j]}]" for j in uj])
-            # demand let down plus demand met by imports stays within the slot's demand
-            if len(ci_z):
-                ci_row = {(int(z), int(s)): k for k, (z, s) in enumerate(zip(ci_z, ci_s, strict=True))}
-                rows, cols = [], []
-                for k, j in enumerate(self.steam_j):
-                    key = (int(self.zone[j]), int(sl.first[j]))
-                    if key in ci_row:
-                        rows.append(ci_row[key])
-                        cols.append(steam[k])
-                if rows:
-                    used, loc = np.unique(rows, return_inverse=True)
+            # demand let down plus demand met by imports stays within the run's demand
+            if len(ci_run):
+                ci_of = -np.ones(n_run, dtype=np.int64)
+                ci_of[ci_run] = np.arange(len(ci_run))
+                k_ci = ci_of[row_of[self.zone[self.steam_j], sl.first[self.steam_j]]]
+                sel = np.flatnonzero(k_ci >= 0)
+                if len(sel):
+                    used, loc = np.unique(k_ci[sel], return_inverse=True)
                     mb.add_rows(np.concatenate([loc, np.arange(len(used))]),
-                                np.concatenate([cols, cimp[used]]), np.ones(len(rows) + len(used)),
-                                -np.inf, self.C[ci_z[used], ci_s[used]], name="heat_import_steam")
+                                np.concatenate([steam[sel], cimp[used]]), np.ones(len(sel) + len(used)),
+                                -np.inf, run_c[ci_run[used]], name="heat_import_steam")
         # a zone sends out at most its own hot streams' heat; a link carries heat only when built
         out_from = np.concatenate([self.exp_from, self.zone[self.steam_i][s_on]])
         out_cols = np.concatenate([exp, steam[s_on]])
@@ -646,23 +639,27 @@ class HeatPart:
                               for k in used])
         self._idx = {"hot_utility": hu, "cold_utility": cu, "export": exp, "steam": steam,
                      "link": links, "residual": res, "import_residual": ires, "import_use": cimp,
-                     "hot": hot, "cold": cold, "res_z": res_z, "res_s": res_s, "ip_z": ip_z,
-                     "ip_s": ip_s, "ci_z": ci_z, "ci_s": ci_s}
+                     "hot": hot, "cold": cold, "res_run": res_run, "run_zone": run_zone,
+                     "run_of_hot": row_of[self.zone[hot], sl.last[hot]],
+                     "run_of_cold": row_of[self.zone[cold], sl.first[cold]], "run_net": -rhs,
+                     "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run]}
 
     def warm_start(self, x: np.ndarray) -> None:
         """Today's state: every cold stream on hot utility, every hot stream to cold utility."""
-        ix, hs, sl = self._idx, self.streams, self.slots
+        ix, hs = self._idx, self.streams
         for k in ("export", "steam", "link", "import_residual", "import_use"):
             x[ix[k]] = 0.0
         x[ix["hot_utility"]] = hs.duty[ix["cold"]]
         x[ix["cold_utility"]] = hs.duty[ix["hot"]]
-        # own pool: heat entered minus heat taken, summed down the slots
-        n_zone, n_slot = self.H.shape
-        net = self.H - self.C
-        np.add.at(net, (self.zone[ix["cold"]], sl.first[ix["cold"]]), hs.duty[ix["cold"]])
-        np.add.at(net, (self.zone[ix["hot"]], sl.last[ix["hot"]]), -hs.duty[ix["hot"]])
-        cum = np.cumsum(net, axis=1)
-        x[ix["residual"]] = np.clip(cum[ix["res_z"], ix["res_s"]], 0.0, None)
+        # own pool: heat entered minus heat taken, summed down each zone's runs
+        net = ix["run_net"].copy()
+        np.add.at(net, ix["run_of_cold"], hs.duty[ix["cold"]])
+        np.add.at(net, ix["run_of_hot"], -hs.duty[ix["hot"]])
+        cum = np.cumsum(net)
+        zone_first = np.r_[True, ix["run_zone"][1:] != ix["run_zone"][:-1]] if len(net) else net > 0
+        first_of = np.maximum.accumulate(np.where(zone_first, np.arange(len(net)), 0))
+        cum -= (cum - net)[first_of]  # what earlier zones left is not this zone's
+        x[ix["residual"]] = np.clip(cum[ix["res_run"]], 0.0, None)
 
     # ------------------------------------------------------------------ solution to flows
 
@@ -742,9 +739,12 @@ class _Disaggregation:
                                   np.clip(x[ix["export"]], 0.0, None), strict=True):
             if q > tol:
                 exports[s].append((a, b, ln, q))
-        import_use = defaultdict(float)
-        for z, s, q in zip(ix["ci_z"], ix["ci_s"], np.clip(x[ix["import_use"]], 0.0, None), strict=True):
-            import_use[(int(z), int(s))] = q
+        import_use = defaultdict(float)  # a run's imported heat, spread over its slots by demand
+        for z, a, b, q in zip(ix["ci_z"], ix["ci_start"], ix["ci_end"],
+                              np.clip(x[ix["import_use"]], 0.0, None), strict=True):
+            need = part.C[z, a:b + 1]
+            for k in np.flatnonzero(need > 0):
+                import_use[(int(z), int(a + k))] = q * need[k] / need.sum()
         demand = defaultdict(list)  # slot -> (zone, cold stream, amount)
         for k in range(len(sl.stream)):
             j = sl.stream[k]

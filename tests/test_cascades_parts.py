@@ -202,12 +202,19 @@ def test_multi_site_heat_plan_balances_and_starts_feasible(seed):
     for k in range(10):
         hot = k % 2 == 0
         a, b = sorted(rng.choice(np.arange(30, 260, 10), size=2, replace=False).tolist())
+        level = rng.random() < 0.3  # steam at a pressure level
         res.append({"resource_id": f"R{k}", "site_id": f"P{k}", "role": "have" if hot else "want",
-                    "category": "energy", "type": "energy:heat",
+                    "category": "energy",
+                    "type": ["energy:steam:lp", "energy:steam:mp", "energy:steam:hp"][rng.integers(3)]
+                    if level else "energy:heat",
                     "quantity": float(rng.integers(1000, 20000)), "unit": "MWh"})
         supply, target = (b, a) if hot else (a, b)
-        props += [{"resource_id": f"R{k}", "property": "temperature_c", "value": supply},
-                  {"resource_id": f"R{k}", "property": "target_temperature_c", "value": target}]
+        if level:
+            props.append({"resource_id": f"R{k}", "property": "temperature_c",
+                          **({"value": b} if hot else {"min": a})})
+        else:
+            props += [{"resource_id": f"R{k}", "property": "temperature_c", "value": supply},
+                      {"resource_id": f"R{k}", "property": "target_temperature_c", "value": target}]
     part = HeatPart(inventory(sites, res, props))
     mb = ModelBuilder()
     part.add_to(mb)
