@@ -60,8 +60,8 @@ from .model import ModelBuilder
 from .plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 from .sitepairs import site_pairs_within
 
-__all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "build_slots",
-           "STEAM_LEVELS"]
+__all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "heat_parts",
+           "build_slots", "STEAM_LEVELS"]
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +333,34 @@ def _zones(inv: Inventory, sites: np.ndarray, max_km: float):
     pairs = pairs.groupby(["a", "b"], as_index=False)["km"].min()
     return (zone, usites, pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64),
             pairs["km"].to_numpy(float))
+
+
+def heat_parts(inventory: Inventory, resource_ids: list[str] | None = None) -> list[HeatPart]:
+    """One :class:`HeatPart` per group of zones that links could join.
+
+    Zones farther apart than their reach can never exchange heat, so each
+    group is planned on its own temperature grid (the same optimum, and a far
+    smaller model for a country's worth of parks).
+
+    Raises
+    ------
+    InventoryError
+        As :func:`heat_streams`, for every bad stream at once.
+    """
+    hs = heat_streams(inventory, resource_ids)
+    if len(hs) == 0:
+        return []
+    zone_of_site, usites, za, zb, km = _zones(inventory, hs.sites, float(hs.reach.max()))
+    zone = zone_of_site[pd.Index(usites).get_indexer(hs.sites.astype(str))]
+    reach = np.zeros(int(zone.max()) + 1)
+    np.maximum.at(reach, zone, hs.reach)
+    near = km <= np.minimum(reach[za], reach[zb]) + 1e-9
+    n = len(reach)
+    _, group = connected_components(coo_matrix((np.ones(int(near.sum())), (za[near], zb[near])),
+                                               shape=(n, n)), directed=False)
+    of_stream = group[zone]
+    return [HeatPart(inventory, hs.ids[of_stream == g].astype(str).tolist())
+            for g in np.unique(of_stream)]
 
 
 class HeatPart:

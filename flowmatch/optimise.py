@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .errors import ModelError, ParamsError, SolverError
-from .heat_cascade import HeatPart, heat_resource_ids
+from .heat_cascade import heat_parts, heat_resource_ids
 from .inventory import Inventory
 from .model import LinearModel, ModelBuilder
 from .parts import ModelPart
@@ -75,7 +75,7 @@ def build_parts(inventory: Inventory, candidates: pd.DataFrame) -> list[ModelPar
     if water:
         parts.append(WaterPart(inventory, water))
     if heat:
-        parts.append(HeatPart(inventory, heat))
+        parts.extend(heat_parts(inventory, heat))
     return parts
 
 

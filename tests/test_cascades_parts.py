@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from cascade_helpers import inventory, solve_part, totals
 
-from flowmatch.heat_cascade import HeatPart, heat_resource_ids
+from flowmatch.heat_cascade import HeatPart, heat_parts, heat_resource_ids
 from flowmatch.inventory import build_inventory
 from flowmatch.model import ModelBuilder
 from flowmatch.water_cascade import WaterPart
@@ -255,3 +255,27 @@ def test_measured_zero_distance_makes_one_heat_zone():
     assert part.n_zone == 1 and len(part.link_a) == 0
     x, _, _ = solve_part(part)
     assert part.flows(x).query("mode == 'cascade'")["quantity"].sum() == pytest.approx(10000.0)
+
+
+def test_heat_parts_split_zones_that_can_never_link():
+    # two plants 50 km apart (beyond the 10 km reach of heat) each with a hot and a cold
+    # stream: two parts, each on its own temperature grid, same plan as one part
+    sites = [{"site_id": s, "lat": lat, "lon": 120.0} for s, lat in (("A", 30.0), ("B", 30.45))]
+    res, props = [], []
+    for site, (th, tc) in (("A", (150, 40)), ("B", (230, 120))):
+        res += [{"resource_id": f"H{site}", "site_id": site, "role": "have", "category": "energy",
+                 "type": "energy:heat", "quantity": 1000, "unit": "MWh"},
+                {"resource_id": f"C{site}", "site_id": site, "role": "want", "category": "energy",
+                 "type": "energy:heat", "quantity": 800, "unit": "MWh"}]
+        props += [{"resource_id": f"H{site}", "property": "temperature_c", "value": th},
+                  {"resource_id": f"H{site}", "property": "target_temperature_c", "value": th - 100},
+                  {"resource_id": f"C{site}", "property": "temperature_c", "value": tc - 100},
+                  {"resource_id": f"C{site}", "property": "target_temperature_c", "value": tc}]
+    inv = inventory(sites, res, props)
+    parts = heat_parts(inv)
+    assert sorted(sorted(p.resource_ids()) for p in parts) == [["CA", "HA"], ["CB", "HB"]]
+    whole = HeatPart(inv)
+    x, _, obj = solve_part(whole)
+    split = [solve_part(p)[2] for p in parts]
+    assert sum(split) == pytest.approx(obj, rel=1e-9)
+    assert all(len(p.slots) < len(whole.slots) for p in parts)
