@@ -55,9 +55,9 @@ TIE_BREAK = 1e-5
 BUNDLE_MAX_INT = 4
 #: Most variables in one bundle.
 BUNDLE_VARS = 20000
-#: Blocks with at least this many integer variables go to the process pool
-#: (when there are two or more of them and ``jobs`` is not 1).
-POOL_MIN_INT = 200
+#: A process pool is used (for every block with binaries) when at least two
+#: blocks have this many integer variables and ``jobs`` is not 1.
+POOL_MIN_INT = 50
 #: The least time a block's solve is given, even when the time limit is spent.
 MIN_SOLVE_S = 0.1
 _METRIC_KEYS = {"cost": ("cost", 1.0), "co2": ("co2", 1.0), "co2_kg": ("co2", 1.0),
@@ -266,23 +266,26 @@ def _solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
     starts = [None if x0 is None else x0[b.cols] for b in blocks]
     n_int = np.array([s.integrality.sum() for s in subs], float)
     budget = _Budget(time_limit, n_int + 1.0)
-    hard = [i for i in range(len(subs)) if n_int[i] >= POOL_MIN_INT]
-    workers = min(jobs or os.cpu_count() or 1, len(hard))
-    if parent_process() is not None:
-        workers = 1  # already a worker of someone's pool (what-if, Pareto): no pool in a pool
-    pooled = set(hard) if workers >= 2 else set()
+    # with a pool, every block with binaries goes to it (largest first); LPs are solved here
+    pooled = [i for i in range(len(subs)) if n_int[i] > 0]
+    workers = min(jobs or os.cpu_count() or 1, len(pooled))
+    if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None:
+        workers = 1  # nothing worth a pool, or already a worker of someone's pool (what-if, Pareto)
+    if workers < 2:
+        pooled = []
+    in_pool = set(pooled)
     results: list[SolveResult | None] = [None] * len(subs)
-    for i, sub in enumerate(subs):  # the easy blocks first, here
-        if i not in pooled:
+    for i, sub in enumerate(subs):
+        if i not in in_pool:
             results[i] = solve(sub, weights, warm_start=starts[i], time_limit=budget.take(i), **kw)
     if pooled:
-        log.info("solving %d blocks in %d processes", len(hard), workers)
+        log.info("solving %d blocks in %d processes", len(pooled), workers)
         try:
-            _solve_in_pool(subs, hard, workers, budget, results, weights, starts, kw)
+            _solve_in_pool(subs, pooled, workers, budget, results, weights, starts, kw)
         except BrokenProcessPool:
             log.warning("the process pool failed (a script that calls optimise needs an "
                         "'if __name__ == \"__main__\":' guard): solving the remaining blocks here")
-        for i in hard:
+        for i in pooled:
             if results[i] is None:
                 results[i] = solve(subs[i], weights, warm_start=starts[i], time_limit=budget.take(i), **kw)
     return blocks, results, n_comp  # type: ignore[return-value]

@@ -379,3 +379,27 @@ def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, caps
     assert "flow_H1_W1_" in (tmp_path / "m.lp").read_text()
     rc = main(["optimise", str(MINI), "-o", str(out), "--time-limit", "0"])
     assert rc == 2 and "time_limit must be a positive" in capsys.readouterr().err
+
+
+def test_baseline_prices_defaults_by_category():
+    from flowmatch.summary import baseline
+
+    res = [{"id": "HL", "role": "have", "quantity": 10, "cost": 30, "route": "landfill"},  # given + tax
+           {"id": "HN", "role": "have", "quantity": 10},  # route empty: landfilled at default price
+           {"id": "HI", "role": "have", "quantity": 10, "route": "incineration"},  # no default price
+           {"id": "HW", "role": "have", "quantity": 100, "category": "water"},
+           {"id": "WE", "role": "want", "quantity": 5, "category": "energy"},
+           {"id": "WM", "role": "want", "quantity": 10}]
+    inv = make_inventory(res, landfill_tax=7.0, carbon_price=0.0, virgin_price_t=11.0)
+    p = inv.params
+    b = baseline(inv)
+    cost = (10 * (30 + 7) + 10 * (p.landfill_price + 7) + 0 + 100 * p.wastewater_price
+            + 5 * p.hot_utility_price + 10 * 11.0)
+    co2 = (20 * p.landfill_co2_kg_t + 100 * p.wastewater_co2_kg_m3 + 5 * p.hot_utility_co2_kg_mwh)
+    assert b["cost"] == pytest.approx(cost)
+    assert b["co2_t"] == pytest.approx(co2 / 1000)
+    assert b["landfill_t"] == pytest.approx(20.0)
+    plan = optimise(inv, candidates=make_candidates([]))
+    assert plan.summary["objective"] == pytest.approx(b)
+    cats = plan.summary["by_category"]
+    assert cats["water"]["disposed"] == pytest.approx(100.0) and cats["energy"]["virgin"] == pytest.approx(5.0)
