@@ -154,6 +154,7 @@ def _solve_all(inventories: list[Inventory], solve: dict[str, Any], jobs: int) -
     inner = {**solve, "jobs": max(1, jobs // workers)}
     if workers == 1:
         return [_solve_one(inv, inner) for inv in inventories]
+    inner["threads"] = 1  # each worker is one of `workers` parallel solves: one core each
     log.info("solving %d scenarios in %d processes", len(inventories), workers)
     results: list[dict[str, Any]] = [{} for _ in inventories]
     # spawn, not fork: a forked child would inherit the parent's solver and Numba thread pools
