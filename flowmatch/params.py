@@ -85,6 +85,11 @@ class Params:
     weight_quantity: float = _p(1.0, 0, None, "score weight of s_quantity")
     weight_distance: float = _p(1.0, 0, None, "score weight of s_distance")
     weight_frequency: float = _p(0.5, 0, None, "score weight of s_frequency")
+    type_related_max: float = _p(0.6, 0, 1, "s_type of two related types whose common ancestor is as deep as the deeper of them (scaled down by depth)")
+    type_inherit_discount: float = _p(0.9, 0, 1, "factor per taxonomy step when a type inherits a same-type or knowledge-base score from an ancestor")
+    quality_missing: float = _p(0.9, 0, 1, "factor in s_quality for each want range the have gives no value for (uncertain, not failed)")
+    quality_tolerance: float = _p(0.5, 0.001, None, "how far out of a want's range a value may be, relative to the range's size, before its factor in s_quality reaches 0")
+    frequency_mismatch: float = _p(0.5, 0, 1, "rhythm fit of the farthest-apart frequencies (continuous against batch); nearer ones score between this and 1")
     top_k: int = _p(10, 1, 100000, "candidates kept per want")
     min_score: float = _p(0.05, 0, 1, "candidates scoring below this are dropped")
 
