@@ -1,0 +1,570 @@
+"""Route generation for milk rounds: a pool of good, feasible collection routes.
+
+A milk round starts at a depot (the processor that takes the waste), visits
+several haves, collects one load from each and returns. Given the distances, the
+load each have gives per collection, the vehicle capacity and the most stops a
+route may make, :func:`generate_routes` proposes a rich pool of routes from
+several constructions:
+
+- every have alone (a shuttle, with as many vehicles per collection as its load needs);
+- Clarke-Wright savings (parallel version) with several shape parameters
+  (the savings ``d0i + d0j - lam * dij + mu * |d0i - d0j|``) and seeded noise;
+- the sweep heuristic from several start angles, in both directions (when the
+  sites have coordinates);
+- PyVRP (iterated local search, a state-of-the-art CVRP solver) with several seeds,
+  the most-stops limit modelled as a second load dimension;
+- the sub-routes of all of these (every run of consecutive stops, and every
+  route with one stop left out), so that the set-partitioning MILP choosing among
+  routes can leave a have to a direct synergy or disposal.
+
+Every route's stop order is improved (exactly for up to six stops, by 2-opt and
+or-opt beyond). Several depots are handled together: a have may be allowed at
+some depots only. The same seed always gives the same pool.
+
+Distances come from :func:`site_distance_matrix`: great-circle between sites,
+replaced by the inventory's ``distances`` table where it gives a pair.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputProblem, InventoryError
+
+__all__ = [
+    "Route",
+    "RoutingInstance",
+    "great_circle_km",
+    "planar_km",
+    "site_distance_matrix",
+    "generate_routes",
+    "pyvrp_routes",
+    "route_length",
+]
+
+log = logging.getLogger(__name__)
+
+EARTH_RADIUS_KM = 6371.0088
+_LOAD_RESOLUTION = 1e6  # PyVRP's integer capacity is at least this many load units
+_DIST_SCALE = 1000  # PyVRP's integer distances are metres
+_EXACT_MAX = 6  # stop orders of up to this many stops are found by enumeration
+_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------- distances
+
+
+def great_circle_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Great-circle (haversine) distance between every pair of points, km.
+
+    Parameters
+    ----------
+    lat, lon : array of float, shape (k,)
+        WGS84 degrees.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+    """
+    la = np.radians(np.asarray(lat, float))
+    lo = np.radians(np.asarray(lon, float))
+    dlat = la[:, None] - la[None, :]
+    dlon = lo[:, None] - lo[None, :]
+    h = np.sin(dlat / 2) ** 2 + np.cos(la)[:, None] * np.cos(la)[None, :] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def planar_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points projected onto a plane around their mean (equirectangular), km.
+
+    Good enough for the angles the sweep heuristic sorts by.
+
+    Returns
+    -------
+    ndarray, shape (k, 2)
+        East and north offsets in km.
+    """
+    lat = np.asarray(lat, float)
+    lon = np.asarray(lon, float)
+    lat0 = math.radians(float(np.mean(lat))) if len(lat) else 0.0
+    k = math.pi / 180 * EARTH_RADIUS_KM
+    return np.column_stack([(lon - np.mean(lon)) * k * math.cos(lat0), (lat - np.mean(lat)) * k])
+
+
+def site_distance_matrix(sites: pd.DataFrame, site_ids: Sequence[str],
+                         distances: pd.DataFrame | None = None) -> np.ndarray:
+    """Distances between ``site_ids`` (km): great-circle, or the ``distances`` table.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The inventory's ``sites`` (``site_id``, ``lat``, ``lon``).
+    site_ids : sequence of str
+        The sites wanted, in the matrix's order (repeats allowed).
+    distances : pandas.DataFrame, optional
+        ``from_site, to_site, km``: measured distances replacing the great-circle
+        ones for those pairs, in either direction.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+        Symmetric, zero between a site and itself.
+
+    Raises
+    ------
+    InventoryError
+        When a site is not in ``sites``.
+    """
+    ids = pd.Index(list(site_ids), dtype=object)
+    pos = pd.Index(sites["site_id"]).get_indexer(ids)
+    if (pos < 0).any():
+        missing = sorted(set(ids[pos < 0]))
+        raise InventoryError([InputProblem("sites", None, "site_id", f"site(s) {missing} not found.",
+                                           "Add the sites or correct the resources' site_id.")])
+    lat = sites["lat"].to_numpy(float)[pos]
+    lon = sites["lon"].to_numpy(float)[pos]
+    d = great_circle_km(lat, lon)
+    if distances is not None and len(distances):
+        code = {s: i for i, s in enumerate(dict.fromkeys(ids))}
+        uniq = np.array([code[s] for s in ids])
+        a = distances["from_site"].map(code)
+        b = distances["to_site"].map(code)
+        ok = (a.notna() & b.notna() & distances["km"].notna()).to_numpy()
+        if ok.any():
+            k = len(code)
+            table = np.full((k, k), np.nan)
+            ai = a[ok].to_numpy(int)
+            bi = b[ok].to_numpy(int)
+            km = distances["km"].to_numpy(float)[ok]
+            table[ai, bi] = km
+            table[bi, ai] = km
+            given = table[np.ix_(uniq, uniq)]
+            d = np.where(np.isnan(given), d, given)
+    same = np.asarray(ids)[:, None] == np.asarray(ids)[None, :]
+    d[same] = 0.0
+    return d
+
+
+# --------------------------------------------------------------------------- instance
+
+
+@dataclass(frozen=True)
+class Route:
+    """One milk round: a depot, the haves it visits in order, its length and load.
+
+    Attributes
+    ----------
+    depot : int
+        Index of the depot (``0 .. n_depots - 1``).
+    stops : tuple of int
+        Indices of the haves visited (``0 .. n_haves - 1``), in visit order.
+    km : float
+        Distance driven per collection, all vehicles together.
+    load : float
+        Load collected per collection.
+    vehicles : int
+        Vehicles per collection: 1, or more for one have whose load exceeds the capacity.
+    """
+
+    depot: int
+    stops: tuple[int, ...]
+    km: float
+    load: float
+    vehicles: int = 1
+
+
+@dataclass(frozen=True)
+class RoutingInstance:
+    """A (multi-depot) capacitated collection problem.
+
+    Attributes
+    ----------
+    dist : ndarray, shape (m + n, m + n)
+        Distances in km; locations ``0 .. m-1`` are the depots, ``m .. m+n-1`` the haves.
+    loads : ndarray, shape (n,)
+        Load of each have per collection.
+    capacity : float
+        Vehicle capacity per collection.
+    max_stops : int
+        Most haves one route visits.
+    allowed : ndarray of bool, shape (n, m), optional
+        Which depots may collect each have; all when omitted.
+    xy : ndarray, shape (m + n, 2), optional
+        Planar coordinates (km) for the sweep heuristic; the sweep is skipped without them.
+    """
+
+    dist: np.ndarray
+    loads: np.ndarray
+    capacity: float
+    max_stops: int
+    allowed: np.ndarray | None = None
+    xy: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.loads)
+        if self.dist.shape[0] != self.dist.shape[1] or self.dist.shape[0] <= n:
+            raise ValueError("dist must be square with the depots first, then one row per have")
+        if self.allowed is not None and self.allowed.shape != (n, self.n_depots):
+            raise ValueError("allowed must have shape (n_haves, n_depots)")
+        if self.capacity <= 0 or self.max_stops < 1:
+            raise ValueError("capacity must be positive and max_stops at least 1")
+
+    @property
+    def n_haves(self) -> int:
+        return len(self.loads)
+
+    @property
+    def n_depots(self) -> int:
+        return self.dist.shape[0] - len(self.loads)
+
+    def is_allowed(self, have: int, depot: int) -> bool:
+        return self.allowed is None or bool(self.allowed[have, depot])
+
+    def fits(self, load: float) -> bool:
+        """Whether ``load`` fits in one vehicle."""
+        return load <= self.capacity * (1 + _TOL)
+
+
+def route_length(dist: np.ndarray, depot: int, stops: Sequence[int], n_depots: int) -> float:
+    """Length of the closed tour ``depot -> stops -> depot`` (stops are have indices)."""
+    if not len(stops):
+        return 0.0
+    loc = np.asarray(stops, int) + n_depots
+    return float(dist[depot, loc[0]] + dist[loc[:-1], loc[1:]].sum() + dist[loc[-1], depot])
+
+
+# --------------------------------------------------------------------------- stop order
+
+
+@cache
+def _perms(k: int) -> np.ndarray:
+    """All orders of ``k`` stops up to reversal (the first index below the last)."""
+    p = np.array([q for q in itertools.permutations(range(k)) if q[0] < q[-1]] or [tuple(range(k))])
+    return p.reshape(-1, k)
+
+
+def _best_order(inst: RoutingInstance, depot: int, stops: Sequence[int]) -> tuple[tuple[int, ...], float]:
+    """A short visit order of ``stops`` from and back to ``depot``, and its length."""
+    m = inst.n_depots
+    d = inst.dist
+    stops = list(stops)
+    k = len(stops)
+    if k <= _EXACT_MAX:
+        loc = np.asarray(stops, int) + m
+        orders = loc[_perms(k)]
+        length = d[depot, orders[:, 0]] + d[orders[:, -1], depot]
+        if k > 1:
+            length = length + d[orders[:, :-1], orders[:, 1:]].sum(axis=1)
+        b = int(np.argmin(length))
+        return tuple(int(s) for s in orders[b] - m), float(length[b])
+    tour = [depot, *(s + m for s in stops), depot]
+    improved = True
+    while improved:
+        improved = False
+        # 2-opt: reverse tour[i..j]
+        for i in range(1, len(tour) - 2):
+            for j in range(i + 1, len(tour) - 1):
+                delta = (d[tour[i - 1], tour[j]] + d[tour[i], tour[j + 1]]
+                         - d[tour[i - 1], tour[i]] - d[tour[j], tour[j + 1]])
+                if delta < -1e-9:
+                    tour[i:j + 1] = tour[i:j + 1][::-1]
+                    improved = True
+        # or-opt: move one stop elsewhere
+        for i in range(1, len(tour) - 1):
+            a, s, b = tour[i - 1], tour[i], tour[i + 1]
+            gain = d[a, s] + d[s, b] - d[a, b]
+            rest = tour[:i] + tour[i + 1:]
+            best_j, best = None, gain - 1e-9
+            for j in range(len(rest) - 1):
+                cost = d[rest[j], s] + d[s, rest[j + 1]] - d[rest[j], rest[j + 1]]
+                if cost < best:
+                    best_j, best = j, cost
+            if best_j is not None:
+                tour = rest[:best_j + 1] + [s] + rest[best_j + 1:]
+                improved = True
+                break
+    order = tuple(t - m for t in tour[1:-1])
+    return order, route_length(d, depot, order, m)
+
+
+# --------------------------------------------------------------------------- constructions
+
+
+def _nearest_depot(inst: RoutingInstance) -> np.ndarray:
+    """Each have's nearest allowed depot."""
+    m = inst.n_depots
+    d0 = inst.dist[:m, m:].T.copy()  # (n, m)
+    if inst.allowed is not None:
+        d0[~inst.allowed] = np.inf
+    return np.argmin(d0, axis=1)
+
+
+def _savings(inst: RoutingInstance, depot: int, members: np.ndarray, lam: float, mu: float,
+             noise: float, rng: np.random.Generator) -> list[list[int]]:
+    """Clarke-Wright parallel savings for ``members`` (have indices) around ``depot``."""
+    m = inst.n_depots
+    if len(members) == 0:
+        return []
+    loc = members + m
+    d0 = inst.dist[depot, loc]
+    dd = inst.dist[np.ix_(loc, loc)]
+    iu, ju = np.triu_indices(len(members), 1)
+    s = d0[iu] + d0[ju] - lam * dd[iu, ju] + mu * np.abs(d0[iu] - d0[ju])
+    if noise:
+        s = s * (1 + noise * rng.uniform(-1, 1, len(s)))
+    keep = s > 0
+    order = np.argsort(-s[keep], kind="stable")
+    pi, pj = iu[keep][order], ju[keep][order]
+    loads = inst.loads[members]
+    route_of = np.arange(len(members))
+    routes: dict[int, list[int]] = {i: [i] for i in range(len(members))}
+    load = {i: float(loads[i]) for i in range(len(members))}
+    for a, b in zip(pi.tolist(), pj.tolist(), strict=True):
+        ra, rb = route_of[a], route_of[b]
+        if ra == rb:
+            continue
+        A, B = routes[ra], routes[rb]
+        if len(A) + len(B) > inst.max_stops or not inst.fits(load[ra] + load[rb]):
+            continue
+        # a and b must be ends of their routes; join so they are adjacent
+        if A[-1] == a and B[0] == b:
+            new = A + B
+        elif A[0] == a and B[-1] == b:
+            new = B + A
+        elif A[-1] == a and B[-1] == b:
+            new = A + B[::-1]
+        elif A[0] == a and B[0] == b:
+            new = A[::-1] + B
+        else:
+            continue
+        routes[ra] = new
+        load[ra] += load[rb]
+        del routes[rb], load[rb]
+        route_of[np.asarray(B)] = ra
+    return [[int(members[i]) for i in r] for r in routes.values()]
+
+
+def _sweep(inst: RoutingInstance, depot: int, members: np.ndarray, start: float,
+           clockwise: bool) -> list[list[int]]:
+    """Sweep: sort ``members`` by angle around ``depot`` from ``start``, cut by capacity and stops."""
+    assert inst.xy is not None
+    m = inst.n_depots
+    rel = inst.xy[members + m] - inst.xy[depot]
+    ang = (np.arctan2(rel[:, 1], rel[:, 0]) - start) % (2 * np.pi)
+    if clockwise:
+        ang = (2 * np.pi - ang) % (2 * np.pi)
+    order = members[np.argsort(ang, kind="stable")]
+    routes: list[list[int]] = []
+    cur: list[int] = []
+    load = 0.0
+    for h in order.tolist():
+        w = float(inst.loads[h])
+        if cur and (len(cur) >= inst.max_stops or not inst.fits(load + w)):
+            routes.append(cur)
+            cur, load = [], 0.0
+        cur.append(h)
+        load += w
+    if cur:
+        routes.append(cur)
+    return routes
+
+
+def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
+                 haves: np.ndarray | None = None) -> list[Route]:
+    """Solve the routing instance with PyVRP; return the routes of its best solution.
+
+    Haves whose load alone exceeds the capacity are left out (they need a shuttle).
+    The most-stops limit is a second load dimension. Distances are rounded to metres
+    and loads rounded up against the capacity, so every route PyVRP returns is
+    feasible in the original units.
+
+    Parameters
+    ----------
+    inst : RoutingInstance
+    seed : int
+        PyVRP's random seed; with a fixed ``iterations`` the result is reproducible.
+    iterations : int
+        Iterations of PyVRP's iterated local search.
+    haves : array of int, optional
+        Solve for these haves only (default: all that fit a vehicle).
+
+    Returns
+    -------
+    list of Route
+        Stops allowed at their route's depot only (a stop PyVRP had to route
+        through a depot that may not take it is dropped from its route).
+    """
+    from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
+    from pyvrp.stop import MaxIterations
+
+    m = inst.n_depots
+    if haves is None:
+        haves = np.arange(inst.n_haves)
+    haves = np.asarray([h for h in np.asarray(haves, int) if inst.fits(inst.loads[h])], int)
+    if len(haves) == 0:
+        return []
+    sub = np.concatenate([np.arange(m), haves + m])
+    d = inst.dist[np.ix_(sub, sub)]
+    dint = np.rint(d * _DIST_SCALE).astype(np.int64)
+    xy = inst.xy[sub] if inst.xy is not None else np.zeros((len(sub), 2))
+    locations = [Location(float(x), float(y)) for x, y in xy]
+    # a power of ten keeps decimal loads exact; rounding loads up keeps routes feasible
+    scale = 10.0 ** math.ceil(math.log10(_LOAD_RESOLUTION / inst.capacity))
+    loads = np.ceil(inst.loads[haves] * scale - 1e-6).astype(np.int64)
+    clients = [Client(location=m + i, pickup=[int(w), 1]) for i, w in enumerate(loads)]
+    cap = [int(math.floor(inst.capacity * scale + 1e-6)), int(inst.max_stops)]
+    profiles = [dint]
+    if inst.allowed is not None and not inst.allowed[haves].all():
+        # one routing profile per depot where the haves it may not take are far off
+        far = int(2 * dint.max() + 1) * max(1, len(haves))
+        profiles = []
+        for dep in range(m):
+            p = dint.copy()
+            bad = m + np.flatnonzero(~inst.allowed[haves, dep])
+            p[bad, :] = far
+            p[:, bad] = far
+            np.fill_diagonal(p, 0)
+            profiles.append(p)
+    vtypes = [VehicleType(num_available=len(haves), capacity=cap, start_depot=dep, end_depot=dep,
+                          profile=dep if len(profiles) > 1 else 0)
+              for dep in range(m)]
+    data = ProblemData(locations, clients, [Depot(i) for i in range(m)], vtypes, profiles,
+                       [np.zeros_like(p) for p in profiles])
+    res = solve(data, stop=MaxIterations(iterations), seed=seed, collect_stats=False)
+    if not res.is_feasible():
+        log.warning("PyVRP found no feasible solution (seed %d); its routes are left out", seed)
+        return []
+    out = []
+    for r in res.best.routes():
+        dep = r.start_depot()
+        stops = [int(haves[a.idx]) for a in r if a.is_client()]
+        stops = [h for h in stops if inst.is_allowed(h, dep)]
+        if stops:
+            out.append(_make_route(inst, dep, stops, reorder=False))
+    return out
+
+
+# --------------------------------------------------------------------------- pool
+
+
+def _make_route(inst: RoutingInstance, depot: int, stops: Sequence[int], reorder: bool = True) -> Route:
+    if reorder:
+        order, km = _best_order(inst, depot, stops)
+    else:
+        order = tuple(int(s) for s in stops)
+        km = route_length(inst.dist, depot, order, inst.n_depots)
+    load = float(inst.loads[list(order)].sum())
+    return Route(depot, order, km, load)
+
+
+def _shuttle(inst: RoutingInstance, depot: int, have: int) -> Route:
+    """A have alone, with as many vehicles per collection as its load needs."""
+    load = float(inst.loads[have])
+    vehicles = max(1, math.ceil(load / inst.capacity - _TOL))
+    km = vehicles * route_length(inst.dist, depot, (have,), inst.n_depots)
+    return Route(depot, (have,), km, load, vehicles)
+
+
+def _pieces(stops: Sequence[int]) -> Iterable[tuple[int, ...]]:
+    """Runs of consecutive stops (two or more) and the route less each one stop."""
+    k = len(stops)
+    for i in range(k):
+        for j in range(i + 2, k + 1):
+            yield tuple(stops[i:j])
+    if k > 2:
+        for i in range(k):
+            yield tuple(stops[:i]) + tuple(stops[i + 1:])
+
+
+def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int = 2000,
+                    pyvrp_runs: int = 2, savings_runs: int = 12) -> list[Route]:
+    """A pool of good feasible routes (see the module docstring).
+
+    Parameters
+    ----------
+    inst : RoutingInstance
+    seed : int
+        Seeds the savings noise and PyVRP; the same seed gives the same pool.
+    pyvrp_iterations : int
+        Iterations per PyVRP run (0 skips PyVRP).
+    pyvrp_runs : int
+        PyVRP runs, each with its own seed.
+    savings_runs : int
+        Clarke-Wright runs: the first few with fixed shape parameters, the rest
+        with random ones and noise.
+
+    Returns
+    -------
+    list of Route
+        Unique by (depot, set of stops), the shortest order of each kept, sorted
+        by depot and stops. Every have alone at each depot allowed to take it is
+        included; every other route fits the capacity and the most-stops limit.
+    """
+    rng = np.random.default_rng(seed)
+    m, n = inst.n_depots, inst.n_haves
+    pool: dict[tuple[int, frozenset[int]], Route] = {}
+
+    def add(route: Route) -> None:
+        key = (route.depot, frozenset(route.stops))
+        old = pool.get(key)
+        if old is None or route.km < old.km - 1e-9:
+            pool[key] = route
+
+    for h in range(n):
+        for dep in range(m):
+            if inst.is_allowed(h, dep):
+                add(_shuttle(inst, dep, h))
+
+    fitting = np.array([h for h in range(n) if inst.fits(inst.loads[h])], int)
+    if inst.max_stops < 2 or len(fitting) < 2:
+        return _sorted(pool)
+    nearest = _nearest_depot(inst)
+    groups = {dep: fitting[nearest[fitting] == dep] for dep in range(m)}
+    if m > 1:  # each depot also over every have it may take
+        groups_all = {dep: np.array([h for h in fitting if inst.is_allowed(h, dep)], int)
+                      for dep in range(m)}
+    else:
+        groups_all = {}
+
+    constructed: list[tuple[int, list[int]]] = []
+    shapes = [(1.0, 0.0), (1.4, 0.0), (0.8, 0.0), (1.2, 0.5), (1.8, 1.0)]
+    for run in range(savings_runs):
+        if run < len(shapes):
+            lam, mu, noise = *shapes[run], 0.0
+        else:
+            lam, mu, noise = rng.uniform(0.5, 2.0), rng.uniform(0.0, 1.0), 0.1
+        for dep, members in groups.items():
+            constructed += [(dep, r) for r in _savings(inst, dep, members, lam, mu, noise, rng)]
+        if run < 2:
+            for dep, members in groups_all.items():
+                constructed += [(dep, r) for r in _savings(inst, dep, members, lam, mu, noise, rng)]
+    if inst.xy is not None:
+        for dep, members in groups.items():
+            for start in np.linspace(0, 2 * np.pi, 8, endpoint=False):
+                for cw in (False, True):
+                    constructed += [(dep, r) for r in _sweep(inst, dep, members, start, cw)]
+    found = [_make_route(inst, dep, r) for dep, r in constructed if len(r) > 1]
+    if pyvrp_iterations > 0:
+        for k in range(pyvrp_runs):
+            found += pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations, haves=fitting)
+    for r in found:
+        add(r)
+    for r in found:
+        for piece in _pieces(r.stops):
+            key = (r.depot, frozenset(piece))
+            if key not in pool:
+                add(_make_route(inst, r.depot, piece))
+    log.debug("route pool: %d routes for %d haves and %d depots", len(pool), n, m)
+    return _sorted(pool)
+
+
+def _sorted(pool: dict[tuple[int, frozenset[int]], Route]) -> list[Route]:
+    return sorted(pool.values(), key=lambda r: (r.depot, len(r.stops), sorted(r.stops)))
