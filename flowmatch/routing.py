@@ -485,7 +485,7 @@ def _pieces(stops: Sequence[int]) -> Iterable[tuple[int, ...]]:
 
 
 def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int = 2000,
-                    pyvrp_runs: int = 2, savings_runs: int = 12) -> list[Route]:
+                    pyvrp_runs: int = 2, savings_runs: int = 12, pieces_from: int = 3) -> list[Route]:
     """A pool of good feasible routes (see the module docstring).
 
     Parameters
@@ -500,6 +500,9 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     savings_runs : int
         Clarke-Wright runs: the first few with fixed shape parameters, the rest
         with random ones and noise.
+    pieces_from : int
+        Sub-routes are added from this many of the shortest heuristic solutions
+        (and from every PyVRP solution).
 
     Returns
     -------
@@ -534,34 +537,42 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     else:
         groups_all = {}
 
-    constructed: list[tuple[int, list[int]]] = []
+    # whole solutions: each covers every fitting have (or, for groups_all, a depot's)
+    solutions: list[list[Route]] = []
+
+    def build(stop_lists: Iterable[tuple[int, list[int]]]) -> None:
+        solutions.append([_make_route(inst, dep, r) if len(r) > 1 else _shuttle(inst, dep, r[0])
+                          for dep, r in stop_lists])
+
     shapes = [(1.0, 0.0), (1.4, 0.0), (0.8, 0.0), (1.2, 0.5), (1.8, 1.0)]
     for run in range(savings_runs):
         if run < len(shapes):
             lam, mu, noise = *shapes[run], 0.0
         else:
             lam, mu, noise = rng.uniform(0.5, 2.0), rng.uniform(0.0, 1.0), 0.1
-        for dep, members in groups.items():
-            constructed += [(dep, r) for r in _savings(inst, dep, members, lam, mu, noise, rng)]
+        build((dep, r) for dep, members in groups.items()
+              for r in _savings(inst, dep, members, lam, mu, noise, rng))
         if run < 2:
             for dep, members in groups_all.items():
-                constructed += [(dep, r) for r in _savings(inst, dep, members, lam, mu, noise, rng)]
+                build((dep, r) for r in _savings(inst, dep, members, lam, mu, noise, rng))
     if inst.xy is not None:
-        for dep, members in groups.items():
-            for start in np.linspace(0, 2 * np.pi, 8, endpoint=False):
-                for cw in (False, True):
-                    constructed += [(dep, r) for r in _sweep(inst, dep, members, start, cw)]
-    found = [_make_route(inst, dep, r) for dep, r in constructed if len(r) > 1]
-    if pyvrp_iterations > 0:
-        for k in range(pyvrp_runs):
-            found += pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations, haves=fitting)
-    for r in found:
-        add(r)
-    for r in found:
-        for piece in _pieces(r.stops):
-            key = (r.depot, frozenset(piece))
-            if key not in pool:
-                add(_make_route(inst, r.depot, piece))
+        for start in np.linspace(0, 2 * np.pi, 8, endpoint=False):
+            for cw in (False, True):
+                build((dep, r) for dep, members in groups.items()
+                      for r in _sweep(inst, dep, members, start, cw))
+    n_heuristic = len(solutions)
+    for k in range(pyvrp_runs if pyvrp_iterations > 0 else 0):
+        solutions.append(pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations, haves=fitting))
+    for sol in solutions:
+        for r in sol:
+            add(r)
+    # sub-routes of the best heuristic solutions and of every PyVRP solution
+    ranked = sorted(range(n_heuristic), key=lambda i: (sum(r.km for r in solutions[i]), i))
+    for i in [*ranked[:pieces_from], *range(n_heuristic, len(solutions))]:
+        for r in solutions[i]:
+            for piece in _pieces(r.stops):
+                if (r.depot, frozenset(piece)) not in pool:
+                    add(_make_route(inst, r.depot, piece))
     log.debug("route pool: %d routes for %d haves and %d depots", len(pool), n, m)
     return _sorted(pool)
 

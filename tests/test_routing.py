@@ -1,0 +1,155 @@
+"""Route generation for milk rounds (flowmatch.routing)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import LinearConstraint, milp
+
+from flowmatch.errors import InventoryError
+from flowmatch.routing import (
+    Route,
+    RoutingInstance,
+    generate_routes,
+    great_circle_km,
+    pyvrp_routes,
+    route_length,
+    site_distance_matrix,
+)
+
+# CVRPLIB P-n16-k8 (Augerat et al.): node x, y, demand; node 1 is the depot.
+P_N16_K8 = [(30, 40, 0), (37, 52, 19), (49, 49, 30), (52, 64, 16), (31, 62, 23), (52, 33, 11),
+            (42, 41, 31), (52, 41, 15), (57, 58, 28), (62, 42, 8), (42, 57, 8), (27, 68, 7),
+            (43, 67, 14), (58, 48, 6), (58, 27, 19), (37, 69, 11)]
+P_N16_K8_OPTIMUM = 450
+
+
+def p_n16_k8(max_stops: int = 15) -> RoutingInstance:
+    xy = np.array([(x, y) for x, y, _ in P_N16_K8], float)
+    d = np.rint(np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1]))
+    loads = np.array([q for *_, q in P_N16_K8[1:]], float)
+    return RoutingInstance(d, loads, 35.0, max_stops, xy=xy)
+
+
+def best_partition(pool: list[Route], n: int) -> float:
+    """Shortest total length of routes covering every have exactly once (an independent MILP)."""
+    A = sp.lil_matrix((n, len(pool)))
+    for j, r in enumerate(pool):
+        for s in r.stops:
+            A[s, j] = 1
+    res = milp(np.array([r.km for r in pool]), constraints=LinearConstraint(A.tocsr(), 1, 1),
+               integrality=np.ones(len(pool)), bounds=(0, 1))
+    assert res.success
+    return float(res.fun)
+
+
+def check_pool(inst: RoutingInstance, pool: list[Route]) -> None:
+    for r in pool:
+        assert len(set(r.stops)) == len(r.stops)
+        assert r.km == pytest.approx(r.vehicles * route_length(inst.dist, r.depot, r.stops, inst.n_depots)
+                                     if len(r.stops) == 1 else
+                                     route_length(inst.dist, r.depot, r.stops, inst.n_depots))
+        assert r.load == pytest.approx(inst.loads[list(r.stops)].sum())
+        assert r.load <= r.vehicles * inst.capacity + 1e-9
+        assert len(r.stops) <= inst.max_stops
+        assert all(inst.is_allowed(s, r.depot) for s in r.stops)
+
+
+# --------------------------------------------------------------------------- distances
+
+
+def test_great_circle_one_degree_of_latitude():
+    d = great_circle_km(np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 90.0]))
+    assert d[0, 1] == pytest.approx(111.195, abs=0.01)
+    assert d[0, 2] == pytest.approx(math.pi / 2 * 6371.0088, rel=1e-9)
+    assert np.allclose(d, d.T) and np.all(np.diag(d) == 0)
+
+
+def test_distances_table_replaces_great_circle_both_ways():
+    sites = pd.DataFrame({"site_id": ["a", "b", "c"], "lat": [0.0, 1.0, 0.0], "lon": [0.0, 0.0, 1.0]})
+    table = pd.DataFrame({"from_site": ["b"], "to_site": ["a"], "km": [150.0]})
+    d = site_distance_matrix(sites, ["a", "b", "c", "a"], table)
+    assert d[0, 1] == d[1, 0] == d[3, 1] == 150.0
+    assert d[0, 2] == pytest.approx(111.195, abs=0.01)  # not in the table: great circle
+    assert d[0, 3] == 0.0  # the same site twice
+
+
+def test_unknown_site_is_a_clear_error():
+    sites = pd.DataFrame({"site_id": ["a"], "lat": [0.0], "lon": [0.0]})
+    with pytest.raises(InventoryError, match="zz"):
+        site_distance_matrix(sites, ["a", "zz"])
+
+
+# --------------------------------------------------------------------------- pools
+
+
+def test_pool_holds_the_p_n16_k8_optimum():
+    inst = p_n16_k8()
+    pool = generate_routes(inst, seed=0)
+    check_pool(inst, pool)
+    assert {r.stops for r in pool if len(r.stops) == 1} == {(h,) for h in range(inst.n_haves)}
+    assert best_partition(pool, inst.n_haves) == pytest.approx(P_N16_K8_OPTIMUM)
+
+
+def test_heuristics_alone_come_close_to_the_optimum():
+    inst = p_n16_k8()
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=0)
+    check_pool(inst, pool)
+    assert best_partition(pool, inst.n_haves) <= 1.05 * P_N16_K8_OPTIMUM
+
+
+def test_same_seed_same_pool():
+    inst = p_n16_k8()
+    assert generate_routes(inst, seed=3, pyvrp_iterations=300) == \
+        generate_routes(inst, seed=3, pyvrp_iterations=300)
+
+
+def test_most_stops_limit_holds():
+    inst = p_n16_k8(max_stops=2)
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=300)
+    check_pool(inst, pool)
+    assert max(len(r.stops) for r in pool) == 2
+
+
+def test_a_load_above_the_capacity_gets_several_vehicles_alone():
+    d = np.array([[0, 5, 6], [5, 0, 1], [6, 1, 0]], float)
+    inst = RoutingInstance(d, np.array([25.0, 2.0]), 10.0, 4)
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=100)
+    check_pool(inst, pool)
+    big = [r for r in pool if 0 in r.stops]
+    assert big == [Route(0, (0,), 30.0, 25.0, 3)]  # three vehicles, 10 km each
+
+
+def test_each_have_goes_only_to_a_depot_allowed_to_take_it():
+    rng = np.random.default_rng(1)
+    xy = np.vstack([[[0, 0], [50, 0]], rng.uniform(-10, 60, (30, 2))])
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    allowed = np.ones((30, 2), bool)
+    allowed[:10, 0] = False  # the first ten only to depot 1
+    allowed[10:20, 1] = False  # the next ten only to depot 0
+    inst = RoutingInstance(d, rng.uniform(1, 4, 30), 10.0, 5, allowed=allowed, xy=xy)
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=300)
+    check_pool(inst, pool)
+    assert {r.depot for r in pool} == {0, 1}
+    solved = pyvrp_routes(inst, seed=0, iterations=300)
+    check_pool(inst, solved)
+    assert sorted(s for r in solved for s in r.stops) == list(range(30))
+
+
+def test_pyvrp_keeps_exactly_full_vehicles():
+    """Loads summing to exactly the capacity must stay feasible after PyVRP's integer scaling."""
+    d = np.array([[0, 10, 10], [10, 0, 1], [10, 1, 0]], float)
+    inst = RoutingInstance(d, np.array([19.0, 16.0]), 35.0, 4)
+    (r,) = pyvrp_routes(inst, seed=0, iterations=50)
+    assert sorted(r.stops) == [0, 1] and r.load == 35.0 and r.km == 21.0
+
+
+def test_bad_instance_shapes_are_refused():
+    with pytest.raises(ValueError):
+        RoutingInstance(np.zeros((2, 2)), np.ones(2), 10.0, 3)
+    with pytest.raises(ValueError):
+        RoutingInstance(np.zeros((3, 3)), np.ones(2), 0.0, 3)
