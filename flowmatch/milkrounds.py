@@ -32,6 +32,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from .inventory import Inventory
 from .model import ModelBuilder
@@ -174,6 +176,17 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
     return pairs.sort_values(["want_id", "have_id"]).reset_index(drop=True)[cols]
 
 
+def _components(pairs: pd.DataFrame) -> list[pd.DataFrame]:
+    """Split (have, want) pairs into connected components: independent routing instances."""
+    hc, hu = pd.factorize(pairs["have_id"])
+    wc, wu = pd.factorize(pairs["want_id"])
+    n = len(hu) + len(wu)
+    g = sp.coo_matrix((np.ones(len(pairs)), (hc, len(hu) + wc)), shape=(n, n))
+    _, label = connected_components(g, directed=False)
+    lab = label[hc]
+    return [pairs[lab == k] for k in np.unique(lab)]
+
+
 @dataclass(frozen=True)
 class _Offer:
     """One route offered to the MILP, in resource terms."""
@@ -221,7 +234,7 @@ class MilkRoundPart:
     # ----------------------------------------------------------------- routes
 
     def _offers(self) -> list[_Offer]:
-        """Generate the route pool, one routing instance per frequency and hazard class."""
+        """The route pool: one routing instance per frequency, hazard class and connected group."""
         inv = self.inventory
         p = inv.params
         pairs = self.pairs[self.pairs["have_id"].isin(self.balances.have_row.keys())
@@ -236,26 +249,37 @@ class MilkRoundPart:
         offers: list[_Offer] = []
         keys = pd.DataFrame({"f": freq, "haz": haves["hazardous"].astype(bool)})
         for (f, _haz), grp in keys.groupby(["f", "haz"], sort=True):
-            hids = grp.index.tolist()
-            sub = pairs[pairs["have_id"].isin(hids)]
-            wids = sorted(sub["want_id"].unique())
-            sites = [*res.loc[wids, "site_id"], *res.loc[hids, "site_id"]]
-            dist = site_distance_matrix(inv.sites, sites, inv.distances)
-            spos = pd.Index(inv.sites["site_id"]).get_indexer(sites)
-            xy = planar_km(inv.sites["lat"].to_numpy(float)[spos], inv.sites["lon"].to_numpy(float)[spos])
-            allowed = np.zeros((len(hids), len(wids)), bool)
-            allowed[pd.Index(hids).get_indexer(sub["have_id"]), pd.Index(wids).get_indexer(sub["want_id"])] = True
-            qty = haves.loc[hids, "quantity"].to_numpy(float)
-            inst = RoutingInstance(dist, qty / f, p.vehicle_capacity_t, p.milk_round_max_stops,
-                                   allowed=allowed, xy=xy)
-            demand = res.loc[wids, "quantity"].to_numpy(float)
-            for r in generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations):
-                q = qty[list(r.stops)]
-                if q.sum() > demand[r.depot] * (1 + 1e-9):
-                    continue  # more than the processor takes
-                offers.append(self._offer(inst, wids[r.depot], [hids[s] for s in r.stops], r, int(f), q))
+            sub = pairs[pairs["have_id"].isin(grp.index)]
+            for comp in _components(sub):
+                offers += self._offers_for(comp, haves, res, int(f))
         log.info("milk rounds: %d routes offered for %d haves and %d processors",
                  len(offers), pairs["have_id"].nunique(), pairs["want_id"].nunique())
+        return offers
+
+    def _offers_for(self, pairs: pd.DataFrame, haves: pd.DataFrame, res: pd.DataFrame,
+                    f: int) -> list[_Offer]:
+        """Routes for one routing instance: ``pairs`` of haves collected ``f`` times a year."""
+        inv = self.inventory
+        p = inv.params
+        hids = sorted(pairs["have_id"].unique())
+        wids = sorted(pairs["want_id"].unique())
+        sites = [*res.loc[wids, "site_id"], *res.loc[hids, "site_id"]]
+        dist = site_distance_matrix(inv.sites, sites, inv.distances)
+        spos = pd.Index(inv.sites["site_id"]).get_indexer(sites)
+        xy = planar_km(inv.sites["lat"].to_numpy(float)[spos], inv.sites["lon"].to_numpy(float)[spos])
+        allowed = np.zeros((len(hids), len(wids)), bool)
+        allowed[pd.Index(hids).get_indexer(pairs["have_id"]),
+                pd.Index(wids).get_indexer(pairs["want_id"])] = True
+        qty = haves.loc[hids, "quantity"].to_numpy(float)
+        inst = RoutingInstance(dist, qty / f, p.vehicle_capacity_t, p.milk_round_max_stops,
+                               allowed=allowed, xy=xy)
+        demand = res.loc[wids, "quantity"].to_numpy(float)
+        offers = []
+        for r in generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations):
+            q = qty[list(r.stops)]
+            if q.sum() > demand[r.depot] * (1 + 1e-9):
+                continue  # more than the processor takes
+            offers.append(self._offer(inst, wids[r.depot], [hids[s] for s in r.stops], r, f, q))
         return offers
 
     def _offer(self, inst: RoutingInstance, want_id: str, have_ids: list[str], r: Route,
