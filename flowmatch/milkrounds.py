@@ -12,16 +12,19 @@ Each route is one binary variable; choosing it
   collected and shipped or disposed beyond its supply;
 - delivers the sum into the processor's want balance row
   ``flows + virgin + deliveries = demand``;
-- costs ``collections * (vehicle_cost_km * km + vehicle_cost_collection * stops)``
-  and emits ``collections * km * vehicle_co2_kg_km``.
+- emits ``collections * km * vehicle_co2_kg_km`` kg CO2e and costs
+  ``collections * (vehicle_cost_km * km + vehicle_cost_collection * stops)`` plus
+  the carbon price of that CO2 (as every cost in the model).
 
 So the MILP chooses among routes, direct synergies and disposal in one plan.
 Routes come from :func:`~flowmatch.routing.generate_routes`; every route respects
-the vehicle capacity per collection and ``milk_round_max_stops`` (a have whose
-own load exceeds the capacity is offered alone, with several vehicles).
+the vehicle capacity per collection and ``milk_round_max_stops``.
 
-Which haves a processor may collect: the candidate pairs from matching, and the
-pairs the knowledge base makes compatible (:func:`milk_round_pairs`).
+Which haves go on milk rounds: material haves whose load per collection fits one
+vehicle (:func:`milk_round_haves`; bigger ones ship direct or are disposed of).
+Which processors may collect them: the candidate pairs from matching and the
+pairs the knowledge base makes compatible, the nearest few per have
+(:func:`milk_round_pairs`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .costs import carbon_cost, disposal_terms, virgin_terms
+from .frozen import type_score_matrix
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import FLOW_COLUMNS, ROUTE_COLUMNS
@@ -44,6 +49,7 @@ __all__ = [
     "MilkRoundPart",
     "BalanceRows",
     "milk_round_pairs",
+    "milk_round_haves",
     "collections_per_year",
     "COLLECTIONS_PER_YEAR",
     "ROUTE_EXTRA_COLUMNS",
@@ -57,10 +63,10 @@ COLLECTIONS_PER_YEAR = {"daily": 365, "weekly": 52, "monthly": 12, "quarterly": 
                         "yearly": 1, "batch": 1}
 
 #: Columns ``routes`` gives after ``plan.ROUTE_COLUMNS``.
-ROUTE_EXTRA_COLUMNS = ["want_id", "haves", "load_per_collection", "vehicles_per_collection",
-                       "cost", "co2_kg"]
+ROUTE_EXTRA_COLUMNS = ["want_id", "haves", "load_per_collection", "cost", "co2_kg"]
 
 MILK_ROUND = "milk_round"
+_CHUNK = 2000  # haves per block of the have-to-processor distance matrix
 
 
 class BalanceRows(Protocol):
@@ -68,11 +74,16 @@ class BalanceRows(Protocol):
 
     ``have_row`` and ``want_row`` map a resource id to the global index of its
     balance row (``flows + disposal (+ collections) = supply``; ``flows + virgin
-    (+ deliveries) = demand``); they are filled by that part's ``add_to``.
+    (+ deliveries) = demand``); ``disposal_var`` and ``virgin_var`` to the global
+    index of the have's disposal and the want's virgin-supply variable (the warm
+    start moves quantities from those onto routes). All are filled by that
+    part's ``add_to``.
     """
 
     have_row: dict[str, int]
     want_row: dict[str, int]
+    disposal_var: dict[str, int]
+    virgin_var: dict[str, int]
 
 
 def collections_per_year(resources: pd.DataFrame, continuous: int) -> np.ndarray:
@@ -103,30 +114,46 @@ def collections_per_year(resources: pd.DataFrame, continuous: int) -> np.ndarray
 def _type_pairs(inventory: Inventory, have_types: list[str], want_types: list[str]) -> set[tuple[str, str]]:
     """Which (have type, want type) pairs are compatible.
 
-    Compatible: the same type; the want's type an ancestor of the have's (a want
-    of ``ewc:1001`` takes ``ewc:100105``); or a knowledge-base row whose have type
-    is the have's type or an ancestor and whose want type is the want's type or
-    an ancestor.
+    Those matching's type score (:func:`~flowmatch.frozen.type_score_matrix`)
+    rates above zero by the same type, is-a (the want's type an ancestor of the
+    have's) or a knowledge-base row; merely related types (cousins in the
+    taxonomy) do not count.
     """
-    tax = inventory.taxonomy
-    kb = set(zip(inventory.compatibility["have_type"], inventory.compatibility["want_type"], strict=True))
-    anc = {t: tax.ancestors(t) or [t] for t in {*have_types, *want_types}}
-    out = set()
-    for ht in have_types:
-        for wt in want_types:
-            if wt in anc[ht] or any((a, b) in kb for a in anc[ht] for b in anc[wt]):
-                out.add((ht, wt))
-    return out
+    params = inventory.params.replace(type_related_max=0.0)
+    score = type_score_matrix(have_types, want_types, inventory.taxonomy, inventory.compatibility, params)
+    return {(have_types[i], want_types[j]) for i, j in zip(*np.nonzero(score > 0), strict=True)}
+
+
+def milk_round_haves(inventory: Inventory) -> pd.DataFrame:
+    """The haves a milk round may collect: material, with a load per collection that fits a vehicle.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Those rows of ``inventory.resources`` (indexed by ``resource_id``), with
+        ``collections`` (:func:`collections_per_year`) and ``load``
+        (``quantity / collections``) added.
+    """
+    p = inventory.params
+    res = inventory.resources
+    haves = res[(res["role"] == "have") & (res["category"] == "material") & (res["quantity"] > 0)]
+    haves = haves.set_index("resource_id")
+    f = collections_per_year(haves, p.milk_round_continuous_collections)
+    haves = haves.assign(collections=f, load=haves["quantity"].to_numpy(float) / f)
+    return haves[haves["load"] <= p.vehicle_capacity_t * (1 + 1e-9)]
 
 
 def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> pd.DataFrame:
-    """The (have, want) pairs a milk round may serve: material haves and wants only.
+    """The (have, want) pairs a milk round may serve.
 
-    A pair qualifies when it is a candidate (from matching), or when the
-    knowledge base makes the types compatible (see :func:`_type_pairs`), the
-    hazardous have goes to a want licensed for it (``hazardous`` true), their
-    months overlap, and the have lies within ``params.milk_round_max_km`` of the
-    want and within both sides' ``max_distance_km``.
+    The haves are :func:`milk_round_haves`, the processors material wants. A
+    pair qualifies when it is a candidate (from matching), or when the types are
+    compatible (see :func:`_type_pairs`), a hazardous have goes to a want
+    licensed for it (``hazardous`` true) and their months overlap; and the have
+    lies within ``params.milk_round_max_km`` of the want and within both sides'
+    ``max_distance_km``. Each have keeps its ``params.milk_round_processors_per_have``
+    nearest qualifying processors. None when ``params.milk_round_max_stops`` is
+    0 (milk rounds switched off).
 
     Returns
     -------
@@ -135,45 +162,51 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
     """
     p = inventory.params
     res = inventory.resources
-    mat = res[res["category"] == "material"]
-    haves = mat[mat["role"] == "have"].set_index("resource_id")
-    wants = mat[mat["role"] == "want"].set_index("resource_id")
+    haves = milk_round_haves(inventory)
+    wants = res[(res["role"] == "want") & (res["category"] == "material") & (res["quantity"] > 0)]
+    wants = wants.set_index("resource_id")
     cols = ["have_id", "want_id", "distance_km"]
-    if haves.empty or wants.empty:
+    if haves.empty or wants.empty or p.milk_round_max_stops == 0:
         return pd.DataFrame(columns=cols)
     compatible = _type_pairs(inventory, haves["type"].unique().tolist(), wants["type"].unique().tolist())
-    hs, ws = [], []
-    for wt, wgroup in wants.groupby("type", sort=True):
-        htypes = [ht for ht in haves["type"].unique() if (ht, wt) in compatible]
-        if not htypes:
-            continue
-        hsel = haves[haves["type"].isin(htypes)]
-        for w, wrow in wgroup.iterrows():
-            ok = ((~hsel["hazardous"]) | bool(wrow["hazardous"])) & (
-                (hsel["month_mask"] & int(wrow["month_mask"])) != 0)
-            hs.extend(hsel.index[ok.to_numpy()])
-            ws.extend([w] * int(ok.sum()))
-    kb_pairs = pd.DataFrame({"have_id": hs, "want_id": ws})
     if candidates is not None and len(candidates):
-        cand = candidates[["have_id", "want_id"]]
-        cand = cand[cand["have_id"].isin(haves.index) & cand["want_id"].isin(wants.index)]
+        cand = candidates[candidates["have_id"].isin(haves.index) & candidates["want_id"].isin(wants.index)]
     else:
         cand = pd.DataFrame(columns=["have_id", "want_id"])
-    pairs = pd.concat([cand, kb_pairs], ignore_index=True).drop_duplicates()
-    if pairs.empty:
+    w_haz = wants["hazardous"].to_numpy(bool)
+    w_months = wants["month_mask"].to_numpy(np.int64)
+    w_reach = np.nan_to_num(wants["max_distance_km"].to_numpy(float), nan=np.inf)
+    out: list[pd.DataFrame] = []
+    for ht, group in haves.groupby("type", sort=True):
+        typed = wants["type"].map(lambda wt, ht=ht: (ht, wt) in compatible).to_numpy(bool)
+        named = wants.index.isin(cand.loc[cand["have_id"].isin(group.index), "want_id"])
+        wsel = np.flatnonzero(typed | named)
+        if len(wsel) == 0:
+            continue
+        wids = wants.index[wsel]
+        for start in range(0, len(group), _CHUNK):
+            chunk = group.iloc[start:start + _CHUNK]
+            d = site_distance_matrix(inventory.sites, chunk["site_id"], inventory.distances,
+                                     to_ids=wants["site_id"].to_numpy()[wsel])
+            ok = typed[wsel][None, :] & (~chunk["hazardous"].to_numpy(bool)[:, None] | w_haz[wsel][None, :]) \
+                & ((chunk["month_mask"].to_numpy(np.int64)[:, None] & w_months[wsel][None, :]) != 0)
+            c = cand[cand["have_id"].isin(chunk.index)]
+            ok[chunk.index.get_indexer(c["have_id"]), wids.get_indexer(c["want_id"])] = True
+            reach = np.fmin(np.nan_to_num(chunk["max_distance_km"].to_numpy(float), nan=np.inf)[:, None],
+                            w_reach[wsel][None, :])
+            ok &= d <= np.fmin(reach, p.milk_round_max_km) + 1e-9
+            d = np.where(ok, d, np.inf)
+            k = min(p.milk_round_processors_per_have, len(wsel))
+            near = np.argsort(d, axis=1, kind="stable")[:, :k]
+            rows = np.repeat(np.arange(len(chunk)), k)
+            km = d[rows, near.ravel()]
+            keep = np.isfinite(km)
+            out.append(pd.DataFrame({"have_id": chunk.index.to_numpy()[rows[keep]],
+                                     "want_id": wids.to_numpy()[near.ravel()[keep]],
+                                     "distance_km": km[keep]}))
+    if not out:
         return pd.DataFrame(columns=cols)
-    hsite = haves.loc[pairs["have_id"], "site_id"].to_numpy()
-    wsite = wants.loc[pairs["want_id"], "site_id"].to_numpy()
-    sites = list(dict.fromkeys([*hsite, *wsite]))
-    code = {s: i for i, s in enumerate(sites)}
-    d = site_distance_matrix(inventory.sites, sites, inventory.distances)
-    km = d[[code[s] for s in hsite], [code[s] for s in wsite]]
-    pairs = pairs.assign(distance_km=km)
-    reach = np.fmin(haves.loc[pairs["have_id"], "max_distance_km"].to_numpy(float),
-                    wants.loc[pairs["want_id"], "max_distance_km"].to_numpy(float))
-    reach = np.fmin(np.nan_to_num(reach, nan=np.inf), p.milk_round_max_km)
-    pairs = pairs[km <= reach + 1e-9]
-    return pairs.sort_values(["want_id", "have_id"]).reset_index(drop=True)[cols]
+    return pd.concat(out, ignore_index=True).sort_values(["want_id", "have_id"]).reset_index(drop=True)
 
 
 def _components(pairs: pd.DataFrame) -> list[pd.DataFrame]:
@@ -236,19 +269,14 @@ class MilkRoundPart:
     def _offers(self) -> list[_Offer]:
         """The route pool: one routing instance per frequency, hazard class and connected group."""
         inv = self.inventory
-        p = inv.params
         pairs = self.pairs[self.pairs["have_id"].isin(self.balances.have_row.keys())
                            & self.pairs["want_id"].isin(self.balances.want_row.keys())]
         if pairs.empty:
             return []
         res = inv.resources.set_index("resource_id")
-        haves = res.loc[pairs["have_id"].unique()]
-        haves = haves[haves["quantity"] > 0]
-        freq = pd.Series(collections_per_year(haves, p.milk_round_continuous_collections),
-                         index=haves.index)
+        haves = milk_round_haves(inv).loc[pairs["have_id"].unique()]
         offers: list[_Offer] = []
-        keys = pd.DataFrame({"f": freq, "haz": haves["hazardous"].astype(bool)})
-        for (f, _haz), grp in keys.groupby(["f", "haz"], sort=True):
+        for (f, _haz), grp in haves.groupby(["collections", "hazardous"], sort=True):
             sub = pairs[pairs["have_id"].isin(grp.index)]
             for comp in _components(sub):
                 offers += self._offers_for(comp, haves, res, int(f))
@@ -271,8 +299,8 @@ class MilkRoundPart:
         allowed[pd.Index(hids).get_indexer(pairs["have_id"]),
                 pd.Index(wids).get_indexer(pairs["want_id"])] = True
         qty = haves.loc[hids, "quantity"].to_numpy(float)
-        inst = RoutingInstance(dist, qty / f, p.vehicle_capacity_t, p.milk_round_max_stops,
-                               allowed=allowed, xy=xy)
+        inst = RoutingInstance(dist, haves.loc[hids, "load"].to_numpy(float), p.vehicle_capacity_t,
+                               p.milk_round_max_stops, allowed=allowed, xy=xy)
         demand = res.loc[wids, "quantity"].to_numpy(float)
         offers = []
         for r in generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations):
@@ -289,8 +317,8 @@ class MilkRoundPart:
         loc = [r.depot, *(s + m for s in r.stops), r.depot]
         leg = inst.dist[loc[:-1], loc[1:]]
         stop_km = np.cumsum(leg[::-1])[::-1][1:]  # from each stop on to the processor
-        cost = f * (p.vehicle_cost_km * r.km + p.vehicle_cost_collection * len(r.stops) * r.vehicles)
         co2 = f * p.vehicle_co2_kg_km * r.km
+        cost = f * (p.vehicle_cost_km * r.km + p.vehicle_cost_collection * len(r.stops)) + carbon_cost(co2, p)
         return _Offer(want_id, tuple(have_ids), r, f, q, stop_km, cost, co2)
 
     # ----------------------------------------------------------------- model
@@ -318,9 +346,44 @@ class MilkRoundPart:
             vals.append(float(o.quantities.sum()))
         mb.add_entries(np.array(rows), np.array(cols), np.array(vals))
 
+    def _savings(self) -> np.ndarray:
+        """What each route saves a year: disposal and virgin input avoided, less its cost."""
+        inv = self.inventory
+        p = inv.params
+        res = inv.resources.set_index("resource_id", drop=False)
+        hids = sorted({h for o in self.offers for h in o.have_ids})
+        wids = sorted({o.want_id for o in self.offers})
+        dc, dco2, _ = disposal_terms(res.loc[hids], p)
+        vc, vco2 = virgin_terms(res.loc[wids], p)
+        disp = dict(zip(hids, dc + carbon_cost(dco2, p), strict=True))
+        virg = dict(zip(wids, vc + carbon_cost(vco2, p), strict=True))
+        return np.array([sum(q * disp[h] for h, q in zip(o.have_ids, o.quantities, strict=True))
+                         + o.quantities.sum() * virg[o.want_id] - o.cost for o in self.offers])
+
     def warm_start(self, x: np.ndarray) -> None:
-        """No route in the start: the synergy part's start stays feasible."""
+        """Greedy rounds over the synergy part's start: biggest saving first.
+
+        A route is taken when each of its haves is still wholly disposed of and
+        its processor still buys that much virgin input in ``x``; those amounts
+        move onto the route, so every balance still holds.
+        """
         x[self.var_idx] = 0.0
+        if not self.offers:
+            return
+        disp, virg = self.balances.disposal_var, self.balances.virgin_var
+        saving = self._savings()
+        for j in np.argsort(-saving, kind="stable"):
+            if saving[j] <= 0:
+                break
+            o = self.offers[j]
+            dv = np.array([disp[h] for h in o.have_ids])
+            vv = virg[o.want_id]
+            total = float(o.quantities.sum())
+            if np.any(x[dv] < o.quantities * (1 - 1e-9)) or x[vv] < total * (1 - 1e-9):
+                continue
+            x[dv] = np.maximum(0.0, x[dv] - o.quantities)
+            x[vv] = max(0.0, x[vv] - total)
+            x[self.var_idx[j]] = 1.0
 
     # ----------------------------------------------------------------- results
 
@@ -352,6 +415,6 @@ class MilkRoundPart:
                     visit.append(res[h])
             visit.append(depot)
             recs.append((rid, ";".join(visit), o.route.km, o.collections, o.want_id,
-                         ";".join(o.have_ids), o.route.load, o.route.vehicles, o.cost, o.co2))
+                         ";".join(o.have_ids), o.route.load, o.cost, o.co2))
         return pd.DataFrame(recs, columns=[*ROUTE_COLUMNS, *ROUTE_EXTRA_COLUMNS])
 

@@ -28,6 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import ModelError, ParamsError, SolverError
 from .inventory import Inventory
+from .milkrounds import MilkRoundPart
 from .model import LinearModel, ModelBuilder
 from .parts import ModelPart
 from .plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
@@ -59,8 +60,13 @@ _METRIC_KEYS = {"cost": ("cost", 1.0), "co2": ("co2", 1.0), "co2_kg": ("co2", 1.
 
 
 def build_parts(inventory: Inventory, candidates: pd.DataFrame) -> list[ModelPart]:
-    """The model parts and which resources each owns (every resource exactly once)."""
-    return [SynergyPart(inventory, candidates)]
+    """The model parts and which resources each owns (every resource exactly once).
+
+    Milk rounds own no balance: they join the synergy part's have and want rows,
+    so they come after it.
+    """
+    synergies = SynergyPart(inventory, candidates)
+    return [synergies, MilkRoundPart(inventory, candidates, synergies)]
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:

@@ -6,13 +6,15 @@ load each have gives per collection, the vehicle capacity and the most stops a
 route may make, :func:`generate_routes` proposes a rich pool of routes from
 several constructions:
 
-- every have alone (a shuttle, with as many vehicles per collection as its load needs);
+- every have alone, and every feasible set of haves where a depot may take
+  only a few (then the pool is complete and PyVRP is not needed);
 - Clarke-Wright savings (parallel version) with several shape parameters
   (the savings ``d0i + d0j - lam * dij + mu * |d0i - d0j|``) and seeded noise;
 - the sweep heuristic from several start angles, in both directions (when the
   sites have coordinates);
 - PyVRP (iterated local search, a state-of-the-art CVRP solver) with several seeds,
-  the most-stops limit modelled as a second load dimension;
+  the most-stops limit modelled as a second load dimension, several depots as
+  one multi-depot problem;
 - the sub-routes of all of these (every run of consecutive stops, and every
   route with one stop left out), so that the set-partitioning MILP choosing among
   routes can leave a have to a direct synergy or disposal.
@@ -32,17 +34,18 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputProblem, InventoryError
+from .kernels.geo import EARTH_RADIUS_KM
+from .matching import great_circle_km
 
 __all__ = [
     "Route",
     "RoutingInstance",
-    "great_circle_km",
     "planar_km",
     "site_distance_matrix",
     "generate_routes",
@@ -52,34 +55,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_KM = 6371.0088
 _LOAD_RESOLUTION = 1e6  # PyVRP's integer capacity is at least this many load units
 _DIST_SCALE = 1000  # PyVRP's integer distances are metres
 _EXACT_MAX = 6  # stop orders of up to this many stops are found by enumeration
+_ENUM_MAX = 8  # a depot that may take at most this many haves gets every feasible set of them
+_PROFILE_DEPOTS = 8  # PyVRP gets one routing profile per depot up to this many depots
 _TOL = 1e-9
 
 
 # --------------------------------------------------------------------------- distances
-
-
-def great_circle_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Great-circle (haversine) distance between every pair of points, km.
-
-    Parameters
-    ----------
-    lat, lon : array of float, shape (k,)
-        WGS84 degrees.
-
-    Returns
-    -------
-    ndarray, shape (k, k)
-    """
-    la = np.radians(np.asarray(lat, float))
-    lo = np.radians(np.asarray(lon, float))
-    dlat = la[:, None] - la[None, :]
-    dlon = lo[:, None] - lo[None, :]
-    h = np.sin(dlat / 2) ** 2 + np.cos(la)[:, None] * np.cos(la)[None, :] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def planar_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -100,41 +84,46 @@ def planar_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def site_distance_matrix(sites: pd.DataFrame, site_ids: Sequence[str],
-                         distances: pd.DataFrame | None = None) -> np.ndarray:
-    """Distances between ``site_ids`` (km): great-circle, or the ``distances`` table.
+                         distances: pd.DataFrame | None = None,
+                         to_ids: Sequence[str] | None = None) -> np.ndarray:
+    """Distances from ``site_ids`` to ``to_ids`` (km): great-circle, or the ``distances`` table.
 
     Parameters
     ----------
     sites : pandas.DataFrame
         The inventory's ``sites`` (``site_id``, ``lat``, ``lon``).
     site_ids : sequence of str
-        The sites wanted, in the matrix's order (repeats allowed).
+        The sites of the rows, in order (repeats allowed).
     distances : pandas.DataFrame, optional
         ``from_site, to_site, km``: measured distances replacing the great-circle
-        ones for those pairs, in either direction.
+        ones for those pairs; a row serves the reverse pair too unless that pair
+        has a row of its own (as in matching).
+    to_ids : sequence of str, optional
+        The sites of the columns (default: ``site_ids``, a square matrix).
 
     Returns
     -------
-    ndarray, shape (k, k)
-        Symmetric, zero between a site and itself.
+    ndarray, shape (len(site_ids), len(to_ids))
+        Zero between a site and itself.
 
     Raises
     ------
     InventoryError
         When a site is not in ``sites``.
     """
-    ids = pd.Index(list(site_ids), dtype=object)
-    pos = pd.Index(sites["site_id"]).get_indexer(ids)
-    if (pos < 0).any():
-        missing = sorted(set(ids[pos < 0]))
+    rows = pd.Index(list(site_ids), dtype=object)
+    cols = rows if to_ids is None else pd.Index(list(to_ids), dtype=object)
+    index = pd.Index(sites["site_id"])
+    rpos, cpos = index.get_indexer(rows), index.get_indexer(cols)
+    if (rpos < 0).any() or (cpos < 0).any():
+        missing = sorted(set(rows[rpos < 0]) | set(cols[cpos < 0]))
         raise InventoryError([InputProblem("sites", None, "site_id", f"site(s) {missing} not found.",
                                            "Add the sites or correct the resources' site_id.")])
-    lat = sites["lat"].to_numpy(float)[pos]
-    lon = sites["lon"].to_numpy(float)[pos]
-    d = great_circle_km(lat, lon)
+    lat = sites["lat"].to_numpy(float)
+    lon = sites["lon"].to_numpy(float)
+    d = great_circle_km(lat[rpos, None], lon[rpos, None], lat[None, cpos], lon[None, cpos])
     if distances is not None and len(distances):
-        code = {s: i for i, s in enumerate(dict.fromkeys(ids))}
-        uniq = np.array([code[s] for s in ids])
+        code = {s: i for i, s in enumerate(dict.fromkeys([*rows, *cols]))}
         a = distances["from_site"].map(code)
         b = distances["to_site"].map(code)
         ok = (a.notna() & b.notna() & distances["km"].notna()).to_numpy()
@@ -144,12 +133,11 @@ def site_distance_matrix(sites: pd.DataFrame, site_ids: Sequence[str],
             ai = a[ok].to_numpy(int)
             bi = b[ok].to_numpy(int)
             km = distances["km"].to_numpy(float)[ok]
-            table[ai, bi] = km
-            table[bi, ai] = km
-            given = table[np.ix_(uniq, uniq)]
+            table[bi, ai] = km  # a row serves the reverse pair too ...
+            table[ai, bi] = km  # ... unless that pair has its own row
+            given = table[np.ix_([code[s] for s in rows], [code[s] for s in cols])]
             d = np.where(np.isnan(given), d, given)
-    same = np.asarray(ids)[:, None] == np.asarray(ids)[None, :]
-    d[same] = 0.0
+    d[np.asarray(rows)[:, None] == np.asarray(cols)[None, :]] = 0.0
     return d
 
 
@@ -167,18 +155,15 @@ class Route:
     stops : tuple of int
         Indices of the haves visited (``0 .. n_haves - 1``), in visit order.
     km : float
-        Distance driven per collection, all vehicles together.
+        Distance driven per collection.
     load : float
         Load collected per collection.
-    vehicles : int
-        Vehicles per collection: 1, or more for one have whose load exceeds the capacity.
     """
 
     depot: int
     stops: tuple[int, ...]
     km: float
     load: float
-    vehicles: int = 1
 
 
 @dataclass(frozen=True)
@@ -190,7 +175,7 @@ class RoutingInstance:
     dist : ndarray, shape (m + n, m + n)
         Distances in km; locations ``0 .. m-1`` are the depots, ``m .. m+n-1`` the haves.
     loads : ndarray, shape (n,)
-        Load of each have per collection.
+        Load of each have per collection; none above ``capacity``.
     capacity : float
         Vehicle capacity per collection.
     max_stops : int
@@ -216,6 +201,8 @@ class RoutingInstance:
             raise ValueError("allowed must have shape (n_haves, n_depots)")
         if self.capacity <= 0 or self.max_stops < 1:
             raise ValueError("capacity must be positive and max_stops at least 1")
+        if not all(self.fits(w) for w in self.loads):
+            raise ValueError("every have's load must fit one vehicle (at most the capacity)")
 
     @property
     def n_haves(self) -> int:
@@ -224,6 +211,11 @@ class RoutingInstance:
     @property
     def n_depots(self) -> int:
         return self.dist.shape[0] - len(self.loads)
+
+    @cached_property
+    def symmetric(self) -> bool:
+        """Whether the distances are the same both ways."""
+        return bool(np.allclose(self.dist, self.dist.T))
 
     def is_allowed(self, have: int, depot: int) -> bool:
         return self.allowed is None or bool(self.allowed[have, depot])
@@ -245,54 +237,49 @@ def route_length(dist: np.ndarray, depot: int, stops: Sequence[int], n_depots: i
 
 
 @cache
-def _perms(k: int) -> np.ndarray:
-    """All orders of ``k`` stops up to reversal (the first index below the last)."""
-    p = np.array([q for q in itertools.permutations(range(k)) if q[0] < q[-1]] or [tuple(range(k))])
-    return p.reshape(-1, k)
+def _perms(k: int, both_ways: bool) -> np.ndarray:
+    """All orders of ``k`` stops (up to reversal unless ``both_ways``)."""
+    p = [q for q in itertools.permutations(range(k)) if both_ways or q[0] <= q[-1]]
+    return np.array(p, dtype=np.int64).reshape(-1, k)
 
 
 def _best_order(inst: RoutingInstance, depot: int, stops: Sequence[int]) -> tuple[tuple[int, ...], float]:
-    """A short visit order of ``stops`` from and back to ``depot``, and its length."""
+    """A short visit order of ``stops`` from and back to ``depot``, and its length.
+
+    Exact (all orders) up to ``_EXACT_MAX`` stops; beyond, 2-opt and or-opt moves
+    from the given order, each judged by the whole tour's length (so a distance
+    table that is not symmetric is respected).
+    """
     m = inst.n_depots
     d = inst.dist
-    stops = list(stops)
+    stops = [int(s) for s in stops]
     k = len(stops)
     if k <= _EXACT_MAX:
         loc = np.asarray(stops, int) + m
-        orders = loc[_perms(k)]
+        orders = loc[_perms(k, not inst.symmetric)]
         length = d[depot, orders[:, 0]] + d[orders[:, -1], depot]
         if k > 1:
             length = length + d[orders[:, :-1], orders[:, 1:]].sum(axis=1)
         b = int(np.argmin(length))
         return tuple(int(s) for s in orders[b] - m), float(length[b])
-    tour = [depot, *(s + m for s in stops), depot]
+
+    def length_of(order: list[int]) -> float:
+        return route_length(d, depot, order, m)
+
+    order, best = stops, length_of(stops)
     improved = True
     while improved:
         improved = False
-        # 2-opt: reverse tour[i..j]
-        for i in range(1, len(tour) - 2):
-            for j in range(i + 1, len(tour) - 1):
-                delta = (d[tour[i - 1], tour[j]] + d[tour[i], tour[j + 1]]
-                         - d[tour[i - 1], tour[i]] - d[tour[j], tour[j + 1]])
-                if delta < -1e-9:
-                    tour[i:j + 1] = tour[i:j + 1][::-1]
-                    improved = True
-        # or-opt: move one stop elsewhere
-        for i in range(1, len(tour) - 1):
-            a, s, b = tour[i - 1], tour[i], tour[i + 1]
-            gain = d[a, s] + d[s, b] - d[a, b]
-            rest = tour[:i] + tour[i + 1:]
-            best_j, best = None, gain - 1e-9
-            for j in range(len(rest) - 1):
-                cost = d[rest[j], s] + d[s, rest[j + 1]] - d[rest[j], rest[j + 1]]
-                if cost < best:
-                    best_j, best = j, cost
-            if best_j is not None:
-                tour = rest[:best_j + 1] + [s] + rest[best_j + 1:]
-                improved = True
+        moves = ([*order[:i], *order[i:j + 1][::-1], *order[j + 1:]]  # 2-opt
+                 for i in range(k - 1) for j in range(i + 1, k))
+        shifts = ([*rest[:j], order[i], *rest[j:]]  # or-opt: one stop elsewhere
+                  for i in range(k) for rest in [order[:i] + order[i + 1:]] for j in range(k) if j != i)
+        for cand in itertools.chain(moves, shifts):
+            km = length_of(cand)
+            if km < best - 1e-9:
+                order, best, improved = cand, km, True
                 break
-    order = tuple(t - m for t in tour[1:-1])
-    return order, route_length(d, depot, order, m)
+    return tuple(order), best
 
 
 # --------------------------------------------------------------------------- constructions
@@ -377,11 +364,9 @@ def _sweep(inst: RoutingInstance, depot: int, members: np.ndarray, start: float,
     return routes
 
 
-def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
-                 haves: np.ndarray | None = None) -> list[Route]:
+def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000) -> list[Route]:
     """Solve the routing instance with PyVRP; return the routes of its best solution.
 
-    Haves whose load alone exceeds the capacity are left out (they need a shuttle).
     The most-stops limit is a second load dimension. Distances are rounded to metres
     and loads rounded up against the capacity, so every route PyVRP returns is
     feasible in the original units.
@@ -393,47 +378,42 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
         PyVRP's random seed; with a fixed ``iterations`` the result is reproducible.
     iterations : int
         Iterations of PyVRP's iterated local search.
-    haves : array of int, optional
-        Solve for these haves only (default: all that fit a vehicle).
 
     Returns
     -------
     list of Route
-        Stops allowed at their route's depot only (a stop PyVRP had to route
-        through a depot that may not take it is dropped from its route).
+        Stops allowed at their route's depot only. With up to ``_PROFILE_DEPOTS``
+        depots, a depot's vehicles see the haves it may not take as far off (one
+        routing profile per depot); with more, PyVRP routes freely and a stop at
+        a depot that may not take it is dropped from its route.
     """
     from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
     from pyvrp.stop import MaxIterations
 
-    m = inst.n_depots
-    if haves is None:
-        haves = np.arange(inst.n_haves)
-    haves = np.asarray([h for h in np.asarray(haves, int) if inst.fits(inst.loads[h])], int)
-    if len(haves) == 0:
+    m, n = inst.n_depots, inst.n_haves
+    if n == 0:
         return []
-    sub = np.concatenate([np.arange(m), haves + m])
-    d = inst.dist[np.ix_(sub, sub)]
-    dint = np.rint(d * _DIST_SCALE).astype(np.int64)
-    xy = inst.xy[sub] if inst.xy is not None else np.zeros((len(sub), 2))
+    dint = np.rint(inst.dist * _DIST_SCALE).astype(np.int64)
+    xy = inst.xy if inst.xy is not None else np.zeros((m + n, 2))
     locations = [Location(float(x), float(y)) for x, y in xy]
     # a power of ten keeps decimal loads exact; rounding loads up keeps routes feasible
     scale = 10.0 ** math.ceil(math.log10(_LOAD_RESOLUTION / inst.capacity))
-    loads = np.ceil(inst.loads[haves] * scale - 1e-6).astype(np.int64)
+    loads = np.ceil(inst.loads * scale - 1e-6).astype(np.int64)
     clients = [Client(location=m + i, pickup=[int(w), 1]) for i, w in enumerate(loads)]
     cap = [int(math.floor(inst.capacity * scale + 1e-6)), int(inst.max_stops)]
     profiles = [dint]
-    if inst.allowed is not None and not inst.allowed[haves].all():
+    if inst.allowed is not None and not inst.allowed.all() and m <= _PROFILE_DEPOTS:
         # one routing profile per depot where the haves it may not take are far off
-        far = int(2 * dint.max() + 1) * max(1, len(haves))
+        far = int(2 * dint.max() + 1) * n
         profiles = []
         for dep in range(m):
             p = dint.copy()
-            bad = m + np.flatnonzero(~inst.allowed[haves, dep])
+            bad = m + np.flatnonzero(~inst.allowed[:, dep])
             p[bad, :] = far
             p[:, bad] = far
             np.fill_diagonal(p, 0)
             profiles.append(p)
-    vtypes = [VehicleType(num_available=len(haves), capacity=cap, start_depot=dep, end_depot=dep,
+    vtypes = [VehicleType(num_available=n, capacity=cap, start_depot=dep, end_depot=dep,
                           profile=dep if len(profiles) > 1 else 0)
               for dep in range(m)]
     data = ProblemData(locations, clients, [Depot(i) for i in range(m)], vtypes, profiles,
@@ -445,7 +425,7 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
     out = []
     for r in res.best.routes():
         dep = r.start_depot()
-        stops = [int(haves[a.idx]) for a in r if a.is_client()]
+        stops = [int(a.idx) for a in r if a.is_client()]
         stops = [h for h in stops if inst.is_allowed(h, dep)]
         if stops:
             out.append(_make_route(inst, dep, stops, reorder=False))
@@ -463,14 +443,6 @@ def _make_route(inst: RoutingInstance, depot: int, stops: Sequence[int], reorder
         km = route_length(inst.dist, depot, order, inst.n_depots)
     load = float(inst.loads[list(order)].sum())
     return Route(depot, order, km, load)
-
-
-def _shuttle(inst: RoutingInstance, depot: int, have: int) -> Route:
-    """A have alone, with as many vehicles per collection as its load needs."""
-    load = float(inst.loads[have])
-    vehicles = max(1, math.ceil(load / inst.capacity - _TOL))
-    km = vehicles * route_length(inst.dist, depot, (have,), inst.n_depots)
-    return Route(depot, (have,), km, load, vehicles)
 
 
 def _pieces(stops: Sequence[int]) -> Iterable[tuple[int, ...]]:
@@ -509,7 +481,8 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     list of Route
         Unique by (depot, set of stops), the shortest order of each kept, sorted
         by depot and stops. Every have alone at each depot allowed to take it is
-        included; every other route fits the capacity and the most-stops limit.
+        included; every route fits the capacity and the most-stops limit and
+        visits only haves its depot may take.
     """
     rng = np.random.default_rng(seed)
     m, n = inst.n_depots, inst.n_haves
@@ -521,28 +494,30 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
         if old is None or route.km < old.km - 1e-9:
             pool[key] = route
 
-    for h in range(n):
-        for dep in range(m):
-            if inst.is_allowed(h, dep):
-                add(_shuttle(inst, dep, h))
-
-    fitting = np.array([h for h in range(n) if inst.fits(inst.loads[h])], int)
-    if inst.max_stops < 2 or len(fitting) < 2:
+    everyone = np.arange(n)
+    takes = {dep: np.array([h for h in everyone if inst.is_allowed(h, dep)], int) for dep in range(m)}
+    for dep, members in takes.items():
+        for h in members:
+            add(_make_route(inst, dep, [h]))
+    if inst.max_stops < 2 or n < 2:
         return _sorted(pool)
+    few = {dep for dep, members in takes.items() if len(members) <= _ENUM_MAX}
+    for dep in few:
+        for k in range(2, min(inst.max_stops, len(takes[dep])) + 1):
+            for subset in itertools.combinations(takes[dep].tolist(), k):
+                if inst.fits(float(inst.loads[list(subset)].sum())):
+                    add(_make_route(inst, dep, subset))
+    if len(few) == m:
+        return _sorted(pool)  # complete: every feasible route is in
     nearest = _nearest_depot(inst)
-    groups = {dep: fitting[nearest[fitting] == dep] for dep in range(m)}
-    if m > 1:  # each depot also over every have it may take
-        groups_all = {dep: np.array([h for h in fitting if inst.is_allowed(h, dep)], int)
-                      for dep in range(m)}
-    else:
-        groups_all = {}
+    groups = {dep: everyone[nearest == dep] for dep in range(m)}
+    groups_all = {dep: members for dep, members in takes.items() if m > 1 and dep not in few}
 
-    # whole solutions: each covers every fitting have (or, for groups_all, a depot's)
+    # whole solutions: each covers every have (or, for groups_all, a depot's)
     solutions: list[list[Route]] = []
 
     def build(stop_lists: Iterable[tuple[int, list[int]]]) -> None:
-        solutions.append([_make_route(inst, dep, r) if len(r) > 1 else _shuttle(inst, dep, r[0])
-                          for dep, r in stop_lists])
+        solutions.append([_make_route(inst, dep, r) for dep, r in stop_lists])
 
     shapes = [(1.0, 0.0), (1.4, 0.0), (0.8, 0.0), (1.2, 0.5), (1.8, 1.0)]
     for run in range(savings_runs):
@@ -562,7 +537,7 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
                       for r in _sweep(inst, dep, members, start, cw))
     n_heuristic = len(solutions)
     for k in range(pyvrp_runs if pyvrp_iterations > 0 else 0):
-        solutions.append(pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations, haves=fitting))
+        solutions.append(pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations))
     for sol in solutions:
         for r in sol:
             add(r)

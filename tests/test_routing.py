@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,6 @@ from flowmatch.routing import (
     Route,
     RoutingInstance,
     generate_routes,
-    great_circle_km,
     pyvrp_routes,
     route_length,
     site_distance_matrix,
@@ -50,23 +49,14 @@ def best_partition(pool: list[Route], n: int) -> float:
 def check_pool(inst: RoutingInstance, pool: list[Route]) -> None:
     for r in pool:
         assert len(set(r.stops)) == len(r.stops)
-        assert r.km == pytest.approx(r.vehicles * route_length(inst.dist, r.depot, r.stops, inst.n_depots)
-                                     if len(r.stops) == 1 else
-                                     route_length(inst.dist, r.depot, r.stops, inst.n_depots))
+        assert r.km == pytest.approx(route_length(inst.dist, r.depot, r.stops, inst.n_depots))
         assert r.load == pytest.approx(inst.loads[list(r.stops)].sum())
-        assert r.load <= r.vehicles * inst.capacity + 1e-9
+        assert r.load <= inst.capacity + 1e-9
         assert len(r.stops) <= inst.max_stops
         assert all(inst.is_allowed(s, r.depot) for s in r.stops)
 
 
 # --------------------------------------------------------------------------- distances
-
-
-def test_great_circle_one_degree_of_latitude():
-    d = great_circle_km(np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 90.0]))
-    assert d[0, 1] == pytest.approx(111.195, abs=0.01)
-    assert d[0, 2] == pytest.approx(math.pi / 2 * 6371.0088, rel=1e-9)
-    assert np.allclose(d, d.T) and np.all(np.diag(d) == 0)
 
 
 def test_distances_table_replaces_great_circle_both_ways():
@@ -76,6 +66,28 @@ def test_distances_table_replaces_great_circle_both_ways():
     assert d[0, 1] == d[1, 0] == d[3, 1] == 150.0
     assert d[0, 2] == pytest.approx(111.195, abs=0.01)  # not in the table: great circle
     assert d[0, 3] == 0.0  # the same site twice
+    assert np.allclose(d, d.T)
+    rect = site_distance_matrix(sites, ["a", "c"], table, to_ids=["b", "a"])
+    assert rect.shape == (2, 2) and rect[0, 0] == 150.0 and rect[0, 1] == 0.0
+    assert rect[1, 1] == pytest.approx(111.195, abs=0.01)
+
+
+def test_a_one_way_distance_keeps_its_own_row():
+    sites = pd.DataFrame({"site_id": ["a", "b"], "lat": [0.0, 1.0], "lon": [0.0, 0.0]})
+    table = pd.DataFrame({"from_site": ["a", "b"], "to_site": ["b", "a"], "km": [150.0, 170.0]})
+    d = site_distance_matrix(sites, ["a", "b"], table)
+    assert d[0, 1] == 150.0 and d[1, 0] == 170.0
+
+
+def test_stop_order_follows_one_way_distances():
+    # depot 0 and three haves on a one-way loop: 0 -> 1 -> 2 -> 3 -> 0 is short, the reverse long
+    d = np.full((4, 4), 10.0)
+    np.fill_diagonal(d, 0.0)
+    for a, b in [(0, 1), (1, 2), (2, 3), (3, 0)]:
+        d[a, b] = 1.0
+    inst = RoutingInstance(d, np.ones(3), 10.0, 3)
+    (best,) = [r for r in generate_routes(inst, pyvrp_iterations=0) if len(r.stops) == 3]
+    assert best.stops == (0, 1, 2) and best.km == 4.0
 
 
 def test_unknown_site_is_a_clear_error():
@@ -115,13 +127,21 @@ def test_most_stops_limit_holds():
     assert max(len(r.stops) for r in pool) == 2
 
 
-def test_a_load_above_the_capacity_gets_several_vehicles_alone():
-    d = np.array([[0, 5, 6], [5, 0, 1], [6, 1, 0]], float)
-    inst = RoutingInstance(d, np.array([25.0, 2.0]), 10.0, 4)
-    pool = generate_routes(inst, seed=0, pyvrp_iterations=100)
+def test_a_few_haves_get_every_feasible_route():
+    """With at most eight haves a depot may take, the pool is every feasible set, best order."""
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 20, (8, 2))
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    loads = rng.uniform(1, 5, 7)
+    inst = RoutingInstance(d, loads, 10.0, 3)
+    pool = generate_routes(inst, seed=0)
     check_pool(inst, pool)
-    big = [r for r in pool if 0 in r.stops]
-    assert big == [Route(0, (0,), 30.0, 25.0, 3)]  # three vehicles, 10 km each
+    feasible = {frozenset(c) for k in (1, 2, 3) for c in itertools.combinations(range(7), k)
+                if loads[list(c)].sum() <= 10.0}
+    assert {frozenset(r.stops) for r in pool} == feasible
+    for r in pool:  # each the shortest of its orders
+        best = min(route_length(d, 0, q, 1) for q in itertools.permutations(r.stops))
+        assert r.km == pytest.approx(best)
 
 
 def test_each_have_goes_only_to_a_depot_allowed_to_take_it():
@@ -140,6 +160,22 @@ def test_each_have_goes_only_to_a_depot_allowed_to_take_it():
     assert sorted(s for r in solved for s in r.stops) == list(range(30))
 
 
+def test_many_depots_route_only_what_each_may_take():
+    """Beyond eight depots PyVRP routes freely; stops at a depot that may not take them are dropped."""
+    rng = np.random.default_rng(2)
+    m, n = 10, 40
+    xy = rng.uniform(0, 50, (m + n, 2))
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    allowed = np.zeros((n, m), bool)
+    for h in range(n):  # each have to its two nearest depots
+        allowed[h, np.argsort(d[m + h, :m])[:2]] = True
+    inst = RoutingInstance(d, rng.uniform(1, 3, n), 10.0, 6, allowed=allowed, xy=xy)
+    check_pool(inst, pyvrp_routes(inst, seed=0, iterations=200))
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=200)
+    check_pool(inst, pool)
+    assert {s for r in pool for s in r.stops} == set(range(n))
+
+
 def test_pyvrp_keeps_exactly_full_vehicles():
     """Loads summing to exactly the capacity must stay feasible after PyVRP's integer scaling."""
     d = np.array([[0, 10, 10], [10, 0, 1], [10, 1, 0]], float)
@@ -149,6 +185,8 @@ def test_pyvrp_keeps_exactly_full_vehicles():
 
 
 def test_bad_instance_shapes_are_refused():
+    with pytest.raises(ValueError, match="fit one vehicle"):
+        RoutingInstance(np.zeros((3, 3)), np.array([1.0, 11.0]), 10.0, 3)
     with pytest.raises(ValueError):
         RoutingInstance(np.zeros((2, 2)), np.ones(2), 10.0, 3)
     with pytest.raises(ValueError):
