@@ -232,6 +232,7 @@ class _Offer:
     stop_km: np.ndarray  # on-route km from each stop to the processor
     cost: float
     co2: float
+    start: bool  # part of the shortest whole solution route generation found
 
 
 class MilkRoundPart:
@@ -303,15 +304,17 @@ class MilkRoundPart:
                                p.milk_round_max_stops, allowed=allowed, xy=xy)
         demand = res.loc[wids, "quantity"].to_numpy(float)
         offers = []
-        for r in generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations):
+        pool = generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations)
+        best = set(pool.best)
+        for i, r in enumerate(pool.routes):
             q = qty[list(r.stops)]
             if q.sum() > demand[r.depot] * (1 + 1e-9):
                 continue  # more than the processor takes
-            offers.append(self._offer(inst, wids[r.depot], [hids[s] for s in r.stops], r, f, q))
+            offers.append(self._offer(inst, wids[r.depot], [hids[s] for s in r.stops], r, f, q, i in best))
         return offers
 
     def _offer(self, inst: RoutingInstance, want_id: str, have_ids: list[str], r: Route,
-               f: int, q: np.ndarray) -> _Offer:
+               f: int, q: np.ndarray, start: bool) -> _Offer:
         p = self.inventory.params
         m = inst.n_depots
         loc = [r.depot, *(s + m for s in r.stops), r.depot]
@@ -319,7 +322,7 @@ class MilkRoundPart:
         stop_km = np.cumsum(leg[::-1])[::-1][1:]  # from each stop on to the processor
         co2 = f * p.vehicle_co2_kg_km * r.km
         cost = f * (p.vehicle_cost_km * r.km + p.vehicle_cost_collection * len(r.stops)) + carbon_cost(co2, p)
-        return _Offer(want_id, tuple(have_ids), r, f, q, stop_km, cost, co2)
+        return _Offer(want_id, tuple(have_ids), r, f, q, stop_km, cost, co2, start)
 
     # ----------------------------------------------------------------- model
 
@@ -361,18 +364,20 @@ class MilkRoundPart:
                          + o.quantities.sum() * virg[o.want_id] - o.cost for o in self.offers])
 
     def warm_start(self, x: np.ndarray) -> None:
-        """Greedy rounds over the synergy part's start: biggest saving first.
+        """Rounds over the synergy part's start: the routes of the shortest whole
+        solution route generation found, then the rest by biggest saving.
 
-        A route is taken when each of its haves is still wholly disposed of and
-        its processor still buys that much virgin input in ``x``; those amounts
-        move onto the route, so every balance still holds.
+        A route that saves money is taken when each of its haves is still wholly
+        disposed of and its processor still buys that much virgin input in
+        ``x``; those amounts move onto the route, so every balance still holds.
         """
         x[self.var_idx] = 0.0
         if not self.offers:
             return
         disp, virg = self.balances.disposal_var, self.balances.virgin_var
         saving = self._savings()
-        for j in np.argsort(-saving, kind="stable"):
+        start = np.array([o.start for o in self.offers])
+        for j in np.lexsort((-saving, ~start)):
             if saving[j] <= 0:
                 break
             o = self.offers[j]

@@ -46,6 +46,7 @@ from .matching import great_circle_km
 __all__ = [
     "Route",
     "RoutingInstance",
+    "RoutePool",
     "planar_km",
     "site_distance_matrix",
     "generate_routes",
@@ -223,6 +224,22 @@ class RoutingInstance:
     def fits(self, load: float) -> bool:
         """Whether ``load`` fits in one vehicle."""
         return load <= self.capacity * (1 + _TOL)
+
+
+@dataclass(frozen=True)
+class RoutePool:
+    """Routes to choose among, and a good whole solution.
+
+    Attributes
+    ----------
+    routes : list of Route
+    best : tuple of int
+        Indices into ``routes`` of the shortest solution the constructions
+        found that visits every have exactly once.
+    """
+
+    routes: list[Route]
+    best: tuple[int, ...]
 
 
 def route_length(dist: np.ndarray, depot: int, stops: Sequence[int], n_depots: int) -> float:
@@ -457,7 +474,7 @@ def _pieces(stops: Sequence[int]) -> Iterable[tuple[int, ...]]:
 
 
 def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int = 2000,
-                    pyvrp_runs: int = 2, savings_runs: int = 12, pieces_from: int = 3) -> list[Route]:
+                    pyvrp_runs: int = 1, savings_runs: int = 12, pieces_from: int = 2) -> RoutePool:
     """A pool of good feasible routes (see the module docstring).
 
     Parameters
@@ -478,11 +495,12 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
 
     Returns
     -------
-    list of Route
-        Unique by (depot, set of stops), the shortest order of each kept, sorted
-        by depot and stops. Every have alone at each depot allowed to take it is
-        included; every route fits the capacity and the most-stops limit and
-        visits only haves its depot may take.
+    RoutePool
+        Routes unique by (depot, set of stops), the shortest order of each kept,
+        sorted by depot and stops. Every have alone at each depot allowed to take
+        it is included; every route fits the capacity and the most-stops limit
+        and visits only haves its depot may take. ``best`` marks the shortest
+        whole solution the constructions found (a start for the MILP).
     """
     rng = np.random.default_rng(seed)
     m, n = inst.n_depots, inst.n_haves
@@ -499,58 +517,69 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     for dep, members in takes.items():
         for h in members:
             add(_make_route(inst, dep, [h]))
+    nearest = _nearest_depot(inst)
     if inst.max_stops < 2 or n < 2:
-        return _sorted(pool)
+        return _pool(pool, [[_make_route(inst, int(nearest[h]), [h]) for h in everyone]])
+    groups = {dep: everyone[nearest == dep] for dep in range(m)}
+    # whole solutions (every have once), and partial ones (a depot's haves)
+    whole: list[list[Route]] = []
+    partial: list[list[Route]] = []
+
+    def build(into: list[list[Route]], stop_lists: Iterable[tuple[int, list[int]]]) -> None:
+        into.append([_make_route(inst, dep, r) for dep, r in stop_lists])
+
     few = {dep for dep, members in takes.items() if len(members) <= _ENUM_MAX}
     for dep in few:
         for k in range(2, min(inst.max_stops, len(takes[dep])) + 1):
             for subset in itertools.combinations(takes[dep].tolist(), k):
                 if inst.fits(float(inst.loads[list(subset)].sum())):
                     add(_make_route(inst, dep, subset))
-    if len(few) == m:
-        return _sorted(pool)  # complete: every feasible route is in
-    nearest = _nearest_depot(inst)
-    groups = {dep: everyone[nearest == dep] for dep in range(m)}
-    groups_all = {dep: members for dep, members in takes.items() if m > 1 and dep not in few}
-
-    # whole solutions: each covers every have (or, for groups_all, a depot's)
-    solutions: list[list[Route]] = []
-
-    def build(stop_lists: Iterable[tuple[int, list[int]]]) -> None:
-        solutions.append([_make_route(inst, dep, r) for dep, r in stop_lists])
-
+    if len(few) == m:  # complete: every feasible route is in; one whole solution for a start
+        build(whole, ((dep, r) for dep, members in groups.items()
+                      for r in _savings(inst, dep, members, 1.0, 0.0, 0.0, rng)))
+        return _pool(pool, whole)
     shapes = [(1.0, 0.0), (1.4, 0.0), (0.8, 0.0), (1.2, 0.5), (1.8, 1.0)]
     for run in range(savings_runs):
         if run < len(shapes):
             lam, mu, noise = *shapes[run], 0.0
         else:
             lam, mu, noise = rng.uniform(0.5, 2.0), rng.uniform(0.0, 1.0), 0.1
-        build((dep, r) for dep, members in groups.items()
-              for r in _savings(inst, dep, members, lam, mu, noise, rng))
-        if run < 2:
-            for dep, members in groups_all.items():
-                build((dep, r) for r in _savings(inst, dep, members, lam, mu, noise, rng))
+        build(whole, ((dep, r) for dep, members in groups.items()
+                      for r in _savings(inst, dep, members, lam, mu, noise, rng)))
+        if run < 2 and m > 1:  # each depot also over every have it may take
+            for dep in set(range(m)) - few:
+                build(partial, ((dep, r) for r in _savings(inst, dep, takes[dep], lam, mu, noise, rng)))
     if inst.xy is not None:
         for start in np.linspace(0, 2 * np.pi, 8, endpoint=False):
             for cw in (False, True):
-                build((dep, r) for dep, members in groups.items()
-                      for r in _sweep(inst, dep, members, start, cw))
-    n_heuristic = len(solutions)
+                build(whole, ((dep, r) for dep, members in groups.items()
+                              for r in _sweep(inst, dep, members, start, cw)))
+    n_heuristic = len(whole)
     for k in range(pyvrp_runs if pyvrp_iterations > 0 else 0):
-        solutions.append(pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations))
-    for sol in solutions:
+        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations)
+        missed = set(everyone.tolist()) - {h for r in routes for h in r.stops}
+        whole.append(routes + [_make_route(inst, int(nearest[h]), [h]) for h in sorted(missed)])
+    for sol in whole + partial:
         for r in sol:
             add(r)
     # sub-routes of the best heuristic solutions and of every PyVRP solution
-    ranked = sorted(range(n_heuristic), key=lambda i: (sum(r.km for r in solutions[i]), i))
-    for i in [*ranked[:pieces_from], *range(n_heuristic, len(solutions))]:
-        for r in solutions[i]:
+    ranked = sorted(range(n_heuristic), key=lambda i: (_length(whole[i]), i))
+    for i in [*ranked[:pieces_from], *range(n_heuristic, len(whole))]:
+        for r in whole[i]:
             for piece in _pieces(r.stops):
                 if (r.depot, frozenset(piece)) not in pool:
                     add(_make_route(inst, r.depot, piece))
     log.debug("route pool: %d routes for %d haves and %d depots", len(pool), n, m)
-    return _sorted(pool)
+    return _pool(pool, whole)
 
 
-def _sorted(pool: dict[tuple[int, frozenset[int]], Route]) -> list[Route]:
-    return sorted(pool.values(), key=lambda r: (r.depot, len(r.stops), sorted(r.stops)))
+def _length(routes: list[Route]) -> float:
+    return sum(r.km for r in routes)
+
+
+def _pool(pool: dict[tuple[int, frozenset[int]], Route], whole: list[list[Route]]) -> RoutePool:
+    """The pool sorted by depot and stops, with the shortest whole solution marked."""
+    routes = sorted(pool.values(), key=lambda r: (r.depot, len(r.stops), sorted(r.stops)))
+    where = {(r.depot, frozenset(r.stops)): i for i, r in enumerate(routes)}
+    best = min(whole, key=_length)
+    return RoutePool(routes, tuple(sorted(where[r.depot, frozenset(r.stops)] for r in best)))

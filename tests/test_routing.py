@@ -13,6 +13,7 @@ from scipy.optimize import LinearConstraint, milp
 from flowmatch.errors import InventoryError
 from flowmatch.routing import (
     Route,
+    RoutePool,
     RoutingInstance,
     generate_routes,
     pyvrp_routes,
@@ -86,7 +87,7 @@ def test_stop_order_follows_one_way_distances():
     for a, b in [(0, 1), (1, 2), (2, 3), (3, 0)]:
         d[a, b] = 1.0
     inst = RoutingInstance(d, np.ones(3), 10.0, 3)
-    (best,) = [r for r in generate_routes(inst, pyvrp_iterations=0) if len(r.stops) == 3]
+    (best,) = [r for r in generate_routes(inst, pyvrp_iterations=0).routes if len(r.stops) == 3]
     assert best.stops == (0, 1, 2) and best.km == 4.0
 
 
@@ -99,17 +100,26 @@ def test_unknown_site_is_a_clear_error():
 # --------------------------------------------------------------------------- pools
 
 
+def check_best(inst: RoutingInstance, result: RoutePool) -> float:
+    """The marked whole solution visits every have exactly once; returns its length."""
+    stops = sorted(s for i in result.best for s in result.routes[i].stops)
+    assert stops == list(range(inst.n_haves))
+    return sum(result.routes[i].km for i in result.best)
+
+
 def test_pool_holds_the_p_n16_k8_optimum():
     inst = p_n16_k8()
-    pool = generate_routes(inst, seed=0)
+    result = generate_routes(inst, seed=0)
+    pool = result.routes
     check_pool(inst, pool)
+    assert P_N16_K8_OPTIMUM <= check_best(inst, result) <= 1.05 * P_N16_K8_OPTIMUM
     assert {r.stops for r in pool if len(r.stops) == 1} == {(h,) for h in range(inst.n_haves)}
     assert best_partition(pool, inst.n_haves) == pytest.approx(P_N16_K8_OPTIMUM)
 
 
 def test_heuristics_alone_come_close_to_the_optimum():
     inst = p_n16_k8()
-    pool = generate_routes(inst, seed=0, pyvrp_iterations=0)
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=0).routes
     check_pool(inst, pool)
     assert best_partition(pool, inst.n_haves) <= 1.05 * P_N16_K8_OPTIMUM
 
@@ -122,7 +132,7 @@ def test_same_seed_same_pool():
 
 def test_most_stops_limit_holds():
     inst = p_n16_k8(max_stops=2)
-    pool = generate_routes(inst, seed=0, pyvrp_iterations=300)
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=300).routes
     check_pool(inst, pool)
     assert max(len(r.stops) for r in pool) == 2
 
@@ -134,8 +144,10 @@ def test_a_few_haves_get_every_feasible_route():
     d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
     loads = rng.uniform(1, 5, 7)
     inst = RoutingInstance(d, loads, 10.0, 3)
-    pool = generate_routes(inst, seed=0)
+    result = generate_routes(inst, seed=0)
+    pool = result.routes
     check_pool(inst, pool)
+    check_best(inst, result)
     feasible = {frozenset(c) for k in (1, 2, 3) for c in itertools.combinations(range(7), k)
                 if loads[list(c)].sum() <= 10.0}
     assert {frozenset(r.stops) for r in pool} == feasible
@@ -152,7 +164,7 @@ def test_each_have_goes_only_to_a_depot_allowed_to_take_it():
     allowed[:10, 0] = False  # the first ten only to depot 1
     allowed[10:20, 1] = False  # the next ten only to depot 0
     inst = RoutingInstance(d, rng.uniform(1, 4, 30), 10.0, 5, allowed=allowed, xy=xy)
-    pool = generate_routes(inst, seed=0, pyvrp_iterations=300)
+    pool = generate_routes(inst, seed=0, pyvrp_iterations=300).routes
     check_pool(inst, pool)
     assert {r.depot for r in pool} == {0, 1}
     solved = pyvrp_routes(inst, seed=0, iterations=300)
@@ -171,8 +183,10 @@ def test_many_depots_route_only_what_each_may_take():
         allowed[h, np.argsort(d[m + h, :m])[:2]] = True
     inst = RoutingInstance(d, rng.uniform(1, 3, n), 10.0, 6, allowed=allowed, xy=xy)
     check_pool(inst, pyvrp_routes(inst, seed=0, iterations=200))
-    pool = generate_routes(inst, seed=0, pyvrp_iterations=200)
+    result = generate_routes(inst, seed=0, pyvrp_iterations=200)
+    pool = result.routes
     check_pool(inst, pool)
+    check_best(inst, result)
     assert {s for r in pool for s in r.stops} == set(range(n))
 
 
