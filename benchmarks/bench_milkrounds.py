@@ -21,7 +21,7 @@ from flowmatch.inventory import Inventory, build_inventory
 from flowmatch.matching import match
 from flowmatch.optimise import optimise
 from flowmatch.params import Params
-from flowmatch.routing import RoutingInstance, planar_km, pyvrp_routes, site_distance_matrix
+from flowmatch.routing import RoutingInstance, planar_xy, pyvrp_routes, site_distance_matrix
 
 N_HAVES = 200
 PROCESSORS = [(30.00, 120.00), (30.25, 120.10), (30.05, 120.35)]
@@ -63,9 +63,9 @@ def pure_routing(inv: Inventory) -> RoutingInstance:
     site_ids = [*wants["site_id"], *haves["site_id"]]
     sites = inv.sites.set_index("site_id").loc[site_ids]
     p = inv.params
-    return RoutingInstance(site_distance_matrix(inv.sites, site_ids, inv.distances),
+    return RoutingInstance(site_distance_matrix(inv, site_ids),
                            haves["quantity"].to_numpy(float) / 12, p.vehicle_capacity_t,
-                           p.milk_round_max_stops, xy=planar_km(sites["lat"], sites["lon"]))
+                           p.milk_round_max_stops, xy=planar_xy(sites["lat"], sites["lon"]))
 
 
 @pytest.fixture(scope="module")

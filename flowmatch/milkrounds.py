@@ -43,7 +43,8 @@ from .frozen import type_score_matrix
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import FLOW_COLUMNS, ROUTE_COLUMNS
-from .routing import Route, RoutingInstance, generate_routes, planar_km, site_distance_matrix
+from .routing import Route, RoutingInstance, generate_routes, planar_xy, site_distance_matrix
+from .sitepairs import site_pairs_within
 
 __all__ = [
     "MilkRoundPart",
@@ -66,7 +67,6 @@ COLLECTIONS_PER_YEAR = {"daily": 365, "weekly": 52, "monthly": 12, "quarterly": 
 ROUTE_EXTRA_COLUMNS = ["want_id", "haves", "load_per_collection", "cost", "co2_kg"]
 
 MILK_ROUND = "milk_round"
-_CHUNK = 2000  # haves per block of the have-to-processor distance matrix
 
 
 class BalanceRows(Protocol):
@@ -173,40 +173,34 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
         cand = candidates[candidates["have_id"].isin(haves.index) & candidates["want_id"].isin(wants.index)]
     else:
         cand = pd.DataFrame(columns=["have_id", "want_id"])
-    w_haz = wants["hazardous"].to_numpy(bool)
-    w_months = wants["month_mask"].to_numpy(np.int64)
-    w_reach = np.nan_to_num(wants["max_distance_km"].to_numpy(float), nan=np.inf)
     out: list[pd.DataFrame] = []
     for ht, group in haves.groupby("type", sort=True):
-        typed = wants["type"].map(lambda wt, ht=ht: (ht, wt) in compatible).to_numpy(bool)
+        typed = wants["type"].map(lambda wt, ht=ht: (ht, wt) in compatible)
         named = wants.index.isin(cand.loc[cand["have_id"].isin(group.index), "want_id"])
-        wsel = np.flatnonzero(typed | named)
-        if len(wsel) == 0:
+        wsel = wants[typed.to_numpy(bool) | named]
+        if wsel.empty:
             continue
-        wids = wants.index[wsel]
-        for start in range(0, len(group), _CHUNK):
-            chunk = group.iloc[start:start + _CHUNK]
-            d = site_distance_matrix(inventory.sites, chunk["site_id"], inventory.distances,
-                                     to_ids=wants["site_id"].to_numpy()[wsel])
-            ok = typed[wsel][None, :] & (~chunk["hazardous"].to_numpy(bool)[:, None] | w_haz[wsel][None, :]) \
-                & ((chunk["month_mask"].to_numpy(np.int64)[:, None] & w_months[wsel][None, :]) != 0)
-            c = cand[cand["have_id"].isin(chunk.index)]
-            ok[chunk.index.get_indexer(c["have_id"]), wids.get_indexer(c["want_id"])] = True
-            reach = np.fmin(np.nan_to_num(chunk["max_distance_km"].to_numpy(float), nan=np.inf)[:, None],
-                            w_reach[wsel][None, :])
-            ok &= d <= np.fmin(reach, p.milk_round_max_km) + 1e-9
-            d = np.where(ok, d, np.inf)
-            k = min(p.milk_round_processors_per_have, len(wsel))
-            near = np.argsort(d, axis=1, kind="stable")[:, :k]
-            rows = np.repeat(np.arange(len(chunk)), k)
-            km = d[rows, near.ravel()]
-            keep = np.isfinite(km)
-            out.append(pd.DataFrame({"have_id": chunk.index.to_numpy()[rows[keep]],
-                                     "want_id": wids.to_numpy()[near.ravel()[keep]],
-                                     "distance_km": km[keep]}))
+        hs, ws = group["site_id"].unique(), wsel["site_id"].unique()
+        ia, ib, km = site_pairs_within(inventory, hs, ws, p.milk_round_max_km)
+        near = pd.DataFrame({"h_site": hs[ia], "w_site": ws[ib], "distance_km": km})
+        pr = (group[["site_id"]].rename(columns={"site_id": "h_site"}).rename_axis("have_id").reset_index()
+              .merge(near, on="h_site")
+              .merge(wsel[["site_id"]].rename(columns={"site_id": "w_site"}).rename_axis("want_id")
+                     .reset_index(), on="w_site"))
+        h, w = group.loc[pr["have_id"]], wsel.loc[pr["want_id"]]
+        ok = typed[pr["want_id"]].to_numpy(bool) \
+            & (~h["hazardous"].to_numpy(bool) | w["hazardous"].to_numpy(bool)) \
+            & ((h["month_mask"].to_numpy(np.int64) & w["month_mask"].to_numpy(np.int64)) != 0)
+        key = pd.MultiIndex.from_frame(pr[["have_id", "want_id"]])
+        ok |= key.isin(pd.MultiIndex.from_frame(cand[["have_id", "want_id"]].astype(str)))
+        reach = np.fmin(h["max_distance_km"].to_numpy(float), w["max_distance_km"].to_numpy(float))
+        ok &= ~(pr["distance_km"].to_numpy() > reach + 1e-9)  # NaN reach: no limit of the sides'
+        out.append(pr.loc[ok, cols])
     if not out:
         return pd.DataFrame(columns=cols)
-    return pd.concat(out, ignore_index=True).sort_values(["want_id", "have_id"]).reset_index(drop=True)
+    pairs = pd.concat(out, ignore_index=True).sort_values(["have_id", "distance_km", "want_id"], kind="stable")
+    pairs = pairs.groupby("have_id", sort=False).head(p.milk_round_processors_per_have)
+    return pairs.sort_values(["want_id", "have_id"]).reset_index(drop=True)
 
 
 def _components(pairs: pd.DataFrame) -> list[pd.DataFrame]:
@@ -293,9 +287,9 @@ class MilkRoundPart:
         hids = sorted(pairs["have_id"].unique())
         wids = sorted(pairs["want_id"].unique())
         sites = [*res.loc[wids, "site_id"], *res.loc[hids, "site_id"]]
-        dist = site_distance_matrix(inv.sites, sites, inv.distances)
+        dist = site_distance_matrix(inv, sites)
         spos = pd.Index(inv.sites["site_id"]).get_indexer(sites)
-        xy = planar_km(inv.sites["lat"].to_numpy(float)[spos], inv.sites["lon"].to_numpy(float)[spos])
+        xy = planar_xy(inv.sites["lat"].to_numpy(float)[spos], inv.sites["lon"].to_numpy(float)[spos])
         allowed = np.zeros((len(hids), len(wids)), bool)
         allowed[pd.Index(hids).get_indexer(pairs["have_id"]),
                 pd.Index(wids).get_indexer(pairs["want_id"])] = True

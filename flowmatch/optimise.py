@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .errors import ModelError, ParamsError, SolverError
+from .heat_cascade import heat_parts, heat_resource_ids
 from .inventory import Inventory
 from .milkrounds import MilkRoundPart
 from .model import LinearModel, ModelBuilder
@@ -35,6 +36,7 @@ from .plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from .solvers import SolveResult, new_highs, pass_highs, relative_gap, solve
 from .summary import baseline, build_summary, check_balance
 from .synergies import SynergyPart
+from .water_cascade import WaterPart
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
            "OBJECTIVES", "explain_infeasible", "describe_row", "ROW_MEANING"]
@@ -62,11 +64,22 @@ _METRIC_KEYS = {"cost": ("cost", 1.0), "co2": ("co2", 1.0), "co2_kg": ("co2", 1.
 def build_parts(inventory: Inventory, candidates: pd.DataFrame) -> list[ModelPart]:
     """The model parts and which resources each owns (every resource exactly once).
 
-    Milk rounds own no balance: they join the synergy part's have and want rows,
-    so they come after it.
+    Water goes to the water cascade, heat (see
+    :func:`~flowmatch.heat_cascade.heat_resource_ids`) to the heat cascade,
+    everything else to direct synergies. Milk rounds own no balance: they join
+    the synergy part's have and want rows, so they come right after it.
     """
-    synergies = SynergyPart(inventory, candidates)
-    return [synergies, MilkRoundPart(inventory, candidates, synergies)]
+    res = inventory.resources
+    water = res.loc[res["category"] == "water", "resource_id"].tolist()
+    heat = heat_resource_ids(inventory)
+    rest = set(res["resource_id"]) - set(water) - set(heat)
+    synergies = SynergyPart(inventory, candidates, resource_ids=rest)
+    parts: list[ModelPart] = [synergies, MilkRoundPart(inventory, candidates, synergies)]
+    if water:
+        parts.append(WaterPart(inventory, water))
+    if heat:
+        parts.extend(heat_parts(inventory, heat))
+    return parts
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:

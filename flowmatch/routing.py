@@ -24,7 +24,8 @@ or-opt beyond). Several depots are handled together: a have may be allowed at
 some depots only. The same seed always gives the same pool.
 
 Distances come from :func:`site_distance_matrix`: great-circle between sites,
-replaced by the inventory's ``distances`` table where it gives a pair.
+replaced by the inventory's ``distances`` table where it gives a pair (the
+project's :mod:`flowmatch.sitepairs`).
 """
 
 from __future__ import annotations
@@ -37,17 +38,15 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
-import pandas as pd
 
-from .errors import InputProblem, InventoryError
-from .kernels.geo import EARTH_RADIUS_KM
-from .matching import great_circle_km
+from .inventory import Inventory
+from .sitepairs import site_pair_km
 
 __all__ = [
     "Route",
     "RoutingInstance",
     "RoutePool",
-    "planar_km",
+    "planar_xy",
     "site_distance_matrix",
     "generate_routes",
     "pyvrp_routes",
@@ -67,79 +66,44 @@ _TOL = 1e-9
 # --------------------------------------------------------------------------- distances
 
 
-def planar_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Points projected onto a plane around their mean (equirectangular), km.
+def planar_xy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on a plane around their mean (equirectangular), in degrees of latitude.
 
     Good enough for the angles the sweep heuristic sorts by.
 
     Returns
     -------
     ndarray, shape (k, 2)
-        East and north offsets in km.
+        East and north offsets.
     """
     lat = np.asarray(lat, float)
     lon = np.asarray(lon, float)
     lat0 = math.radians(float(np.mean(lat))) if len(lat) else 0.0
-    k = math.pi / 180 * EARTH_RADIUS_KM
-    return np.column_stack([(lon - np.mean(lon)) * k * math.cos(lat0), (lat - np.mean(lat)) * k])
+    return np.column_stack([(lon - np.mean(lon)) * math.cos(lat0), lat - np.mean(lat)])
 
 
-def site_distance_matrix(sites: pd.DataFrame, site_ids: Sequence[str],
-                         distances: pd.DataFrame | None = None,
-                         to_ids: Sequence[str] | None = None) -> np.ndarray:
-    """Distances from ``site_ids`` to ``to_ids`` (km): great-circle, or the ``distances`` table.
+def site_distance_matrix(inventory: Inventory, site_ids: Sequence[str]) -> np.ndarray:
+    """Distances between ``site_ids`` (km), as :func:`~flowmatch.sitepairs.site_pair_km` gives them.
+
+    Great-circle, replaced by the inventory's ``distances`` table where it names
+    the pair (a row serves the reverse pair too unless that is given itself).
 
     Parameters
     ----------
-    sites : pandas.DataFrame
-        The inventory's ``sites`` (``site_id``, ``lat``, ``lon``).
+    inventory : Inventory
     site_ids : sequence of str
-        The sites of the rows, in order (repeats allowed).
-    distances : pandas.DataFrame, optional
-        ``from_site, to_site, km``: measured distances replacing the great-circle
-        ones for those pairs; a row serves the reverse pair too unless that pair
-        has a row of its own (as in matching).
-    to_ids : sequence of str, optional
-        The sites of the columns (default: ``site_ids``, a square matrix).
+        The sites, in the matrix's order (repeats allowed).
 
     Returns
     -------
-    ndarray, shape (len(site_ids), len(to_ids))
-        Zero between a site and itself.
-
-    Raises
-    ------
-    InventoryError
-        When a site is not in ``sites``.
+    ndarray, shape (k, k)
+        Zero between a site and itself; symmetric unless the table is not.
     """
-    rows = pd.Index(list(site_ids), dtype=object)
-    cols = rows if to_ids is None else pd.Index(list(to_ids), dtype=object)
-    index = pd.Index(sites["site_id"])
-    rpos, cpos = index.get_indexer(rows), index.get_indexer(cols)
-    if (rpos < 0).any() or (cpos < 0).any():
-        missing = sorted(set(rows[rpos < 0]) | set(cols[cpos < 0]))
-        raise InventoryError([InputProblem("sites", None, "site_id", f"site(s) {missing} not found.",
-                                           "Add the sites or correct the resources' site_id.")])
-    lat = sites["lat"].to_numpy(float)
-    lon = sites["lon"].to_numpy(float)
-    d = great_circle_km(lat[rpos, None], lon[rpos, None], lat[None, cpos], lon[None, cpos])
-    if distances is not None and len(distances):
-        code = {s: i for i, s in enumerate(dict.fromkeys([*rows, *cols]))}
-        a = distances["from_site"].map(code)
-        b = distances["to_site"].map(code)
-        ok = (a.notna() & b.notna() & distances["km"].notna()).to_numpy()
-        if ok.any():
-            k = len(code)
-            table = np.full((k, k), np.nan)
-            ai = a[ok].to_numpy(int)
-            bi = b[ok].to_numpy(int)
-            km = distances["km"].to_numpy(float)[ok]
-            table[bi, ai] = km  # a row serves the reverse pair too ...
-            table[ai, bi] = km  # ... unless that pair has its own row
-            given = table[np.ix_([code[s] for s in rows], [code[s] for s in cols])]
-            d = np.where(np.isnan(given), d, given)
-    d[np.asarray(rows)[:, None] == np.asarray(cols)[None, :]] = 0.0
-    return d
+    uniq, inv_idx = np.unique(np.asarray(list(site_ids), dtype=object), return_inverse=True)
+    k = len(uniq)
+    a, b = np.repeat(uniq, k), np.tile(uniq, k)
+    d = site_pair_km(inventory, a, b).reshape(k, k)
+    return d[np.ix_(inv_idx, inv_idx)]
 
 
 # --------------------------------------------------------------------------- instance
@@ -184,7 +148,7 @@ class RoutingInstance:
     allowed : ndarray of bool, shape (n, m), optional
         Which depots may collect each have; all when omitted.
     xy : ndarray, shape (m + n, 2), optional
-        Planar coordinates (km) for the sweep heuristic; the sweep is skipped without them.
+        Planar coordinates for the sweep heuristic (any scale); the sweep is skipped without them.
     """
 
     dist: np.ndarray

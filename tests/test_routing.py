@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint, milp
 
-from flowmatch.errors import InventoryError
+from flowmatch.inventory import build_inventory
 from flowmatch.routing import (
     Route,
     RoutePool,
@@ -60,23 +60,24 @@ def check_pool(inst: RoutingInstance, pool: list[Route]) -> None:
 # --------------------------------------------------------------------------- distances
 
 
-def test_distances_table_replaces_great_circle_both_ways():
+def three_sites(table: list[tuple[str, str, float]]):
     sites = pd.DataFrame({"site_id": ["a", "b", "c"], "lat": [0.0, 1.0, 0.0], "lon": [0.0, 0.0, 1.0]})
-    table = pd.DataFrame({"from_site": ["b"], "to_site": ["a"], "km": [150.0]})
-    d = site_distance_matrix(sites, ["a", "b", "c", "a"], table)
+    res = pd.DataFrame({"resource_id": ["r"], "site_id": ["a"], "role": ["have"], "category": ["material"],
+                        "type": ["ewc:150102"], "quantity": [1.0], "unit": ["t"]})
+    dist = pd.DataFrame(table, columns=["from_site", "to_site", "km"])
+    return build_inventory({"sites": sites, "resources": res, "distances": dist})
+
+
+def test_distances_table_replaces_great_circle_both_ways():
+    d = site_distance_matrix(three_sites([("b", "a", 150.0)]), ["a", "b", "c", "a"])
     assert d[0, 1] == d[1, 0] == d[3, 1] == 150.0
     assert d[0, 2] == pytest.approx(111.195, abs=0.01)  # not in the table: great circle
     assert d[0, 3] == 0.0  # the same site twice
     assert np.allclose(d, d.T)
-    rect = site_distance_matrix(sites, ["a", "c"], table, to_ids=["b", "a"])
-    assert rect.shape == (2, 2) and rect[0, 0] == 150.0 and rect[0, 1] == 0.0
-    assert rect[1, 1] == pytest.approx(111.195, abs=0.01)
 
 
 def test_a_one_way_distance_keeps_its_own_row():
-    sites = pd.DataFrame({"site_id": ["a", "b"], "lat": [0.0, 1.0], "lon": [0.0, 0.0]})
-    table = pd.DataFrame({"from_site": ["a", "b"], "to_site": ["b", "a"], "km": [150.0, 170.0]})
-    d = site_distance_matrix(sites, ["a", "b"], table)
+    d = site_distance_matrix(three_sites([("a", "b", 150.0), ("b", "a", 170.0)]), ["a", "b"])
     assert d[0, 1] == 150.0 and d[1, 0] == 170.0
 
 
@@ -89,12 +90,6 @@ def test_stop_order_follows_one_way_distances():
     inst = RoutingInstance(d, np.ones(3), 10.0, 3)
     (best,) = [r for r in generate_routes(inst, pyvrp_iterations=0).routes if len(r.stops) == 3]
     assert best.stops == (0, 1, 2) and best.km == 4.0
-
-
-def test_unknown_site_is_a_clear_error():
-    sites = pd.DataFrame({"site_id": ["a"], "lat": [0.0], "lon": [0.0]})
-    with pytest.raises(InventoryError, match="zz"):
-        site_distance_matrix(sites, ["a", "zz"])
 
 
 # --------------------------------------------------------------------------- pools
