@@ -49,7 +49,7 @@ def cluster_inventory(capacity: float = 10.0, **params) -> tuple:
     inv = build_inventory({"sites": sites, "resources": res},
                           params=Params(vehicle_capacity_t=capacity, **params))
     haves = res[res["role"] == "have"]
-    d = site_distance_matrix(sites, ["P", *haves["site_id"]])[0, 1:]
+    d = site_distance_matrix(inv, ["P", *haves["site_id"]])[0, 1:]
     cands = pd.DataFrame({"have_id": haves["resource_id"], "want_id": "W", "distance_km": d})
     return inv, cands
 
