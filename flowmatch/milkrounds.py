@@ -175,25 +175,27 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
         cand = pd.DataFrame(columns=["have_id", "want_id"])
     out: list[pd.DataFrame] = []
     for ht, group in haves.groupby("type", sort=True):
-        typed = wants["type"].map(lambda wt, ht=ht: (ht, wt) in compatible)
+        typed = wants["type"].map(lambda wt, ht=ht: (ht, wt) in compatible).to_numpy(bool)
         named = wants.index.isin(cand.loc[cand["have_id"].isin(group.index), "want_id"])
-        wsel = wants[typed.to_numpy(bool) | named]
+        wsel, typed = wants[typed | named], typed[typed | named]
         if wsel.empty:
             continue
         hs, ws = group["site_id"].unique(), wsel["site_id"].unique()
         ia, ib, km = site_pairs_within(inventory, hs, ws, p.milk_round_max_km)
-        near = pd.DataFrame({"h_site": hs[ia], "w_site": ws[ib], "distance_km": km})
-        pr = (group[["site_id"]].rename(columns={"site_id": "h_site"}).rename_axis("have_id").reset_index()
-              .merge(near, on="h_site")
-              .merge(wsel[["site_id"]].rename(columns={"site_id": "w_site"}).rename_axis("want_id")
-                     .reset_index(), on="w_site"))
-        h, w = group.loc[pr["have_id"]], wsel.loc[pr["want_id"]]
-        ok = typed[pr["want_id"]].to_numpy(bool) \
-            & (~h["hazardous"].to_numpy(bool) | w["hazardous"].to_numpy(bool)) \
-            & ((h["month_mask"].to_numpy(np.int64) & w["month_mask"].to_numpy(np.int64)) != 0)
+        # resource pairs of the near site pairs, as positions in group and wsel
+        near = pd.DataFrame({"hs": ia, "ws": ib, "distance_km": km})
+        hp = pd.DataFrame({"hs": pd.Index(hs).get_indexer(group["site_id"]), "h": np.arange(len(group))})
+        wp = pd.DataFrame({"ws": pd.Index(ws).get_indexer(wsel["site_id"]), "w": np.arange(len(wsel))})
+        pr = near.merge(hp, on="hs").merge(wp, on="ws")
+        h, w = pr["h"].to_numpy(), pr["w"].to_numpy()
+        ok = typed[w] \
+            & (~group["hazardous"].to_numpy(bool)[h] | wsel["hazardous"].to_numpy(bool)[w]) \
+            & ((group["month_mask"].to_numpy(np.int64)[h] & wsel["month_mask"].to_numpy(np.int64)[w]) != 0)
+        pr["have_id"] = group.index.to_numpy()[h]
+        pr["want_id"] = wsel.index.to_numpy()[w]
         key = pd.MultiIndex.from_frame(pr[["have_id", "want_id"]])
         ok |= key.isin(pd.MultiIndex.from_frame(cand[["have_id", "want_id"]].astype(str)))
-        reach = np.fmin(h["max_distance_km"].to_numpy(float), w["max_distance_km"].to_numpy(float))
+        reach = np.fmin(group["max_distance_km"].to_numpy(float)[h], wsel["max_distance_km"].to_numpy(float)[w])
         ok &= ~(pr["distance_km"].to_numpy() > reach + 1e-9)  # NaN reach: no limit of the sides'
         out.append(pr.loc[ok, cols])
     if not out:
