@@ -74,9 +74,10 @@ def check_capacity(plan, inv, capacity: float) -> None:
         assert load <= capacity + 1e-9
 
 
-def test_big_have_goes_direct_and_the_cluster_is_pooled():
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_big_have_goes_direct_and_the_cluster_is_pooled(solver):
     inv, cands = cluster_inventory()
-    plan = optimise(inv, candidates=cands, gap=1e-6)
+    plan = optimise(inv, candidates=cands, gap=1e-6, solver=solver)
     f = plan.flows.set_index("have_id")
     assert f.loc["B_waste", "mode"] == "direct"
     assert f.loc["B_waste", "quantity"] == pytest.approx(5000.0)
