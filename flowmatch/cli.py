@@ -138,7 +138,7 @@ def _add_solve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", choices=["cost", "co2", "landfill", "weighted"], default="cost",
                    help="what to minimise (default: cost)")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
-                   help="time limit per solve in seconds (default: 60)")
+                   help="total solve time in seconds, shared among independent parts (default: 60)")
     p.add_argument("--gap", type=float, default=0.01, metavar="G",
                    help="relative MIP gap to stop at (default: 0.01)")
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs",
