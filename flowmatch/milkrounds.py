@@ -43,7 +43,7 @@ from .frozen import type_score_matrix
 from .inventory import Inventory
 from .model import ModelBuilder
 from .plan import FLOW_COLUMNS, ROUTE_COLUMNS
-from .routing import Route, RoutingInstance, generate_routes, planar_xy, site_distance_matrix
+from .routing import Route, RoutingInstance, generate_routes, planar_xy, site_distance_matrices
 from .sitepairs import site_pairs_within
 
 __all__ = [
@@ -155,6 +155,12 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
     nearest qualifying processors. None when ``params.milk_round_max_stops`` is
     0 (milk rounds switched off).
 
+    Parameters
+    ----------
+    inventory : Inventory
+    candidates : pandas.DataFrame or None
+        Candidate pairs from matching (``have_id``, ``want_id``, ``distance_km``).
+
     Returns
     -------
     pandas.DataFrame
@@ -168,18 +174,21 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
     cols = ["have_id", "want_id", "distance_km"]
     if haves.empty or wants.empty or p.milk_round_max_stops == 0:
         return pd.DataFrame(columns=cols)
-    compatible = _type_pairs(inventory, haves["type"].unique().tolist(), wants["type"].unique().tolist())
-    if candidates is not None and len(candidates):
-        cand = candidates[candidates["have_id"].isin(haves.index) & candidates["want_id"].isin(wants.index)]
-    else:
-        cand = pd.DataFrame(columns=["have_id", "want_id"])
     out: list[pd.DataFrame] = []
-    for ht, group in haves.groupby("type", sort=True):
-        typed = wants["type"].map(lambda wt, ht=ht: (ht, wt) in compatible).to_numpy(bool)
-        named = wants.index.isin(cand.loc[cand["have_id"].isin(group.index), "want_id"])
-        wsel, typed = wants[typed | named], typed[typed | named]
-        if wsel.empty:
-            continue
+    if candidates is not None and len(candidates):  # matching measured these already
+        keep = candidates["have_id"].isin(haves.index) & candidates["want_id"].isin(wants.index)
+        out.append(candidates.loc[keep, cols])
+    # type-compatible pairs, one search per set of want types some have types share
+    htypes, wtypes = haves["type"].unique().tolist(), wants["type"].unique().tolist()
+    compatible = _type_pairs(inventory, htypes, wtypes)
+    by_targets: dict[frozenset[str], list[str]] = {}
+    for ht in htypes:
+        targets = frozenset(wt for wt in wtypes if (ht, wt) in compatible)
+        if targets:
+            by_targets.setdefault(targets, []).append(ht)
+    for targets, sources in sorted(by_targets.items(), key=lambda kv: sorted(kv[1])):
+        group = haves[haves["type"].isin(sources)]
+        wsel = wants[wants["type"].isin(targets)]
         hs, ws = group["site_id"].unique(), wsel["site_id"].unique()
         ia, ib, km = site_pairs_within(inventory, hs, ws, p.milk_round_max_km)
         # resource pairs of the near site pairs, as positions in group and wsel
@@ -188,19 +197,18 @@ def milk_round_pairs(inventory: Inventory, candidates: pd.DataFrame | None) -> p
         wp = pd.DataFrame({"ws": pd.Index(ws).get_indexer(wsel["site_id"]), "w": np.arange(len(wsel))})
         pr = near.merge(hp, on="hs").merge(wp, on="ws")
         h, w = pr["h"].to_numpy(), pr["w"].to_numpy()
-        ok = typed[w] \
-            & (~group["hazardous"].to_numpy(bool)[h] | wsel["hazardous"].to_numpy(bool)[w]) \
+        ok = (~group["hazardous"].to_numpy(bool)[h] | wsel["hazardous"].to_numpy(bool)[w]) \
             & ((group["month_mask"].to_numpy(np.int64)[h] & wsel["month_mask"].to_numpy(np.int64)[w]) != 0)
-        pr["have_id"] = group.index.to_numpy()[h]
-        pr["want_id"] = wsel.index.to_numpy()[w]
-        key = pd.MultiIndex.from_frame(pr[["have_id", "want_id"]])
-        ok |= key.isin(pd.MultiIndex.from_frame(cand[["have_id", "want_id"]].astype(str)))
-        reach = np.fmin(group["max_distance_km"].to_numpy(float)[h], wsel["max_distance_km"].to_numpy(float)[w])
-        ok &= ~(pr["distance_km"].to_numpy() > reach + 1e-9)  # NaN reach: no limit of the sides'
-        out.append(pr.loc[ok, cols])
-    if not out:
+        out.append(pd.DataFrame({"have_id": group.index.to_numpy()[h[ok]], "want_id": wsel.index.to_numpy()[w[ok]],
+                                 "distance_km": pr["distance_km"].to_numpy()[ok]}))
+    pairs = pd.concat(out, ignore_index=True).drop_duplicates(["have_id", "want_id"]) if out else None
+    if pairs is None or pairs.empty:
         return pd.DataFrame(columns=cols)
-    pairs = pd.concat(out, ignore_index=True).sort_values(["have_id", "distance_km", "want_id"], kind="stable")
+    reach = np.fmin(haves.loc[pairs["have_id"], "max_distance_km"].to_numpy(float),
+                    wants.loc[pairs["want_id"], "max_distance_km"].to_numpy(float))
+    reach = np.fmin(np.nan_to_num(reach, nan=np.inf), p.milk_round_max_km)
+    pairs = pairs[pairs["distance_km"].to_numpy(float) <= reach + 1e-9]
+    pairs = pairs.sort_values(["have_id", "distance_km", "want_id"], kind="stable")
     pairs = pairs.groupby("have_id", sort=False).head(p.milk_round_processors_per_have)
     return pairs.sort_values(["want_id", "have_id"]).reset_index(drop=True)
 
@@ -231,6 +239,16 @@ class _Offer:
     start: bool  # part of the shortest whole solution route generation found
 
 
+@dataclass(frozen=True)
+class _Lookup:
+    """Plain dicts of what route generation reads per resource and site (fast to index)."""
+
+    site: dict[str, str]
+    quantity: dict[str, float]
+    load: dict[str, float]
+    latlon: dict[str, tuple[float, float]]
+
+
 class MilkRoundPart:
     """Model part offering collection routes (see the module docstring).
 
@@ -238,7 +256,8 @@ class MilkRoundPart:
     ----------
     inventory : Inventory
     candidates : pandas.DataFrame or None
-        Candidate pairs from matching (``have_id``, ``want_id``); may be ``None``.
+        Candidate pairs from matching (``have_id``, ``want_id``, ``distance_km``);
+        may be ``None``.
     balances : BalanceRows
         The part owning the material balance rows (the synergy part); its
         ``add_to`` must run before this part's.
@@ -270,35 +289,43 @@ class MilkRoundPart:
                            & self.pairs["want_id"].isin(self.balances.want_row.keys())]
         if pairs.empty:
             return []
-        res = inv.resources.set_index("resource_id")
         haves = milk_round_haves(inv).loc[pairs["have_id"].unique()]
+        wants = inv.resources.set_index("resource_id").loc[pairs["want_id"].unique()]
+        look = _Lookup(
+            site={**haves["site_id"].to_dict(), **wants["site_id"].to_dict()},
+            quantity={**haves["quantity"].to_dict(), **wants["quantity"].to_dict()},
+            load=haves["load"].to_dict(),
+            latlon=dict(zip(inv.sites["site_id"], zip(inv.sites["lat"], inv.sites["lon"], strict=True),
+                            strict=True)))
+        groups = [(comp, int(f)) for (f, _haz), grp in haves.groupby(["collections", "hazardous"], sort=True)
+                  for comp in _components(pairs[pairs["have_id"].isin(grp.index)])]
+        ids = [(sorted(comp["want_id"].unique()), sorted(comp["have_id"].unique())) for comp, _ in groups]
+        dists = site_distance_matrices(inv, [[look.site[r] for r in (*w, *h)] for w, h in ids])
         offers: list[_Offer] = []
-        for (f, _haz), grp in haves.groupby(["collections", "hazardous"], sort=True):
-            sub = pairs[pairs["have_id"].isin(grp.index)]
-            for comp in _components(sub):
-                offers += self._offers_for(comp, haves, res, int(f))
+        for (comp, f), (wids, hids), dist in zip(groups, ids, dists, strict=True):
+            offers += self._offers_for(comp, wids, hids, dist, look, f)
         log.info("milk rounds: %d routes offered for %d haves and %d processors",
                  len(offers), pairs["have_id"].nunique(), pairs["want_id"].nunique())
         return offers
 
-    def _offers_for(self, pairs: pd.DataFrame, haves: pd.DataFrame, res: pd.DataFrame,
-                    f: int) -> list[_Offer]:
-        """Routes for one routing instance: ``pairs`` of haves collected ``f`` times a year."""
-        inv = self.inventory
-        p = inv.params
-        hids = sorted(pairs["have_id"].unique())
-        wids = sorted(pairs["want_id"].unique())
-        sites = [*res.loc[wids, "site_id"], *res.loc[hids, "site_id"]]
-        dist = site_distance_matrix(inv, sites)
-        spos = pd.Index(inv.sites["site_id"]).get_indexer(sites)
-        xy = planar_xy(inv.sites["lat"].to_numpy(float)[spos], inv.sites["lon"].to_numpy(float)[spos])
+    def _offers_for(self, pairs: pd.DataFrame, wids: list[str], hids: list[str], dist: np.ndarray,
+                    look: _Lookup, f: int) -> list[_Offer]:
+        """Routes for one routing instance: ``pairs`` of haves collected ``f`` times a year.
+
+        ``wids`` and ``hids`` are its processors and haves, ``dist`` the distances
+        between their sites (processors first).
+        """
+        p = self.inventory.params
+        sites = [look.site[r] for r in (*wids, *hids)]
+        lat, lon = np.array([look.latlon[s] for s in sites], float).T
         allowed = np.zeros((len(hids), len(wids)), bool)
         allowed[pd.Index(hids).get_indexer(pairs["have_id"]),
                 pd.Index(wids).get_indexer(pairs["want_id"])] = True
-        qty = haves.loc[hids, "quantity"].to_numpy(float)
-        inst = RoutingInstance(dist, haves.loc[hids, "load"].to_numpy(float), p.vehicle_capacity_t,
-                               p.milk_round_max_stops, allowed=allowed, xy=xy)
-        demand = res.loc[wids, "quantity"].to_numpy(float)
+        inst = RoutingInstance(dist,
+                               np.array([look.load[h] for h in hids]), p.vehicle_capacity_t,
+                               p.milk_round_max_stops, allowed=allowed, xy=planar_xy(lat, lon))
+        qty = np.array([look.quantity[h] for h in hids])
+        demand = np.array([look.quantity[w] for w in wids])
         offers = []
         pool = generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations)
         best = set(pool.best)
@@ -406,7 +433,8 @@ class MilkRoundPart:
 
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """One row per chosen route: ``ROUTE_COLUMNS`` then ``ROUTE_EXTRA_COLUMNS``."""
-        res = self.inventory.resources.set_index("resource_id")["site_id"]
+        r = self.inventory.resources
+        res = dict(zip(r["resource_id"], r["site_id"], strict=True))
         recs = []
         for rid, o in self._chosen(x):
             depot = res[o.want_id]

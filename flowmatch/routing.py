@@ -48,6 +48,7 @@ __all__ = [
     "RoutePool",
     "planar_xy",
     "site_distance_matrix",
+    "site_distance_matrices",
     "generate_routes",
     "pyvrp_routes",
     "route_length",
@@ -99,11 +100,26 @@ def site_distance_matrix(inventory: Inventory, site_ids: Sequence[str]) -> np.nd
     ndarray, shape (k, k)
         Zero between a site and itself; symmetric unless the table is not.
     """
-    uniq, inv_idx = np.unique(np.asarray(list(site_ids), dtype=object), return_inverse=True)
-    k = len(uniq)
-    a, b = np.repeat(uniq, k), np.tile(uniq, k)
-    d = site_pair_km(inventory, a, b).reshape(k, k)
-    return d[np.ix_(inv_idx, inv_idx)]
+    return site_distance_matrices(inventory, [site_ids])[0]
+
+
+def site_distance_matrices(inventory: Inventory, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
+    """:func:`site_distance_matrix` of each group of sites, measured in one call."""
+    uniq, back = [], []
+    for ids in groups:
+        u, inv_idx = np.unique(np.asarray(list(ids), dtype=object), return_inverse=True)
+        uniq.append(u)
+        back.append(inv_idx)
+    a = np.concatenate([np.repeat(u, len(u)) for u in uniq] or [np.zeros(0, object)])
+    b = np.concatenate([np.tile(u, len(u)) for u in uniq] or [np.zeros(0, object)])
+    km = site_pair_km(inventory, a, b) if len(a) else np.zeros(0)
+    out, start = [], 0
+    for u, inv_idx in zip(uniq, back, strict=True):
+        k = len(u)
+        d = km[start:start + k * k].reshape(k, k)
+        start += k * k
+        out.append(d[np.ix_(inv_idx, inv_idx)])
+    return out
 
 
 # --------------------------------------------------------------------------- instance
