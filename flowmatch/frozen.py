@@ -41,7 +41,7 @@ from .schema import FREQUENCIES
 from .taxonomy import Taxonomy
 from .units import CATEGORIES
 
-__all__ = ["MatchArrays", "freeze", "type_score_matrix", "unit_vectors", "property_csr",
+__all__ = ["MatchArrays", "freeze", "type_score_matrix", "unit_vectors", "property_csr", "positions",
            "FUNGIBLE_ROOTS"]
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ class MatchArrays:
 
     Attributes
     ----------
-    have_ids, want_ids : ndarray of object
-        Resource ids.
-    site_ids : ndarray of object
+    have_ids, want_ids : pandas.Index
+        Resource ids (pandas, for the output table: ``take`` is cheap).
+    site_ids : pandas.Index
         Site ids; ``h_site`` and ``w_site`` index into it.
     have_types, want_types : tuple of str
         The types used; ``h_type`` / ``w_type`` index into them.
@@ -99,9 +99,9 @@ class MatchArrays:
         directions unless the reverse row is given too.
     """
 
-    have_ids: np.ndarray
-    want_ids: np.ndarray
-    site_ids: np.ndarray
+    have_ids: pd.Index
+    want_ids: pd.Index
+    site_ids: pd.Index
     have_types: tuple[str, ...]
     want_types: tuple[str, ...]
     type_score: np.ndarray
@@ -149,6 +149,20 @@ class MatchArrays:
         return len(self.want_ids)
 
 
+def positions(keys: pd.Index, values: pd.Series | pd.Index) -> np.ndarray:
+    """Position of each of ``values`` in the unique ``keys`` (-1 when absent), as int64.
+
+    ``Index.get_indexer`` hashes through Python objects for string keys; one
+    ``factorize`` of both is about three times faster on a million ids.
+    """
+    n = len(keys)
+    codes, uniques = pd.factorize(pd.concat([pd.Series(keys, copy=False), pd.Series(values, copy=False)],
+                                            ignore_index=True))
+    where = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    where[codes[:n]] = np.arange(n)
+    return where[codes[n:]]  # factorize's -1 (missing) reads the sentinel at the end
+
+
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Unit vectors, shape (n, 3), of points given in radians."""
     c = np.cos(lat)
@@ -166,10 +180,10 @@ def _property_matrices(props: pd.DataFrame, ids: pd.Index, names: list[str],
                        columns: tuple[str, ...]) -> list[np.ndarray]:
     """Dense ``(len(ids), len(names))`` matrices of the given property columns, NaN when absent."""
     out = [np.full((len(ids), len(names)), np.nan) for _ in columns]
-    rows = ids.get_indexer(props["resource_id"])
+    rows = positions(ids, props["resource_id"])
     keep = rows >= 0
     if keep.any():
-        cols = pd.Index(names).get_indexer(props["property"][keep])
+        cols = positions(pd.Index(names), props["property"][keep])
         for m, c in zip(out, columns, strict=True):
             m[rows[keep], cols] = props[c].to_numpy(dtype=float)[keep]
     return out
@@ -180,8 +194,8 @@ def _overrides(dist: pd.DataFrame, sites: pd.Index) -> tuple[np.ndarray, np.ndar
     n = len(sites)
     if len(dist) == 0:
         return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    a = sites.get_indexer(dist["from_site"]).astype(np.int64)
-    b = sites.get_indexer(dist["to_site"]).astype(np.int64)
+    a = positions(sites, dist["from_site"])
+    b = positions(sites, dist["to_site"])
     km = dist["km"].to_numpy(dtype=float)
     fwd = pd.DataFrame({"a": a, "b": b, "km": km, "given": 0})
     rev = pd.DataFrame({"a": b, "b": a, "km": km, "given": 1})
@@ -319,9 +333,9 @@ def freeze(inventory: Inventory) -> MatchArrays:
     ov_ptr, ov_site, ov_km = _overrides(inventory.distances, sites)
 
     def side(df: pd.DataFrame, types: list[str]) -> dict[str, np.ndarray]:
-        site = sites.get_indexer(df["site_id"]).astype(np.int64)
+        site = positions(sites, df["site_id"])
         return dict(
-            type=pd.Index(types).get_indexer(df["type"]).astype(np.int64),
+            type=positions(pd.Index(types), df["type"]),
             cat=df["category"].map(cat_code).to_numpy(dtype=np.int64, copy=True),
             site=site,
             qty=df["quantity"].to_numpy(dtype=float, copy=True),
@@ -338,9 +352,9 @@ def freeze(inventory: Inventory) -> MatchArrays:
     log.debug("froze %d haves, %d wants, %d x %d types, %d properties",
               len(haves), len(wants), len(have_types), len(want_types), len(names))
     return MatchArrays(
-        have_ids=haves["resource_id"].to_numpy(dtype=object),
-        want_ids=wants["resource_id"].to_numpy(dtype=object),
-        site_ids=sites.to_numpy(dtype=object),
+        have_ids=pd.Index(haves["resource_id"]),
+        want_ids=pd.Index(wants["resource_id"]),
+        site_ids=sites,
         have_types=tuple(have_types),
         want_types=tuple(want_types),
         type_score=np.ascontiguousarray(type_score),

@@ -239,7 +239,8 @@ def _csr(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
 def _index(targets: Side, compatible: np.ndarray, n_sites: int, with_sites: bool) -> tuple[Side, Index]:
     """Sort the targets for the pruned search and build their :data:`Index`.
 
-    ``compatible[query_type, target_type]`` says which target types a query type may meet.
+    ``compatible[query_type, target_type]`` is the type score; a query type meets the
+    target types that score above 0, best first.
     """
     n_types = compatible.shape[1]
     types = targets.rows[:, C_TYPE].astype(np.int64)
@@ -256,7 +257,9 @@ def _index(targets: Side, compatible: np.ndarray, n_sites: int, with_sites: bool
     sorted_targets = _permute(targets, order)
     type_ptr = np.zeros(n_types + 1, dtype=np.int64)
     np.cumsum(np.bincount(types, minlength=n_types), out=type_ptr[1:])
-    comp_q, comp_t = np.nonzero(compatible)
+    comp_q, comp_t = np.nonzero(compatible > 0)
+    best_first = np.lexsort((-compatible[comp_q, comp_t], comp_q))
+    comp_q, comp_t = comp_q[best_first], comp_t[best_first]
     comp_ptr = np.zeros(compatible.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(comp_q, minlength=compatible.shape[0]), out=comp_ptr[1:])
     if with_sites:
@@ -345,7 +348,7 @@ def search_top_k(arrays: MatchArrays, params: Params, top_k: int | None = None,
     if n_q == 0 or n_t == 0:
         return top_idx, top_score
     rules = build_rules(arrays, params)
-    compatible = arrays.type_score.T > 0 if by_want else arrays.type_score > 0
+    compatible = arrays.type_score.T if by_want else arrays.type_score
     with_sites = len(arrays.ov_site) > 0
     if exhaustive:
         index = _unused_index()
@@ -430,24 +433,24 @@ def _ranks(group: np.ndarray, score: np.ndarray, other: np.ndarray) -> np.ndarra
     return rank
 
 
-def _frame(arrays: MatchArrays, h: np.ndarray, w: np.ndarray, details: pd.DataFrame,
-           per_have: bool) -> pd.DataFrame:
-    rank = _ranks(w, details["score"].to_numpy(), h)
-    order = np.lexsort((rank, w))
-    h, w, details, rank = h[order], w[order], details.iloc[order].reset_index(drop=True), rank[order]
-    cats = np.array(arrays.categories, dtype=object)
+def _frame(arrays: MatchArrays, h: np.ndarray, w: np.ndarray, rank: np.ndarray,
+           details: pd.DataFrame, have_rank: np.ndarray | None) -> pd.DataFrame:
+    """The candidates table of pairs already sorted by want and rank."""
+    cats = pd.Index(arrays.categories, dtype=str)
     cols = {
-        "have_id": pd.Series(arrays.have_ids[h], dtype=str),
-        "want_id": pd.Series(arrays.want_ids[w], dtype=str),
-        **{c: details[c].astype(float) for c in ["score", *SUBSCORE_COLUMNS[:6]]},
-        "rank": pd.Series(rank, dtype=np.int64),
-        "category": pd.Series(cats[arrays.w_cat[w]], dtype=str),
-        "have_site": pd.Series(arrays.site_ids[arrays.h_site[h]], dtype=str),
-        "want_site": pd.Series(arrays.site_ids[arrays.w_site[w]], dtype=str),
+        "have_id": pd.Series(arrays.have_ids.take(h), dtype=str),
+        "want_id": pd.Series(arrays.want_ids.take(w), dtype=str),
+        **{c: details[c].to_numpy(dtype=float) for c in ["score", *SUBSCORE_COLUMNS[:6]]},
+        "rank": rank.astype(np.int64),
+        "category": pd.Series(cats.take(arrays.w_cat[w]), dtype=str),
+        "have_site": pd.Series(arrays.site_ids.take(arrays.h_site[h]), dtype=str),
+        "want_site": pd.Series(arrays.site_ids.take(arrays.w_site[w]), dtype=str),
     }
-    if per_have:
-        cols["have_rank"] = pd.Series(_ranks(h, details["score"].to_numpy(), w), dtype=np.int64)
-    return pd.DataFrame(cols)[CANDIDATE_COLUMNS + EXTRA_COLUMNS + (["have_rank"] if per_have else [])]
+    extra = []
+    if have_rank is not None:
+        cols["have_rank"] = have_rank.astype(np.int64)
+        extra = ["have_rank"]
+    return pd.DataFrame(cols)[CANDIDATE_COLUMNS + EXTRA_COLUMNS + extra]
 
 
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
@@ -492,15 +495,23 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
              time.perf_counter() - t0)
     kw = dict(exhaustive=exhaustive, threads=threads, progress=progress)
     idx, _ = search_top_k(arrays, params, by="want", **kw)
-    w, slot = np.nonzero(idx >= 0)
+    w, slot = np.nonzero(idx >= 0)  # by want, then rank
     h = idx[w, slot]
+    rank, have_rank = slot + 1, None
     if per_have:
         idx_h, _ = search_top_k(arrays, params, by="have", **kw)
         h2, slot2 = np.nonzero(idx_h >= 0)
-        key = np.unique(np.concatenate([w * arrays.n_haves + h, idx_h[h2, slot2] * arrays.n_haves + h2]))
-        w, h = key // max(1, arrays.n_haves), key % max(1, arrays.n_haves)
+        n_h = max(1, arrays.n_haves)
+        key = np.unique(np.concatenate([w * n_h + h, idx_h[h2, slot2] * n_h + h2]))
+        w, h = key // n_h, key % n_h
     details = pair_scores(arrays, params, h, w, threads=threads)
-    cands = _frame(arrays, h, w, details, per_have)
+    if per_have:
+        score = details["score"].to_numpy()
+        rank, have_rank = _ranks(w, score, h), _ranks(h, score, w)
+        order = np.lexsort((rank, w))
+        h, w, rank, have_rank = h[order], w[order], rank[order], have_rank[order]
+        details = details.iloc[order]
+    cands = _frame(arrays, h, w, rank, details, have_rank)
     if len(cands) == 0:
         log.warning("no have can serve any want within the limits: no candidates")
     else:

@@ -28,7 +28,7 @@ from flowmatch.config import NJIT_INLINE
 
 from .geo import km_of_chord2
 
-__all__ = ["Side", "Rules", "NEG", "N_COLS", "N_CONSTS", "override_km", "score_pair",
+__all__ = ["Side", "Rules", "NEG", "MIN_LOG_SCORE", "N_COLS", "N_CONSTS", "override_km", "score_pair",
            "log_quality", "add_quality", "C_X", "C_Y", "C_Z", "C_LAT", "C_LON", "C_KM", "C_C2", "C_LOGQ", "C_TYPE",
            "C_CAT", "C_SITE", "C_MONTHS", "C_FREQ", "C_HAZ", "C_ORIG", "K_WEIGHTS", "K_DIST",
            "K_MISSING", "K_TOL"]
@@ -71,6 +71,9 @@ Rules = namedtuple("Rules", ["log_type", "log_fit", "log_count", "consts", "ov_p
 #: Order of the sub-scores in the weights.
 SUBSCORES = ("type", "quality", "quantity", "distance", "frequency")
 NEG = -np.inf
+#: A pair whose log score is below this (a score under 1e-304, which would print
+#: as 0) is not a candidate.
+MIN_LOG_SCORE = -700.0
 
 
 @njit(**NJIT_INLINE)
@@ -209,10 +212,11 @@ def score_pair(h, w, hr, wr, log_type, log_fit, log_count, consts, thr, ov):
 
 @njit(**NJIT_INLINE)
 def add_quality(part, lql, w_quality, thr):
-    """The log score once ``ln s_quality`` is added; ``-inf`` if failed or below ``thr``."""
+    """The log score once ``ln s_quality`` is added; ``-inf`` if failed, below ``thr`` or
+    below :data:`MIN_LOG_SCORE`."""
     out = NEG
     if lql != NEG:
         out = part + w_quality * lql
-        if out < thr:
+        if out < thr or out < MIN_LOG_SCORE:
             out = NEG
     return out

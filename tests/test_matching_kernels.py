@@ -19,10 +19,13 @@ from flowmatch.matching import great_circle_km
 from flowmatch.params import Params
 from flowmatch.taxonomy import builtin_taxonomy
 
+KB = [{"have_type": "ewc:100105", "want_type": "raw:gypsum", "score": 1.0},
+      {"have_type": "ewc:100102", "want_type": "raw:cement-additive", "score": 0.95}]
 
-def scores(haves, wants, user_kb=None, **params):
-    kb = merge_exchanges(pd.DataFrame(user_kb) if user_kb else None)
-    m = type_score_matrix(haves, wants, builtin_taxonomy(), kb, Params().replace(**params))
+
+def scores(haves, wants, kb=KB, **params):
+    """Type scores with a given knowledge base (the built-in one grows; rules are tested here)."""
+    m = type_score_matrix(haves, wants, builtin_taxonomy(), pd.DataFrame(kb), Params().replace(**params))
     return {(h, w): m[i, j] for i, h in enumerate(haves) for j, w in enumerate(wants)}
 
 
@@ -45,7 +48,8 @@ def test_type_scores_follow_the_documented_rules():
 
 
 def test_knowledge_base_rows_are_inherited_with_a_discount_per_step():
-    kb = [{"have_type": "ewc:1001", "want_type": "raw:cement", "score": 0.8, "source": "t"}]
+    kb = [{"have_type": "ewc:1001", "want_type": "raw:cement", "score": 0.8},
+          {"have_type": "ewc:100202", "want_type": "raw:cement-additive", "score": 0.95}]
     s = scores(["ewc:100105", "ewc:1001", "ewc:100202"], ["raw:cement", "raw:cement-additive"], kb,
                type_inherit_discount=0.5)
     assert s[("ewc:1001", "raw:cement")] == 0.8
@@ -53,6 +57,12 @@ def test_knowledge_base_rows_are_inherited_with_a_discount_per_step():
     assert s[("ewc:100105", "raw:cement-additive")] == pytest.approx(0.8 * 0.5**2)  # and the want
     assert s[("ewc:100202", "raw:cement-additive")] == 0.95  # a direct row is not discounted
     assert s[("ewc:100202", "raw:cement")] == 0.0  # rows apply downwards only
+
+
+def test_the_built_in_knowledge_base_is_used_by_default():
+    kb = merge_exchanges(None)
+    m = type_score_matrix(["ewc:100105"], ["raw:gypsum"], builtin_taxonomy(), kb, Params())
+    assert m[0, 0] == kb.set_index(["have_type", "want_type"]).at[("ewc:100105", "raw:gypsum"), "score"]
 
 
 @settings(max_examples=200, deadline=None)

@@ -64,12 +64,11 @@ def inventories(draw):
                 "hazardous": draw(st.sampled_from([None, None, None, True, False])),
             })
             for prop in draw(st.lists(st.sampled_from(["cod_mg_l", "temperature_c"]), max_size=2, unique=True)):
-                if role == "have":
-                    props.append({"resource_id": rid, "property": prop,
-                                  "value": draw(st.one_of(st.none(), st.floats(0, 300)))})
+                if role == "have":  # a have without a value has no row: missing, not failed
+                    props.append({"resource_id": rid, "property": prop, "value": draw(st.floats(0, 300))})
                 else:
                     lo = draw(st.one_of(st.none(), st.floats(0, 200)))
-                    hi = draw(st.one_of(st.none(), st.floats(0, 300)))
+                    hi = draw(st.one_of(st.none() if lo is not None else st.nothing(), st.floats(0, 300)))
                     if lo is not None and hi is not None and lo > hi:
                         lo, hi = hi, lo
                     props.append({"resource_id": rid, "property": prop, "min": lo, "max": hi})

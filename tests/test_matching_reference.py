@@ -92,16 +92,21 @@ def reference_pair(ctx: _Context, have: dict, want: dict) -> dict | None:
         return None
     qh, qw = have["quantity"], want["quantity"]
     s_quantity = math.sqrt(min(qh, qw) / max(qh, qw))
-    s_distance = 0.5 ** (d / getattr(p, f"distance_scale_{cat}_km"))
+    ln_distance = -math.log(2.0) * d / getattr(p, f"distance_scale_{cat}_km")  # may underflow as a number
+    s_distance = math.exp(ln_distance)
     n = FREQUENCIES.index
     fit = 1 - (1 - p.frequency_mismatch) * abs(n(have["frequency"]) - n(want["frequency"])) / (len(FREQUENCIES) - 1)
     nb, nh, nw = (bin(m).count("1") for m in (both, int(have["month_mask"]), int(want["month_mask"])))
     s_frequency = nb / math.sqrt(nh * nw) * fit
-    if s_frequency <= 0 or s_distance <= 0:
+    if s_frequency <= 0:
         return None
     weights = [p.weight_type, p.weight_quality, p.weight_quantity, p.weight_distance, p.weight_frequency]
+    logs = [math.log(s_type), math.log(s_quality), math.log(s_quantity), ln_distance, math.log(s_frequency)]
+    log_score = sum(w / sum(weights) * ln for ln, w in zip(logs, weights, strict=True))
+    if log_score < -700:  # a score under 1e-304 is no candidate
+        return None
+    score = math.exp(log_score)
     subs = [s_type, s_quality, s_quantity, s_distance, s_frequency]
-    score = math.prod(s ** (w / sum(weights)) for s, w in zip(subs, weights, strict=True))
     return dict(zip(SUB, subs, strict=True), distance_km=d, score=score)
 
 
@@ -155,11 +160,11 @@ def _two_sites_inventory(have: dict, want: dict, **tables) -> Inventory:
 def test_reference_scores_a_pair_worked_by_hand():
     inv = _two_sites_inventory(
         {"quantity": 50.0, "months": "1-12", "frequency": "continuous"},
-        {"quantity": 200.0, "months": "4-9", "frequency": "batch"},
+        {"quantity": 200.0, "months": "4-9", "frequency": "batch", "type": "water:boiler-feed"},
         properties=[{"resource_id": "H", "property": "cod_mg_l", "value": 120.0},
                     {"resource_id": "W", "property": "cod_mg_l", "max": 100.0},
                     {"resource_id": "W", "property": "chloride_ppm", "max": 250.0}])
-    ref = reference_top_k(inv, 5, 0.0)[0][0][2]
+    ref = reference_top_k(inv, 5, 0.0)[0][0][2]  # effluent for boiler feed: no knowledge-base row
     d = 2 * math.pi * R_KM / 360  # one degree of longitude on the equator
     assert ref["distance_km"] == pytest.approx(d, rel=1e-12)
     assert ref["s_type"] == pytest.approx(0.6 * 1 / 2)  # related under the water root
