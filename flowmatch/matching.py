@@ -289,8 +289,8 @@ def _unused_index() -> Index:
 
 
 def _query_order(queries: Side, n_chunks: int) -> np.ndarray:
-    """Queries sorted by type and place (neighbours share cached targets), chunks shuffled
-    (so a static split over threads is balanced)."""
+    """Queries sorted by type and place (neighbours share cached targets), then their chunks
+    shuffled so that the slices handed to threads carry similar work."""
     rows = queries.rows
     near = np.lexsort((rows[:, C_LON], np.floor(rows[:, C_LAT] * 100.0), rows[:, C_TYPE]))
     chunks = np.random.default_rng(0).permutation(n_chunks)
