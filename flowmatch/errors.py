@@ -17,6 +17,7 @@ __all__ = [
     "ParamsError",
     "ModelError",
     "SolverError",
+    "PlanFolderError",
 ]
 
 
@@ -83,3 +84,7 @@ class ModelError(FlowmatchError):
 
 class SolverError(FlowmatchError):
     """A solver failed, or is not available."""
+
+
+class PlanFolderError(FlowmatchError):
+    """A plan folder (to report on) is missing a file, is damaged or has another format version."""
