@@ -96,25 +96,36 @@ class _Sheets:
         n = min(len(df), self.max_rows - 1)
         if cols:
             ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
-        writers = []
-        for c in df.columns:
-            s = df[c].iloc[:n]
-            if pd.api.types.is_bool_dtype(s):
-                writers.append((s.to_numpy(dtype=object), "bool"))
-            elif pd.api.types.is_numeric_dtype(s):
-                writers.append((s.to_numpy(dtype=float, na_value=np.nan), "num"))
+        cells = []  # (column, kind, values, risky mask)
+        for j, c in enumerate(df.columns):
+            col = df[c].iloc[:n]
+            if pd.api.types.is_bool_dtype(col) and not col.isna().any():
+                cells.append((j, "bool", col.to_numpy(dtype=bool), None))
+            elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                vals = col.to_numpy(dtype=float, na_value=np.nan)
+                cells.append((j, "num", np.where(np.isfinite(vals), vals, np.nan), None))
+            elif pd.api.types.is_string_dtype(col) and col.map(lambda v: isinstance(v, str) or pd.isna(v)).all():
+                txt = col.fillna("").astype(str)
+                cells.append((j, "str", txt.to_numpy(dtype=object), txt.str.startswith(_RISKY).to_numpy()))
             else:
-                writers.append((s.to_numpy(dtype=object), "any"))
+                cells.append((j, "any", col.to_numpy(dtype=object), None))
+        w_num, w_str, w_bool = ws.write_number, ws.write_string, ws.write_boolean
+        quoted = self.quoted
         for i in range(n):
             r = i + 1
-            for j, (vals, kind) in enumerate(writers):
+            for j, kind, vals, risky in cells:
                 v = vals[i]
                 if kind == "num":
-                    if v == v and v not in (math.inf, -math.inf):
-                        ws.write_number(r, j, v)
+                    if v == v:
+                        w_num(r, j, v)
+                elif kind == "str":
+                    if v:
+                        if risky[i]:
+                            w_str(r, j, v, quoted)
+                        else:
+                            w_str(r, j, v)
                 elif kind == "bool":
-                    if v is not None and v is not pd.NA:
-                        ws.write_boolean(r, j, bool(v))
+                    w_bool(r, j, bool(v))
                 else:
                     self.value(ws, r, j, v)
         return len(df) - n if len(df) > n else None

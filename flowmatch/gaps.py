@@ -10,7 +10,8 @@ belong to are the ones to recruit into the park.
 Sector codes are compared by their digits, so ``C23.6``, ``23.6`` and ``236``
 are the same code, and a code matches the codes it contains (a site in
 ``C23.61`` is in ``C23.6``; a site filed only as ``C23`` counts as ``C23.6``).
-Sectors given as words are compared as lower-case words.
+Sectors given as words are compared as lower-case words. ``want_sectors`` lists
+codes separated by ``;``, ``,`` or ``|``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ GAP_COLUMNS = ["resource_id", "site_id", "site_name", "park", "category", "type"
                "quantity", "unit", "route", "best_score", "n_candidates", "uses",
                "recruit_sectors", "present_sectors"]
 
-_SPLIT = re.compile(r"[;,|\s]+")
+_SPLIT = re.compile(r"[;,|]")
 _SECTION = re.compile(r"^[A-Za-z](?=\d)")
 
 
@@ -76,7 +77,7 @@ def _uses_by_type(types: np.ndarray, taxonomy: Taxonomy, kb: pd.DataFrame,
         codes: list[str] = []
         for cell in sectors_col[hit]:
             if isinstance(cell, str):
-                codes.extend(c for c in _SPLIT.split(cell) if c)
+                codes.extend(c.strip() for c in _SPLIT.split(cell) if c.strip())
         codes = list(dict.fromkeys(codes))
         present = [c for c in codes if _present(_sector_key(c), site_keys)]
         recruit = [c for c in codes if c not in present]
