@@ -3,14 +3,40 @@
 Read an inventory of what company sites *have* (wastes, by-products, surplus
 water and heat) and *want*, score every have against every want, and choose the
 synergies, milk rounds and cascades that minimise landfill, cost and CO2.
+
+The heavy parts (Numba kernels, solvers, plotting) load on first use, so
+``import flowmatch`` stays fast.
 """
 
+from importlib import import_module
+
 from . import config as _config  # noqa: F401  (sets the Numba cache dir before numba loads)
-from .errors import FlowmatchError, InputProblem, InventoryError, ModelError, ParamsError, SolverError
+from .errors import (
+    FlowmatchError,
+    InputProblem,
+    InventoryError,
+    ModelError,
+    ParamsError,
+    SolverError,
+)
 from .inventory import Inventory, build_inventory, read_inventory
 from .params import Params, load_params
+from .plan import Plan
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it, imported on first access (PEP 562)
+_LAZY = {
+    "describe": "describe",
+    "synth": "synth",
+    "synth_tables": "synth",
+    "match": "matching",
+    "optimise": "optimise",
+    "write_plan": "writers",
+    "write_candidates": "writers",
+    "builtin_exchanges": "knowledge",
+    "recruit_sectors": "knowledge",
+}
 
 __all__ = [
     "Inventory",
@@ -18,11 +44,26 @@ __all__ = [
     "build_inventory",
     "Params",
     "load_params",
+    "Plan",
     "FlowmatchError",
     "InventoryError",
     "InputProblem",
     "ParamsError",
     "ModelError",
     "SolverError",
+    *_LAZY,
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowmatch' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

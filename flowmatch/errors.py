@@ -34,13 +34,19 @@ class InputProblem:
     file : str
         The file (or workbook sheet, as ``book.xlsx[sheet]``) the problem is in.
     row : int or None
-        1-based data row (the header is row 0); ``None`` for a whole-file problem.
+        1-based data row: row 1 is the first row *below* the header, blank lines
+        not counted; ``None`` for a whole-file or whole-column problem.
     column : str or None
         The column the problem is in; ``None`` for a whole-row problem.
     message : str
         What is wrong.
     fix : str
         How to put it right.
+    line : int or None
+        Where the row is in the file as an editor shows it: the line of a CSV
+        (or TOML) file, or the sheet row of a workbook (the header is usually
+        sheet row 1, so data row 1 is sheet row 2); ``None`` when unknown
+        (Parquet, DataFrames).
     """
 
     file: str
@@ -48,14 +54,18 @@ class InputProblem:
     column: str | None
     message: str
     fix: str = ""
+    line: int | None = None
 
     def __str__(self) -> str:
-        where = self.file
+        parts = [self.file]
+        line_word = "sheet row" if self.file.endswith("]") else "line"
         if self.row is not None:
-            where += f", row {self.row}"
+            parts.append(f"row {self.row}" + (f" ({line_word} {self.line})" if self.line else ""))
+        elif self.line is not None:
+            parts.append(f"{line_word} {self.line}")
         if self.column is not None:
-            where += f", column '{self.column}'"
-        text = f"{where}: {self.message}"
+            parts.append(f"column '{self.column}'")
+        text = f"{', '.join(parts)}: {self.message}"
         if self.fix:
             text += f" Fix: {self.fix}"
         return text

@@ -10,6 +10,7 @@ table the README is written from.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 
 from .errors import ParamsError
 
-__all__ = ["Params", "load_params", "PARAM_DOCS"]
+__all__ = ["Params", "load_params", "read_params_toml", "check_param_values", "PARAM_DOCS"]
 
 
 def _p(default, lo=None, hi=None, doc=""):
@@ -84,6 +85,11 @@ class Params:
     weight_quantity: float = _p(1.0, 0, None, "score weight of s_quantity")
     weight_distance: float = _p(1.0, 0, None, "score weight of s_distance")
     weight_frequency: float = _p(0.5, 0, None, "score weight of s_frequency")
+    type_related_max: float = _p(0.6, 0, 1, "s_type of two related types whose common ancestor is as deep as the deeper of them (scaled down by depth)")
+    type_inherit_discount: float = _p(0.9, 0, 1, "factor per taxonomy step when a type inherits a same-type or knowledge-base score from an ancestor")
+    quality_missing: float = _p(0.9, 0, 1, "factor in s_quality for each want range the have gives no value for (uncertain, not failed)")
+    quality_tolerance: float = _p(0.5, 0.001, None, "how far out of a want's range a value may be, relative to the range's size, before its factor in s_quality reaches 0")
+    frequency_mismatch: float = _p(0.5, 0, 1, "rhythm fit of the farthest-apart frequencies (continuous against batch); nearer ones score between this and 1")
     top_k: int = _p(10, 1, 100000, "candidates kept per want")
     min_score: float = _p(0.05, 0, 1, "candidates scoring below this are dropped")
 
@@ -102,18 +108,38 @@ PARAM_DOCS = {
 _FIELDS = {f.name: f for f in dataclasses.fields(Params)}
 
 
-def _build(values: dict[str, Any], source: str) -> Params:
-    problems = []
+def check_param_values(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Check parameter values against their types and ranges.
+
+    Parameters
+    ----------
+    values : dict
+        Parameter name to value (numbers may be given as text, as a workbook
+        sheet gives them).
+
+    Returns
+    -------
+    clean : dict
+        The values that are valid, converted to their field's type.
+    problems : list of (key, message, fix)
+        One entry per unknown key or bad value.
+    """
+    problems: list[tuple[str, str, str]] = []
     clean: dict[str, Any] = {}
     for key, val in values.items():
         f = _FIELDS.get(key)
         if f is None:
-            problems.append(f"unknown parameter '{key}' (known: see the README's parameter table)")
+            close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            problems.append((key, f"unknown parameter '{key}'.",
+                             f"Use a documented parameter name (docs/inventory.md).{hint}"))
             continue
         typ = type(f.default)
         try:
             if typ is str:
-                v = str(val)
+                if isinstance(val, dict | list):
+                    raise ValueError
+                v = str(val).strip()
             elif typ is int:
                 if isinstance(val, bool) or float(val) != int(float(val)):
                     raise ValueError
@@ -124,28 +150,68 @@ def _build(values: dict[str, Any], source: str) -> Params:
                 v = float(val)
                 if not math.isfinite(v):
                     raise ValueError
-        except (TypeError, ValueError):
-            problems.append(f"parameter '{key}' = {val!r} is not a finite {typ.__name__}")
+        except (TypeError, ValueError, OverflowError):
+            kind = {str: "text", int: "whole number", float: "finite number"}[typ]
+            problems.append((key, f"parameter '{key}' = {val!r} is not a {kind}.",
+                             f"Give '{key}' as a {kind} (default {f.default!r})."))
             continue
         lo, hi = f.metadata.get("min"), f.metadata.get("max")
         if lo is not None and v < lo or hi is not None and v > hi:
             rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-            problems.append(f"parameter '{key}' = {v!r} is out of range {rng}")
+            problems.append((key, f"parameter '{key}' = {v!r} is out of range {rng}.",
+                             f"Give a value in {rng} (default {f.default!r})."))
             continue
         clean[key] = v
+    return clean, problems
+
+
+def _build(values: dict[str, Any], source: str) -> Params:
+    clean, problems = check_param_values(values)
     if problems:
-        raise ParamsError(f"{source}: " + "; ".join(problems))
+        raise ParamsError(f"{source}: " + " ".join(f"{m} {fix}" for _k, m, fix in problems))
     return Params(**clean)
 
 
-def _flatten(d: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _flatten(d: dict[str, Any], out: dict[str, Any] | None = None,
+             repeated: list[str] | None = None) -> dict[str, Any]:
+    out = {} if out is None else out
     for k, v in d.items():
         if isinstance(v, dict):
-            out.update(_flatten(v))
+            _flatten(v, out, repeated)
         else:
+            if k in out and repeated is not None:
+                repeated.append(k)
             out[k] = v
     return out
+
+
+def read_params_toml(path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """Read a ``params.toml`` into flat ``{name: value}``.
+
+    Keys may be grouped in TOML tables; the table names are ignored.
+
+    Returns
+    -------
+    values : dict
+        The parameters as written (not yet checked).
+    repeated : list of str
+        Names given more than once (in two tables, say); the last one wins.
+
+    Raises
+    ------
+    ParamsError
+        When the file cannot be read or is not valid TOML.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ParamsError(f"{p}: cannot be read ({exc.strerror}).") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{p}: not valid TOML ({exc}). Fix the syntax.") from None
+    repeated: list[str] = []
+    return _flatten(data, repeated=repeated), repeated
 
 
 def load_params(path: str | Path | None = None, **overrides: Any) -> Params:
@@ -165,13 +231,6 @@ def load_params(path: str | Path | None = None, **overrides: Any) -> Params:
     """
     values: dict[str, Any] = {}
     if path is not None:
-        p = Path(path)
-        try:
-            with open(p, "rb") as fh:
-                values = _flatten(tomllib.load(fh))
-        except OSError as exc:
-            raise ParamsError(f"{p}: cannot read ({exc.strerror}).") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ParamsError(f"{p}: not valid TOML ({exc}). Fix the syntax.") from None
+        values, _repeated = read_params_toml(path)
     values.update(overrides)
     return _build(values, source=str(path) if path else "parameters")

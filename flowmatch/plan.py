@@ -38,6 +38,9 @@ class Plan:
         What ``summary.json`` holds (status, gap, objective, baseline, by_category, ...).
     timings : dict
         Seconds spent per phase (match, build, solve, ...).
+    candidates : pandas.DataFrame or None
+        The candidate pairs the plan was chosen from (written with the plan
+        so reports can show what was not chosen).
     """
 
     status: str
@@ -46,3 +49,26 @@ class Plan:
     routes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROUTE_COLUMNS))
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: pd.DataFrame | None = None
+
+    def text_summary(self) -> str:
+        """A few lines for the terminal: status, then baseline vs plan for landfill, cost and CO2."""
+        s = self.summary
+        gap = s.get("gap")
+        gap_txt = "unknown gap" if gap is None else f"gap {100 * gap:.2f}%"
+        head = (f"plan: {self.status} ({gap_txt}), {s.get('n_synergies', 0)} synergies, "
+                f"{s.get('n_milk_rounds', 0)} milk rounds")
+        cur = s.get("currency", "")
+        lines = [head, f"{'':14}{'baseline':>16}{'plan':>16}{'change':>16}"]
+        base, obj = s.get("baseline", {}), s.get("objective", {})
+        for key, label in (("landfill_t", "landfill t"), ("cost", f"cost {cur}".strip()),
+                           ("co2_t", "CO2 t")):
+            b, p = base.get(key), obj.get(key)
+            if b is None or p is None:
+                continue
+            pct = f" ({100 * (p - b) / abs(b):+.1f}%)" if b else ""
+            lines.append(f"{label:14}{b:16,.1f}{p:16,.1f}{p - b:+16,.1f}{pct}")
+        t = self.timings
+        if t:
+            lines.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
+        return "\n".join(lines)

@@ -72,7 +72,8 @@ class Taxonomy:
         base = self.table.drop(columns=["depth"]).reset_index()
         extra = user.reindex(columns=TYPE_COLUMNS).copy()
         extra["parent"] = extra["parent"].fillna("").astype(str)
-        extra["label"] = extra["label"].fillna(extra["type"]).astype(str)
+        label = extra["label"].fillna("").astype(str)
+        extra["label"] = label.where(label != "", extra["type"].astype(str))
         both = pd.concat([base[~base["type"].isin(extra["type"])], extra], ignore_index=True)
         return _make(both)
 

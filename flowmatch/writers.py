@@ -12,13 +12,18 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .errors import FlowmatchError
+from .plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 
-__all__ = ["atomic_write", "write_table", "write_json", "write_candidates", "CANDIDATE_COLUMNS"]
+if TYPE_CHECKING:
+    from .inventory import Inventory
+
+__all__ = ["atomic_write", "write_table", "write_json", "write_candidates", "write_plan",
+           "CANDIDATE_COLUMNS"]
 
 CANDIDATE_COLUMNS = ["have_id", "want_id", "score", "s_type", "s_quality", "s_quantity",
                      "s_distance", "s_frequency", "distance_km", "rank"]
@@ -31,11 +36,15 @@ def _ensure_dir(out: Path) -> None:
         raise FlowmatchError(f"{out}: cannot create the output folder ({exc.strerror}).") from None
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path`` atomically."""
+def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = ".tmp") -> Path:
+    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path`` atomically.
+
+    ``suffix`` ends the temporary file's name, for writers that pick a format
+    from the extension (HiGHS writing ``.lp`` or ``.mps``).
+    """
     path = Path(path)
     _ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -70,4 +79,30 @@ def write_candidates(cands: pd.DataFrame, out: str | Path, csv: bool = False) ->
     paths = [write_table(cands, out / "candidates.parquet")]
     if csv:
         paths.append(write_table(cands, out / "candidates.csv"))
+    return paths
+
+
+def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) -> list[Path]:
+    """Write a plan folder: ``flows.csv``, ``routes.csv`` and ``summary.json``.
+
+    With ``inventory``, the plan is checked to balance first (nothing is
+    written otherwise), and the folder also gets ``sites.csv`` and
+    ``resources.csv`` (normalised: base units, ``month_mask``...) and, when the
+    plan kept them, ``candidates.parquet``, so maps and gap analyses need
+    only the folder. Each file is written atomically; ``summary.json`` comes
+    last, so a folder with a summary is a whole plan.
+    """
+    out = Path(out)
+    if inventory is not None:
+        from .summary import check_balance
+
+        check_balance(plan.flows, inventory)
+    paths = [write_table(plan.flows.reindex(columns=FLOW_COLUMNS), out / "flows.csv"),
+             write_table(plan.routes.reindex(columns=ROUTE_COLUMNS), out / "routes.csv")]
+    if inventory is not None:
+        paths.append(write_table(inventory.sites, out / "sites.csv"))
+        paths.append(write_table(inventory.resources, out / "resources.csv"))
+        if plan.candidates is not None:
+            paths.append(write_table(plan.candidates, out / "candidates.parquet"))
+    paths.append(write_json(plan.summary, out / "summary.json"))
     return paths

@@ -1,0 +1,109 @@
+"""Small hand-built inventories and candidates for the optimiser tests (not a test module)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from flowmatch.inventory import build_inventory
+from flowmatch.params import Params
+
+
+def make_inventory(resources: list[dict], properties: list[dict] | None = None, **params):
+    """An inventory with one site per resource (``site`` key, default the resource id).
+
+    Each resource dict: id, role, quantity, and optionally category, type, cost, co2,
+    route, byproduct, site.
+    """
+    rows = []
+    sites = {}
+    for r in resources:
+        cat = r.get("category", "material")
+        default_type = {"material": "ewc:100105" if r["role"] == "have" else "raw:gypsum",
+                        "water": "water", "energy": "energy:heat"}[cat]
+        site = r.get("site", f"S{r['id']}")
+        sites[site] = (36.0 + 0.01 * len(sites), 117.0)
+        rows.append({"resource_id": r["id"], "site_id": site, "role": r["role"], "category": cat,
+                     "type": r.get("type", default_type), "quantity": r["quantity"],
+                     "unit": {"material": "t", "water": "m3", "energy": "MWh"}[cat],
+                     "cost": r.get("cost", ""), "co2": r.get("co2", ""), "route": r.get("route", ""),
+                     "byproduct": r.get("byproduct", "")})
+    tables = {
+        "sites": pd.DataFrame([{"site_id": s, "lat": la, "lon": lo} for s, (la, lo) in sites.items()]),
+        "resources": pd.DataFrame(rows),
+    }
+    if properties:
+        tables["properties"] = pd.DataFrame(properties)
+    return build_inventory(tables, params=Params().replace(**params) if params else Params())
+
+
+def make_candidates(pairs: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """Candidates (have_id, want_id, distance_km) with neutral scores."""
+    df = pd.DataFrame(pairs, columns=["have_id", "want_id", "distance_km"])
+    df["score"] = 1.0
+    df["rank"] = df.groupby("want_id").cumcount() + 1
+    return df
+
+
+def random_case(n_have: int, n_want: int, density: float, seed: int, **params):
+    """A random fixed-charge instance: (inventory, candidates)."""
+    rng = np.random.default_rng(seed)
+    res = [{"id": f"H{i}", "role": "have", "quantity": float(rng.integers(5, 60)),
+            "cost": float(rng.integers(20, 120)), "co2": float(rng.integers(0, 40)), "route": "landfill"}
+           for i in range(n_have)]
+    res += [{"id": f"W{j}", "role": "want", "quantity": float(rng.integers(5, 60)),
+             "cost": float(rng.integers(10, 150)), "co2": float(rng.integers(0, 80))}
+            for j in range(n_want)]
+    pairs = [(f"H{i}", f"W{j}", float(rng.uniform(1, 150)))
+             for i in range(n_have) for j in range(n_want) if rng.random() < density]
+    return make_inventory(res, **params), make_candidates(pairs)
+
+
+def unit_terms(inv, cands):
+    """Per-unit objective terms computed independently of flowmatch.synergies (costs by hand)."""
+    p = inv.params
+    res = inv.resources.set_index("resource_id")
+    cp = p.carbon_price / 1000.0
+    hv = res[res["role"] == "have"]
+    wt = res[res["role"] == "want"]
+    land = hv["route"].isin(["landfill", ""]).to_numpy()
+    disp = hv["cost"].fillna(p.landfill_price).to_numpy() + land * p.landfill_tax \
+        + cp * hv["co2"].fillna(p.landfill_co2_kg_t).to_numpy()
+    virg = wt["cost"].fillna(p.virgin_price_t).to_numpy() + cp * wt["co2"].fillna(0.0).to_numpy()
+    d = cands["distance_km"].to_numpy(float)
+    trans = d * (p.transport_cost_t_km + cp * p.co2_kg_t_km)
+    return hv, wt, disp, virg, trans
+
+
+def brute_force_cost(inv, cands) -> float:
+    """Optimal cost by enumerating every set of open synergies and solving the LP for each."""
+    p = inv.params
+    hv, wt, disp, virg, trans = unit_terms(inv, cands)
+    H, W, n = len(hv), len(wt), len(cands)
+    hi = pd.Index(hv.index).get_indexer(cands["have_id"])
+    wi = pd.Index(wt.index).get_indexer(cands["want_id"])
+    s, dm = hv["quantity"].to_numpy(), wt["quantity"].to_numpy()
+    m = np.minimum(s[hi], dm[wi])
+    # variables: flows (n), disposal (H), virgin (W)
+    c = np.concatenate([trans, disp, virg])
+    A_eq = np.zeros((H + W, n + H + W))
+    A_eq[hi, np.arange(n)] = 1
+    A_eq[H + wi, np.arange(n)] = 1
+    A_eq[np.arange(H), n + np.arange(H)] = 1
+    A_eq[H + np.arange(W), n + H + np.arange(W)] = 1
+    b_eq = np.concatenate([s, dm])
+    best = np.inf
+    for opened in itertools.product([0, 1], repeat=n):
+        o = np.array(opened, bool)
+        if np.any(o & (m < p.min_synergy_flow)):
+            continue
+        lo = np.where(o, p.min_synergy_flow, 0.0)
+        hi_b = np.where(o, m, 0.0)
+        bounds = list(zip(lo, hi_b, strict=True)) + [(0, None)] * (H + W)
+        r = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if r.status == 0:
+            best = min(best, r.fun + p.fixed_cost_synergy * o.sum())
+    return float(best)
