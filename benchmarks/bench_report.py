@@ -57,6 +57,7 @@ def test_write_xlsx(benchmark, plan, tmp_path):
 def test_open_in_chromium(benchmark, size, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
 
     kw = SIZES.get(size, {})
     d = make_plan_folder(tmp_path / "plan", seed=2, **kw)
@@ -65,9 +66,10 @@ def test_open_in_chromium(benchmark, size, tmp_path):
     page.write_text(render_report(pf, gap_analysis({"sites": pf.sites, "resources": pf.resources},
                                                    pf.candidates)), encoding="utf-8")
     opts = Options()
+    opts.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         opts.add_argument(arg)
-    driver = webdriver.Chrome(options=opts)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     try:
         driver.get("about:blank")
         benchmark.group = "open report.html in Chromium"

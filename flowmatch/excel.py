@@ -139,7 +139,8 @@ def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
     ----------
     pf : PlanFolder
     gaps : pandas.DataFrame or None
-        The gap analysis (``gaps`` sheet); None for a comparison-only folder.
+        The gap analysis (``gaps`` sheet); None where there is none (no
+        candidates in the folder, or a comparison-only folder).
     path : str or Path
     max_rows : int
         Rows per sheet, heading included (Excel's limit by default).
@@ -150,8 +151,10 @@ def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
     """
     sheets: list[tuple[str, pd.DataFrame]] = []
     if pf.has_plan:
-        sheets += [("sites", pf.sites), ("resources", pf.resources), ("candidates", pf.candidates),
-                   ("flows", pf.flows), ("routes", pf.routes)]
+        sheets += [("sites", pf.sites), ("resources", pf.resources)]
+        if pf.candidates is not None:
+            sheets.append(("candidates", pf.candidates))
+        sheets += [("flows", pf.flows), ("routes", pf.routes)]
         if gaps is not None:
             sheets.append(("gaps", gaps))
     for name, df in (("comparison", pf.comparison), ("pareto", pf.pareto)):

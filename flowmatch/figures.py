@@ -31,7 +31,7 @@ from .taxonomy import builtin_taxonomy
 from .units import BASE_UNIT, CATEGORIES
 
 __all__ = ["esc", "esc_plot", "Headline", "headline_figures", "sankey_figures", "site_map", "comparison_figure",
-           "pareto_figure", "fmt_number", "REUSE_MODES"]
+           "pareto_figure", "fmt_number", "fmt_scaled", "REUSE_MODES"]
 
 REUSE_MODES = {"direct": "direct synergy", "milk_round": "milk round", "cascade": "cascade"}
 _CAT_COLOUR = {"material": "#8c564b", "water": "#1f77b4", "energy": "#d62728"}
@@ -41,6 +41,8 @@ _PARK_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2
                  "#e6550d", "#31a354", "#756bb1", "#636363", "#d6616b"]
 _SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon",
             "pentagon", "triangle-down", "star-square", "hourglass"]
+_STILL = {"landfill": "still landfilled", "incineration": "still incinerated", "discharge": "still discharged",
+          "recovered": "still recovered elsewhere", "disposal": "still disposed"}
 _WIDTHS = (1.2, 2.4, 3.8, 5.5, 7.5)
 _FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=12)
 
@@ -60,20 +62,29 @@ def esc_plot(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=False)
 
 
-def fmt_number(v: float, digits: int = 1) -> str:
-    """A number for people: ``12.4 million``, ``12,345``, ``12.3``, ``0.12``."""
+def fmt_scaled(v: float, digits: int = 1) -> tuple[str, str]:
+    """A number for people, split into its digits and a scale word: ``("12.3", "million")``.
+
+    Millions and billions keep three significant digits.
+    """
     if v is None or not math.isfinite(v):
-        return "n/a"
+        return "n/a", ""
     a = abs(v)
-    if a >= 1e9:
-        return f"{v / 1e9:,.2f} billion"
-    if a >= 1e6:
-        return f"{v / 1e6:,.2f} million"
+    for scale, word in ((1e9, "billion"), (1e6, "million")):
+        if a >= scale:
+            x = v / scale
+            return f"{x:,.{0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2}f}", word
     if a >= 100:
-        return f"{v:,.0f}"
+        return f"{v:,.0f}", ""
     if a >= 1:
-        return f"{v:,.{digits}f}"
-    return f"{v:.2g}" if a else "0"
+        return f"{v:,.{digits}f}", ""
+    return (f"{v:.2g}" if a else "0"), ""
+
+
+def fmt_number(v: float, digits: int = 1) -> str:
+    """A number for people: ``290 million``, ``12.3 million``, ``12,345``, ``12.3``, ``0.12``."""
+    num, word = fmt_scaled(v, digits)
+    return f"{num} {word}" if word else num
 
 
 # --------------------------------------------------------------------------- headline
@@ -124,11 +135,11 @@ def headline_figures(pf: PlanFolder) -> list[Headline]:
     f = pf.flows
     n_syn = s.get("n_synergies")
     if n_syn is None:
-        n_syn = int((f["mode"].isin(["direct", "cascade"])).sum())
+        n_syn = int((f["mode"] == "direct").sum())
     n_milk = s.get("n_milk_rounds")
     if n_milk is None:
         n_milk = len(pf.routes)
-    out.append(Headline("n_synergies", "Synergies", float(n_syn), "", detail="direct links and cascades"))
+    out.append(Headline("n_synergies", "Synergies", float(n_syn), "", detail="direct have-to-want links"))
     out.append(Headline("n_milk_rounds", "Milk rounds", float(n_milk), "", detail="collection routes"))
     return out
 
@@ -160,10 +171,9 @@ def _fates(flows: pd.DataFrame, res: pd.DataFrame) -> pd.DataFrame:
     f = f[f["category"].notna()]
     disposal = (f["want_id"] == DISPOSAL) | (f["mode"] == "disposal")
     fate = f["mode"].map(REUSE_MODES).fillna("other reuse")
-    disp_label = np.where(
-        f["category"] == "water", "wastewater (discharge)",
-        np.where(f["category"] == "energy", "rejected heat (cold utility)",
-                 "disposed: " + f["route"].replace("", "disposal").str.lower()))
+    still = f["route"].str.lower().map(lambda r: _STILL.get(r, f"still {r}" if r else "still disposed"))
+    disp_label = np.where(f["category"] == "water", "wastewater (discharge)",
+                          np.where(f["category"] == "energy", "rejected heat (cold utility)", still))
     fate = fate.where(~disposal, pd.Series(disp_label, index=f.index))
     return f.assign(fate=fate.to_numpy(), disposed=disposal.to_numpy())
 
@@ -195,6 +205,7 @@ def sankey_figures(pf: PlanFolder, max_types: int = 12) -> list[tuple[str, go.Fi
         disposed = sorted(fc.loc[fc["disposed"], "fate"].unique().tolist())
         reuse = [x for x in REUSE_MODES.values() if x in fate_tot.index] + sorted(
             x for x in fate_tot.index if x not in REUSE_MODES.values() and x not in disposed)
+        disposed.sort(key=lambda x: (x == "still landfilled", x))  # landfill last, at the bottom
         fates = reuse + disposed
         total = float(fc["quantity"].sum())
         n_t = len(keep)
@@ -216,35 +227,19 @@ def sankey_figures(pf: PlanFolder, max_types: int = 12) -> list[tuple[str, go.Fi
             val.append(float(q))
         link_col = ["rgba(52,73,94,0.25)"] * len(tq) + [
             _rgba(colours[f_idx[x]], 0.45) for (_, x) in tf.index]
-        ys = (_column_y([total])
-              + _column_y(tq.to_numpy().tolist())
-              + _column_y([float(fate_tot[x]) for x in fates]))
-        xs = [0.001] + [0.45] * n_t + [0.999] * len(fates)
+        height = max(380, 30 * max(n_t, len(fates)) + 110)
         fig = go.Figure(go.Sankey(
-            arrangement="fixed",
+            arrangement="snap",  # plotly orders nodes and links to cross least; users can drag nodes
             valueformat=",.0f", valuesuffix=f" {unit}/yr",
-            node=dict(label=labels, color=colours, pad=14, thickness=16, x=xs, y=ys,
+            node=dict(label=labels, color=colours, pad=14, thickness=16,
                       line=dict(color="white", width=0.5)),
             link=dict(source=src, target=tgt, value=val, color=link_col),
         ))
         fig.update_layout(
             title=dict(text=f"{cat.capitalize()} ({unit}/yr): where the haves go", x=0.01),
-            height=max(360, 28 * max(n_t, len(fates)) + 120), margin=dict(l=10, r=10, t=44, b=10),
+            height=height, margin=dict(l=10, r=10, t=44, b=10),
             font=_FONT, paper_bgcolor="white")
         out.append((cat, fig, note))
-    return out
-
-
-def _column_y(values: list[float], pad: float = 0.04) -> list[float]:
-    """Vertical centres (0 top, 1 bottom) of one Sankey column's nodes, stacked in the given order."""
-    total = sum(values) or 1.0
-    n = len(values)
-    room = max(1.0 - pad * (n - 1), 0.3)
-    out, cum = [], 0.0
-    for i, v in enumerate(values):
-        centre = (cum + v / 2) / total * room + pad * i * min(1.0, (1.0 - room) / max(pad * (n - 1), 1e-9))
-        out.append(min(max(centre, 0.001), 0.999))
-        cum += v
     return out
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources as _resources
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +32,7 @@ from .units import BASE_UNIT, CATEGORIES
 if TYPE_CHECKING:
     from .inventory import Inventory
 
-__all__ = ["gap_analysis", "gaps_text", "GOOD_SCORE", "GAP_COLUMNS"]
+__all__ = ["gap_analysis", "gaps_text", "format_gaps", "sector_names", "GOOD_SCORE", "GAP_COLUMNS"]
 
 GOOD_SCORE = 0.5
 """A candidate scoring at least this is a good one (scores are in [0, 1])."""
@@ -48,6 +50,29 @@ def _sector_key(code: str) -> str:
     code = str(code).strip()
     digits = _SECTION.sub("", code).replace(".", "").replace(" ", "")
     return digits if digits.isdigit() else code.lower()
+
+
+@lru_cache(maxsize=1)
+def _divisions() -> dict[str, str]:
+    """NACE Rev. 2 divisions (the same two-digit divisions as ISIC Rev. 4), code -> short name."""
+    with _resources.files("flowmatch.data").joinpath("nace_divisions.csv").open("r", encoding="utf-8") as fh:
+        tab = pd.read_csv(fh, dtype=str)
+    names = tab["name"].str.replace(r"^Manufacture of ", "", regex=True)
+    return dict(zip(tab["division"], names, strict=True))
+
+
+def sector_names(codes: str) -> str:
+    """``"C23.6; C35.11"`` -> ``"C23.6 (other non-metallic mineral products); ..."``.
+
+    Each NACE / ISIC code gets the name of its division; labels and unknown
+    codes are kept as they are.
+    """
+    out = []
+    for code in (c.strip() for c in _SPLIT.split(codes or "") if c.strip()):
+        key = _sector_key(code)
+        name = _divisions().get(key[:2]) if key.isdigit() and len(key) >= 2 else None
+        out.append(f"{code} ({name[0].lower() + name[1:]})" if name else code)
+    return "; ".join(out)
 
 
 def _present(key: str, site_keys: set[str]) -> bool:
@@ -173,10 +198,10 @@ def format_gaps(gaps: pd.DataFrame, top: int = 20, min_score: float = GOOD_SCORE
             best = "no candidate" if pd.isna(r.best_score) else f"best score {r.best_score:.2f}"
             lines.append(f"  {r.resource_id}  {_fmt_qty(r.quantity)} {r.unit}/yr  {r.type}{label}  at {where}; {best}")
             if r.recruit_sectors:
-                lines.append(f"      recruit sectors: {r.recruit_sectors}  (uses: {r.uses})")
+                lines.append(f"      recruit: {sector_names(r.recruit_sectors)}  (uses: {r.uses})")
             elif r.uses:
-                lines.append(f"      used elsewhere as {r.uses}; sectors already here: "
-                             f"{r.present_sectors or 'not recorded'}")
+                lines.append(f"      used elsewhere as {r.uses}; such sectors already here: "
+                             f"{sector_names(r.present_sectors) or 'not recorded'}")
             else:
                 lines.append("      no documented use in the knowledge base")
     return "\n".join(lines)

@@ -1,9 +1,9 @@
 """Read a plan folder back: the tables ``flowmatch optimise`` wrote, checked.
 
 A plan folder (``flowmatch optimise INVENTORY -o OUT``) holds ``summary.json``,
-``flows.csv``, ``routes.csv``, ``sites.csv``, ``resources.csv`` and
-``candidates.parquet``; a what-if or Pareto run leaves ``comparison.csv`` or
-``pareto.csv``. Reports read *only* these files, never the inventory, so a plan
+``flows.csv``, ``routes.csv``, ``sites.csv``, ``resources.csv`` and, when the
+plan kept its candidates, ``candidates.parquet``; a what-if or Pareto run
+leaves ``comparison.csv`` or ``pareto.csv``. Reports read *only* these files, never the inventory, so a plan
 can be reported on anywhere it is copied to. A missing file, a missing column,
 a number that is not a number or a folder written in another format version is
 a :class:`~flowmatch.errors.PlanFolderError` naming the file and the fix.
@@ -21,11 +21,12 @@ import pandas as pd
 
 from .errors import PlanFolderError
 from .plan import FLOW_COLUMNS, ROUTE_COLUMNS
+from .summary import SUMMARY_FORMAT
 from .writers import CANDIDATE_COLUMNS
 
 __all__ = ["PlanFolder", "read_plan_folder", "PLAN_FORMAT", "PLAN_FILES", "COMPARISON_FILES"]
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = SUMMARY_FORMAT
 """The plan folder format this flowmatch writes and reads (``summary.json`` ``format``)."""
 
 # file -> (required columns, of which numeric)
@@ -38,8 +39,8 @@ _TABLE_SPECS: dict[str, tuple[list[str], list[str]]] = {
     "candidates.parquet": (CANDIDATE_COLUMNS, ["score", "s_type", "s_quality", "s_quantity",
                                                "s_distance", "s_frequency", "distance_km", "rank"]),
 }
-PLAN_FILES = ("summary.json", *_TABLE_SPECS)
-"""Files every plan folder holds."""
+PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n != "candidates.parquet"))
+"""Files every plan folder holds (``candidates.parquet`` is optional)."""
 COMPARISON_FILES = ("comparison.csv", "pareto.csv")
 """Optional files of a what-if grid or a Pareto front, reported as a comparison chart."""
 
@@ -57,7 +58,7 @@ class PlanFolder:
     path : pathlib.Path
     summary : dict
         ``summary.json``; empty for a folder holding only a comparison.
-    flows, routes, sites, resources, candidates : pandas.DataFrame
+    flows, routes, sites, resources : pandas.DataFrame
         The plan's tables (empty with their columns for a comparison-only folder).
         Id and text columns are strings (``""`` where empty), the others floats.
     comparison, pareto : pandas.DataFrame or None
@@ -70,7 +71,7 @@ class PlanFolder:
     routes: pd.DataFrame
     sites: pd.DataFrame
     resources: pd.DataFrame
-    candidates: pd.DataFrame
+    candidates: pd.DataFrame | None
     comparison: pd.DataFrame | None = None
     pareto: pd.DataFrame | None = None
 
@@ -193,14 +194,16 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
     if not present and (comparison is not None or pareto is not None):
         tables = {n: _empty(req, num, _OPTIONAL_TEXT.get(n, [])) for n, (req, num) in _TABLE_SPECS.items()}
         return PlanFolder(path, {}, tables["flows.csv"], tables["routes.csv"], tables["sites.csv"],
-                          tables["resources.csv"], tables["candidates.parquet"], comparison, pareto)
+                          tables["resources.csv"], None, comparison, pareto)
     missing = [n for n in PLAN_FILES if n not in present]
     if missing:
         what = "is not a plan folder" if not present else "is an incomplete plan folder"
         raise PlanFolderError(f"{path} {what}: missing {', '.join(missing)}. {fix}")
     summary = _read_summary(path)
-    tables = {}
+    tables: dict[str, pd.DataFrame | None] = {"candidates.parquet": None}
     for name, (required, numeric) in _TABLE_SPECS.items():
+        if not (path / name).exists():
+            continue  # the optional candidates
         tables[name] = _check_table(_read_frame(path / name), path / name, required, numeric,
                                     _OPTIONAL_TEXT.get(name, []), fix)
     sites = tables["sites.csv"]

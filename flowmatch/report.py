@@ -33,12 +33,13 @@ from .figures import (
     comparison_figure,
     esc,
     fmt_number,
+    fmt_scaled,
     headline_figures,
     pareto_figure,
     sankey_figures,
     site_map,
 )
-from .gaps import GAP_COLUMNS, GOOD_SCORE, gap_analysis
+from .gaps import GOOD_SCORE, gap_analysis, sector_names
 from .plan_folder import PLAN_FORMAT, PlanFolder, read_plan_folder
 from .units import CATEGORIES
 from .writers import atomic_write
@@ -180,11 +181,10 @@ _ROUTE_COLS = [("route_id", "route", "text"), ("stops", "stops (in order)", "tex
                ("cost", "flow cost /yr", "num"), ("co2_kg", "kg CO2e /yr", "num")]
 
 _GAP_COLS = [("resource_id", "have", "text"), ("site_name", "site", "text"), ("park", "park", "text"),
-             ("type", "type", "text"), ("type_label", "type name", "text"),
-             ("quantity", "quantity /yr", "num"), ("unit", "unit", "text"),
+             ("type_text", "type", "text"), ("quantity", "quantity /yr", "num"), ("unit", "unit", "text"),
              ("best_score", "best score", "num"), ("uses", "used elsewhere as", "text"),
-             ("recruit_sectors", "sectors to recruit", "text"),
-             ("present_sectors", "such sectors already here", "text")]
+             ("recruit_text", "sectors to recruit", "text"),
+             ("present_text", "such sectors already here", "text")]
 
 
 # --------------------------------------------------------------------------- sections
@@ -195,7 +195,8 @@ def _headline_section(page: _Page, pf: PlanFolder) -> None:
     for h in headline_figures(pf):
         count = h.key.startswith("n_")
         cls = "count" if count else ("neg" if h.value < 0 else "")
-        text = f"{h.value:,.0f}" if count else fmt_number(h.value)
+        num, word = (f"{h.value:,.0f}", "") if count else fmt_scaled(h.value)
+        text = num + (f'<span class="scale"> {word}</span>' if word else "")
         cards.append(
             f'<div class="kpi" data-key="{h.key}" data-value="{h.value!r}">'
             f'<div class="label">{esc(h.label)}</div>'
@@ -261,18 +262,26 @@ def _tables_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
                  '<p class="lead">Click a column heading to sort; click again to reverse.</p>' + "".join(parts))
 
 
-def _gaps_section(page: _Page, gaps: pd.DataFrame, lim: ReportLimits) -> None:
+def _gaps_section(page: _Page, gaps: pd.DataFrame | None, lim: ReportLimits) -> None:
     lead = (f"Haves with no candidate scoring at least {GOOD_SCORE:g}, largest first in each category, "
             "with the want types that have taken such a resource elsewhere (knowledge base of documented "
             "exchanges) and the sectors that do so: those missing from this inventory are the ones to "
             "recruit.")
-    if gaps.empty:
+    if gaps is None:
+        body = (f'<p class="lead">{esc(lead)}</p><p class="note">This plan folder has no candidates.parquet, '
+                "so there is no gap analysis. Run <code>flowmatch gaps INVENTORY</code>, or "
+                "<code>flowmatch match INVENTORY -o FOLDER</code> to add the candidates, and report again.</p>")
+    elif gaps.empty:
         body = f'<p class="lead">{esc(lead)}</p><p class="empty">No gaps: every have has a good candidate.</p>'
     else:
         tot = gaps.groupby("category", sort=False).agg(n=("quantity", "size"), q=("quantity", "sum"),
                                                        unit=("unit", "first"))
         summary = "; ".join(f"{c}: {r.n:,} haves, {fmt_number(r.q)} {r.unit}/yr" for c, r in tot.iterrows())
         top = _largest(gaps, "quantity", lim.max_rows, "category")
+        top = top.assign(
+            type_text=np.where(top["type_label"] != "", top["type_label"] + " (" + top["type"] + ")", top["type"]),
+            recruit_text=top["recruit_sectors"].map(sector_names),
+            present_text=top["present_sectors"].map(sector_names))
         body = (f'<p class="lead">{esc(lead)}</p><p><b>{esc(summary)}</b></p>'
                 + html_table(top, _GAP_COLS, "t-gaps", total=len(gaps), what="gaps"))
     page.section("gaps", "Gap analysis: whom to recruit", body)
@@ -306,7 +315,11 @@ def _asset(name: str) -> str:
 
 def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
                   limits: ReportLimits | None = None) -> str:
-    """The report page of a plan folder, as one self-contained HTML string."""
+    """The report page of a plan folder, as one self-contained HTML string.
+
+    ``gaps`` is the gap analysis of the plan's candidates (None: the page says
+    there is none).
+    """
     lim = limits or ReportLimits()
     page = _Page()
     title = f"flowmatch plan: {pf.path.resolve().name}"
@@ -318,13 +331,16 @@ def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
         gap_txt = f", gap {100 * float(gap):.2f}%" if isinstance(gap, int | float) and gap else ""
         badge = "" if status == "optimal" else " warn"
         meta = f'status <span class="badge{badge}">{esc(status)}</span>{esc(gap_txt)}'
+        for key, label in (("minimised", "minimised"), ("solver", "solver")):
+            if s.get(key):
+                meta += f" &middot; {label} {esc(s[key])}"
         if status != "optimal":
             meta += esc(" (the best plan found when the solver stopped; see the gap)")
         _headline_section(page, pf)
         _fate_section(page, pf, lim)
         _map_section(page, pf, lim)
         _tables_section(page, pf, lim)
-        _gaps_section(page, gaps if gaps is not None else pd.DataFrame(columns=GAP_COLUMNS), lim)
+        _gaps_section(page, gaps, lim)
     _comparison_section(page, pf, lim)
     nav = "".join(f'<a href="#{sid}">{esc(t)}</a>' for sid, t in page.nav)
     draw = "\n".join(f'Plotly.newPlot("{div}", F["{div}"].data, F["{div}"].layout, C);'
@@ -381,7 +397,7 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Pa
     """
     pf = read_plan_folder(plan_dir)
     gaps = None
-    if pf.has_plan:
+    if pf.has_plan and pf.candidates is not None:
         gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
     html = render_report(pf, gaps, limits)
     write_plan_xlsx(pf, gaps, pf.path / "plan.xlsx")

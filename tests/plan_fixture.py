@@ -194,7 +194,7 @@ def make_plan_folder(out: str | Path, n_sites: int = 14, n_haves: int = 30, n_wa
         }
     landfill = haves[(haves["category"] == "material") & (haves["route"] == "landfill")]
     landfill_left = disp[disp["have_id"].isin(landfill["resource_id"])]["quantity"].sum()
-    n_syn = int((reuse["mode"] != "milk_round").sum())
+    n_syn = int((reuse["mode"] == "direct").sum())  # as the optimiser counts them
     base_cost = float((haves["quantity"] * haves["cost"]).sum() + (wants["quantity"] * wants["cost"]).sum())
     base_co2 = float((haves["quantity"] * haves["co2"]).sum() + (wants["quantity"] * wants["co2"]).sum()) / 1000
     summary = {

@@ -113,8 +113,10 @@ def test_format_gaps(inv):
                                     "(9,000 t/yr material, 800 m3/yr water).")
     assert "material (largest 2 of 3):" in text and "H1" not in text  # cut at top=2
     assert "H2  5,000 t/yr  user:ash Ash  at Ash Co (North); best score 0.30" in text
-    assert "recruit sectors: C23.61; C23.32  (uses: user:cement; user:bricks)" in text
-    assert "used elsewhere as water:mycooling; sectors already here: D35.1; C24; cement plant" in text
+    assert ("recruit: C23.61 (other non-metallic mineral products); C23.32 (other non-metallic mineral "
+            "products)  (uses: user:cement; user:bricks)") in text
+    assert ("used elsewhere as water:mycooling; such sectors already here: D35.1 (electricity, gas, steam and "
+            "air conditioning supply); C24 (basic metals); cement plant") in text
     assert "no documented use in the knowledge base" in text
     assert format_gaps(gap_analysis(inv, CANDIDATES).head(0)).startswith("No gaps")
 
@@ -146,4 +148,4 @@ def test_cli_gaps(tmp_path, fake_match, capsys):
         df.to_csv(tmp_path / f"{name}.csv", index=False)
     assert main(["gaps", str(tmp_path), "--top", "1"]) == 0
     out = capsys.readouterr().out
-    assert "material (largest 1 of 3):" in out and "recruit sectors: C23.61; C23.32" in out
+    assert "material (largest 1 of 3):" in out and "recruit: C23.61 (other non-metallic" in out

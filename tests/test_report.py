@@ -42,9 +42,9 @@ def _kpis(html: str) -> dict[str, tuple[float, str]]:
     """data-key -> (data-value, the number shown) of each headline card."""
     out = {}
     for key, val, shown in re.findall(
-            r'<div class="kpi" data-key="([^"]+)" data-value="([^"]+)">.*?<div class="value[^"]*">([^<]*)</div>',
+            r'<div class="kpi" data-key="([^"]+)" data-value="([^"]+)">.*?<div class="value[^"]*">(.*?)</div>',
             html):
-        out[key] = (float(val), shown)
+        out[key] = (float(val), re.sub(r"<[^>]+>", "", shown).strip())
     return out
 
 
@@ -99,7 +99,7 @@ def test_headline_counts_fall_back_to_tables(plan_dir, tmp_path):
     pf = read_plan_folder(d)
     h = {x.key: x.value for x in headline_figures(pf)}
     assert h["n_milk_rounds"] == len(pf.routes)
-    assert h["n_synergies"] == int(pf.flows["mode"].isin(["direct", "cascade"]).sum())
+    assert h["n_synergies"] == int((pf.flows["mode"] == "direct").sum())
 
 
 def test_user_strings_are_escaped(plan_dir):
@@ -125,7 +125,7 @@ def test_sankey_follows_every_have_to_its_fate(plan_dir):
             labels[t].startswith(m) for m in ("direct synergy", "milk round", "cascade")))
         assert reused == pytest.approx(s[cat]["reused"], rel=1e-9)
         disposed = sum(v for t, v in zip(tgt, val, strict=True)
-                       if labels[t].startswith(("disposed", "wastewater", "rejected heat")))
+                       if labels[t].startswith(("still ", "wastewater", "rejected heat")))
         assert disposed == pytest.approx(s[cat]["disposed"], rel=1e-9)
 
 
@@ -259,6 +259,16 @@ def test_missing_file_is_named(plan_dir, tmp_path, missing):
         write_report(d)
     assert "flowmatch optimise" in str(e.value)
     assert not (d / "report.html").exists() and not (d / "plan.xlsx").exists()
+
+
+def test_plan_without_candidates_has_no_gap_analysis(plan_dir, tmp_path):
+    d = _copy(plan_dir, tmp_path)
+    (d / "candidates.parquet").unlink()
+    html = write_report(d).read_text(encoding="utf-8")
+    assert "has no candidates.parquet, so there is no gap analysis" in html
+    assert 'id="t-gaps"' not in html
+    assert list(pd.read_excel(d / "plan.xlsx", sheet_name=None)) == ["summary", "sites", "resources", "flows",
+                                                                      "routes"]
 
 
 def test_not_a_plan_folder(tmp_path):
