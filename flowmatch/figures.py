@@ -288,6 +288,27 @@ def _links(pf: PlanFolder) -> pd.DataFrame:
              .agg(quantity=("quantity", "sum"), n=("quantity", "size")).reset_index())
 
 
+def _initial_view(lon: np.ndarray, lat: np.ndarray, lat0: float,
+                  ) -> tuple[list[float], list[float], int] | None:
+    """Axis ranges around the bulk of the sites when a few lie far away, with how many are left out.
+
+    A site is far when it is more than three times the 90th-percentile distance
+    from the median site; with none far (or too few near), None: plotly's
+    own ranges show every site.
+    """
+    if len(lon) < 4:
+        return None
+    kx = math.cos(math.radians(lat0))
+    d = np.hypot((lon - np.median(lon)) * kx, lat - np.median(lat))
+    near = d <= 3 * max(float(np.quantile(d, 0.9)), 1e-3)
+    if near.all() or near.sum() < 3:
+        return None
+    x0, x1 = float(lon[near].min()), float(lon[near].max())
+    y0, y1 = float(lat[near].min()), float(lat[near].max())
+    mx, my = max(0.08 * (x1 - x0), 0.01), max(0.08 * (y1 - y0), 0.01)
+    return [x0 - mx, x1 + mx], [y0 - my, y1 + my], int((~near).sum())
+
+
 def _park_lines(fig: go.Figure, rest: pd.DataFrame, pos: pd.DataFrame, centroid: pd.DataFrame,
                 max_pairs: int) -> str:
     """Draw the links not drawn one by one as park-to-park lines; return the note saying so."""
@@ -479,7 +500,14 @@ def site_map(pf: PlanFolder, max_links: int = 300, max_routes: int = 100,
                                  legendgrouptitle_text="Sectors" if i == 0 else None,
                                  marker=dict(size=9, color="#555555", symbol=sym)))
 
-    lat0 = float(sites["lat"].mean()) if len(sites) else 0.0
+    lat0 = float(sites["lat"].median()) if len(sites) else 0.0
+    view = _initial_view(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), lat0)
+    if view is not None:
+        xr, yr, outside = view
+        fig.update_xaxes(range=xr)
+        fig.update_yaxes(range=yr)
+        notes.append(f"{outside:,} distant site(s) lie outside the first view, which shows where most sites "
+                     "are: double-click the map twice (or use the zoom-out button) to see every site.")
     fig.update_layout(
         height=640, margin=dict(l=50, r=10, t=40, b=40), font=_FONT, hovermode="closest",
         title=dict(text="Sites, synergy links and milk rounds", x=0.01),

@@ -158,6 +158,22 @@ def test_map_draws_every_site_and_link_of_a_small_plan(plan_dir):
     assert sum(int(np.isnan(np.asarray(t.x, dtype=float)).sum()) for t in routes) == len(pf.routes)
 
 
+def test_map_first_view_leaves_out_a_distant_site_and_says_so(plan_dir, tmp_path):
+    d = _copy(plan_dir, tmp_path)
+    sites = pd.read_csv(d / "sites.csv", dtype={"site_id": str}, keep_default_na=False)
+    far = sites.index[-1]
+    sites.loc[far, ["lat", "lon"]] = [45.0, 130.0]
+    sites.to_csv(d / "sites.csv", index=False)
+    fig, notes = site_map(read_plan_folder(d))
+    assert notes == ["1 distant site(s) lie outside the first view, which shows where most sites are: "
+                     "double-click the map twice (or use the zoom-out button) to see every site."]
+    x0, x1 = fig.layout.xaxis.range
+    y0, y1 = fig.layout.yaxis.range
+    near = sites.drop(index=far)
+    assert x0 < near["lon"].min() and near["lon"].max() < x1 < 130.0
+    assert y0 < near["lat"].min() and near["lat"].max() < y1 < 45.0
+
+
 # --------------------------------------------------------------------------- huge plans
 
 
