@@ -1,0 +1,220 @@
+"""Property-based test: whatever is done to a valid inventory (cells, columns,
+rows, column types, whole files, parameters), reading it either succeeds with a
+sane result or raises InventoryError, and nothing else ever comes out.
+
+Set FLOWMATCH_FUZZ_EXAMPLES to run more examples than the default.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from inventory_cases import tables, write_csv, write_xlsx
+
+from flowmatch.describe import describe
+from flowmatch.errors import InventoryError
+from flowmatch.inventory import ALL_MONTHS, read_inventory
+from flowmatch.schema import TABLES
+
+EXAMPLES = int(os.environ.get("FLOWMATCH_FUZZ_EXAMPLES", "120"))
+NAMES = sorted(TABLES)
+
+# text a spreadsheet can hold (no control characters), biased towards tricky values
+_TRICKY = ["", " ", "\u00a0", "nan", "NaN", "None", "NULL", "inf", "-inf", "-1", "0", "1e309", "1e-320",
+           "1,000", "1,5", "12 t", "true", "FALSE", "yes", "11-2", "0-3", "2024-11-02 00:00:00", "t/h",
+           "MW", "kg", "furlong", "have", "want", "water", "energy", "material", "ewc:100105",
+           "raw:gypsum", "energy:steam:lp", "PP1", "H1", "W1", "x" * 300, "热电厂", "=1+1", '"', "'"]
+TEXT = st.one_of(st.sampled_from(_TRICKY),
+                 st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=10))
+VALUES = st.one_of(TEXT, st.floats(allow_nan=True, allow_infinity=True),
+                   st.integers(-10**12, 10**12), st.booleans(), st.none())
+
+cell = st.tuples(st.just("cell"), st.sampled_from(NAMES), st.integers(0, 20), st.integers(0, 20), VALUES)
+column = st.tuples(st.just("column"), st.sampled_from(NAMES),
+                   st.sampled_from(["drop", "rename", "duplicate", "add", "upper", "empty"]),
+                   st.integers(0, 20), TEXT)
+row = st.tuples(st.just("row"), st.sampled_from(NAMES),
+                st.sampled_from(["drop", "duplicate", "blank", "reverse", "clear"]), st.integers(0, 20))
+retype = st.tuples(st.just("retype"), st.sampled_from(NAMES), st.integers(0, 20),
+                   st.sampled_from(["int", "float", "bool", "datetime", "category", "mixed"]))
+table = st.tuples(st.just("table"), st.sampled_from(NAMES), st.sampled_from(["drop", "header-only", "swap"]),
+                  st.sampled_from(NAMES))
+MUTATION = st.one_of(cell, cell, column, row, retype, table)
+
+FILE_MUTATION = st.one_of(
+    st.none(),
+    st.tuples(st.sampled_from(["truncate", "garbage", "append", "gbk", "dir", "delete", "both"]),
+              st.sampled_from(NAMES), st.integers(0, 400), st.binary(max_size=40)),
+)
+PARAMS = st.one_of(
+    st.none(),
+    st.just('currency = "CNY"\n'),
+    st.text(max_size=40),
+    st.builds(lambda k, v: f"{k} = {v}\n",
+              st.sampled_from(["hours_per_year", "carbon_price", "top_k", "currency", "nope", "dt_min_k"]),
+              st.sampled_from(["0", "-1", "8760", "1e9", "'x'", "true", "[1]", "{a=1}", "2.5", "nan"])),
+)
+
+
+def _apply(tabs: dict[str, pd.DataFrame], m: tuple) -> None:
+    kind, name = m[0], m[1]
+    if name not in tabs:
+        return
+    df = tabs[name]
+    ncol = len(df.columns)
+    if kind == "cell" and len(df) and ncol:
+        df = df.astype(object)
+        df.iat[m[2] % len(df), m[3] % ncol] = m[4]
+    elif kind == "column" and ncol:
+        c = df.columns[m[3] % ncol]
+        op = m[2]
+        if op == "drop":
+            df = df.drop(columns=[c])
+        elif op == "rename":
+            df = df.rename(columns={c: m[4]})
+        elif op == "duplicate":
+            df = pd.concat([df, df[[c]]], axis=1)
+        elif op == "add":
+            df = df.assign(**{f"extra_{len(df.columns)}": m[4]})
+        elif op == "upper":
+            df = df.rename(columns={c: f" {c.upper()} "})
+        else:
+            df = df.assign(**{c: ""})
+    elif kind == "row" and len(df):
+        i = m[3] % len(df)
+        if m[2] == "drop":
+            df = df.drop(index=df.index[i])
+        elif m[2] == "duplicate":
+            df = pd.concat([df, df.iloc[[i]]])
+        elif m[2] == "blank":
+            blank = pd.DataFrame([[""] * ncol], columns=df.columns)
+            df = pd.concat([df.iloc[:i], blank, df.iloc[i:]])
+        elif m[2] == "reverse":
+            df = df.iloc[::-1]
+        else:
+            df = df.iloc[:0]
+    elif kind == "retype" and ncol:
+        pos = m[2] % ncol
+        s = df.iloc[:, pos]
+        conv = {
+            "int": lambda: pd.to_numeric(s, errors="coerce").round().astype("Int64"),
+            "float": lambda: pd.to_numeric(s, errors="coerce"),
+            "bool": lambda: pd.Series([bool(i % 2) for i in range(len(s))], index=s.index),
+            "datetime": lambda: pd.Series(pd.Timestamp("2024-01-01"), index=s.index),
+            "category": lambda: s.astype("category"),
+            "mixed": lambda: pd.Series([1.5 if i % 2 else "a" for i in range(len(s))], index=s.index,
+                                       dtype=object),
+        }[m[3]]
+        df = df.copy()
+        df.isetitem(pos, conv())
+    elif kind == "table":
+        if m[2] == "drop":
+            del tabs[name]
+            return
+        df = df.iloc[:0] if m[2] == "header-only" else tabs.get(m[3], df).copy()
+    tabs[name] = df.reset_index(drop=True)
+
+
+def _write(folder: Path, tabs: dict[str, pd.DataFrame], fmt: str, params: str | None) -> Path:
+    if fmt == "xlsx":
+        clean = {k: v.astype(object).where(v.notna(), None).map(
+            lambda x: str(x) if isinstance(x, pd.Timestamp) else x) for k, v in tabs.items()}
+        return write_xlsx(folder / "inv.xlsx", clean)
+    if fmt == "parquet":
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, df in tabs.items():
+            try:
+                df.to_parquet(folder / f"{name}.parquet")
+            except Exception:  # noqa: BLE001 - columns Arrow cannot store go as text
+                df.astype(str).to_parquet(folder / f"{name}.parquet")
+        if params is not None:
+            (folder / "params.toml").write_text(params, encoding="utf-8")
+        return folder
+    return write_csv(folder, tabs, params=params)
+
+
+def _break_file(path: Path, fm: tuple | None) -> None:
+    if fm is None:
+        return
+    op, name, k, junk = fm
+    files = [p for p in ([path] if path.is_file() else sorted(path.iterdir()))
+             if p.is_file() and (p.stem == name or path.is_file())]
+    if not files:
+        return
+    f = files[0]
+    data = f.read_bytes()
+    if op == "truncate":
+        f.write_bytes(data[: k % (len(data) + 1)])
+    elif op == "garbage":
+        f.write_bytes(junk)
+    elif op == "append":
+        f.write_bytes(data + junk)
+    elif op == "gbk":
+        f.write_bytes(data.decode("utf-8", errors="replace").replace("Coal", "热电").encode("gbk", errors="replace"))
+    elif op == "dir":
+        f.unlink()
+        f.mkdir()
+    elif op == "delete":
+        f.unlink()
+    elif op == "both" and f.suffix in (".csv", ".parquet"):
+        other = f.with_suffix(".parquet" if f.suffix == ".csv" else ".csv")
+        other.write_bytes(data)
+
+
+def _check_success(inv) -> None:
+    r = inv.resources
+    q = r["quantity"].to_numpy(dtype=float)
+    assert np.isfinite(q).all() and (q >= 0).all()
+    assert set(r["unit"]) <= {"t", "m3", "MWh"}
+    assert set(r["role"]) <= {"have", "want"}
+    m = r["month_mask"].to_numpy()
+    assert ((m > 0) & (m <= ALL_MONTHS)).all()
+    assert r["hazardous"].dtype == bool and r["type_known"].dtype == bool
+    assert not r["resource_id"].duplicated().any() and (r["resource_id"] != "").all()
+    assert r["site_id"].isin(inv.sites["site_id"]).all()
+    lat = inv.sites["lat"].to_numpy(dtype=float)
+    assert (np.abs(lat) <= 90).all()
+    p = inv.properties
+    assert p["resource_id"].isin(r["resource_id"]).all()
+    assert not (p["min"] > p["max"]).any()
+    describe(inv)
+
+
+def _check_error(err: InventoryError) -> None:
+    assert err.problems and str(err)
+    for p in err.problems:
+        assert isinstance(p.file, str) and p.file and p.message and p.fix
+        assert p.row is None or (type(p.row) is int and p.row >= 1)
+        assert p.line is None or (type(p.line) is int and p.line >= 1)
+        str(p)
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(fmt=st.sampled_from(["csv", "csv", "parquet", "xlsx"]),
+       mutations=st.lists(MUTATION, max_size=4), file_mutation=FILE_MUTATION, params=PARAMS)
+def test_only_inventory_error_comes_out(fmt, mutations, file_mutation, params):
+    tabs = tables()
+    for m in mutations:
+        _apply(tabs, m)
+    with tempfile.TemporaryDirectory() as d:
+        path = _write(Path(d) / "inv", tabs, fmt, params)
+        _break_file(path, file_mutation)
+        try:
+            inv = read_inventory(path)
+        except InventoryError as err:
+            _check_error(err)
+        else:
+            _check_success(inv)
+
+
+def test_unmutated_inventory_reads_in_every_format():
+    with tempfile.TemporaryDirectory() as d:
+        for fmt in ("csv", "parquet", "xlsx"):
+            _check_success(read_inventory(_write(Path(d) / fmt, tables(), fmt, None)))
