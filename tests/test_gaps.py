@@ -149,3 +149,18 @@ def test_cli_gaps(tmp_path, fake_match, capsys):
     assert main(["gaps", str(tmp_path), "--top", "1"]) == 0
     out = capsys.readouterr().out
     assert "material (largest 1 of 3):" in out and "recruit: C23.61 (other non-metallic" in out
+
+
+@pytest.mark.slow
+def test_cli_gaps_on_a_bundled_dataset(capsys):
+    from pathlib import Path
+
+    inv = Path(__file__).resolve().parents[1] / "datasets" / "power_cement_brewery"
+    from flowmatch.inventory import read_inventory
+
+    assert main(["gaps", str(inv), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    gaps = gap_analysis(read_inventory(inv))  # with the real matcher
+    assert len(gaps) > 0
+    assert out.splitlines()[0].startswith(f"{len(gaps)} have(s) with no candidate scoring at least 0.5")
+    assert f"  {gaps['resource_id'].iloc[0]}  " in out

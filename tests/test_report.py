@@ -366,3 +366,22 @@ def test_comparison_only_folder(tmp_path):
     html = write_report(tmp_path).read_text(encoding="utf-8")
     assert '<div id="fig-whatif"' in html and "fig-map" not in html
     assert list(pd.read_excel(tmp_path / "plan.xlsx", sheet_name=None)) == ["summary", "comparison"]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_optimise_with_report_on_a_bundled_dataset(tmp_path, capsys):
+    out = tmp_path / "mini"
+    inv = Path(__file__).resolve().parents[1] / "datasets" / "mini"
+    assert main(["optimise", str(inv), "-o", str(out), "--report"]) == 0
+    assert f"report: {out / 'report.html'}" in capsys.readouterr().out
+    s = json.loads((out / "summary.json").read_text())
+    kpis = _kpis((out / "report.html").read_text(encoding="utf-8"))
+    assert kpis["landfill_diverted_t"][0] == pytest.approx(s["baseline"]["landfill_t"] - s["objective"]["landfill_t"])
+    assert kpis["n_synergies"][0] == s["n_synergies"] > 0
+    flows = pd.read_csv(out / "flows.csv", dtype={"route_id": str}, keep_default_na=False)
+    book = pd.read_excel(out / "plan.xlsx", sheet_name="flows", keep_default_na=False)
+    assert book["have_id"].tolist() == flows["have_id"].tolist()
+    np.testing.assert_allclose(book["quantity"].to_numpy(float), flows["quantity"].to_numpy(float))
