@@ -85,10 +85,10 @@ class _Page:
     figures: list[tuple[str, str]] = field(default_factory=list)  # (div id, figure JSON)
     nav: list[tuple[str, str]] = field(default_factory=list)
 
-    def figure(self, div_id: str, fig, height: int | None = None) -> str:
+    def figure(self, div_id: str, fig) -> str:
+        """Queue ``fig`` to be drawn into a new div and return the div."""
         self.figures.append((div_id, pio.to_json(fig, validate=False)))
-        h = height or int(fig.layout.height or 450)
-        return f'<div id="{div_id}" class="fig" style="height:{h}px"></div>'
+        return f'<div id="{div_id}" class="fig" style="height:{int(fig.layout.height or 450)}px"></div>'
 
     def section(self, sid: str, title: str, body: str) -> None:
         self.nav.append((sid, title))
@@ -111,11 +111,11 @@ def _cell(v, kind: str) -> str:
 
 
 def html_table(df: pd.DataFrame, columns: list[tuple[str, str, str]], table_id: str,
-               total: int | None = None, what: str = "rows") -> str:
+               total: int | None = None, what: str = "rows", which: str = "largest") -> str:
     """A sortable HTML table of ``df``; ``columns`` are ``(column, heading, kind)``, kind ``num`` or ``text``.
 
-    ``total`` is the number of rows before the caller cut the table short; the
-    table then says how many it shows.
+    ``total`` is the number of rows before the caller cut the table short (to
+    the ``which`` rows: largest, first); the table then says how many it shows.
     """
     if df.empty:
         return f'<p class="empty">No {esc(what)}.</p>'
@@ -124,7 +124,7 @@ def html_table(df: pd.DataFrame, columns: list[tuple[str, str, str]], table_id: 
     body = "\n".join("<tr>" + "".join(_cell(v[i], k) for v, k in cols) + "</tr>" for i in range(len(df)))
     note = ""
     if total is not None and total > len(df):
-        note = _notes([f"Showing the {len(df):,} largest of {total:,} {what}; all are in plan.xlsx."])
+        note = _notes([f"Showing the {len(df):,} {which} of {total:,} {what}; all are in plan.xlsx."])
     return (f'{note}<div class="scroll"><table class="sortable" id="{table_id}"><thead><tr>{head}</tr>'
             f"</thead><tbody>\n{body}\n</tbody></table></div>")
 
@@ -294,7 +294,7 @@ def _comparison_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
             continue
         cols = [(c, c, "num" if pd.api.types.is_numeric_dtype(df[c]) else "text") for c in df.columns]
         body = page.figure(f"fig-{sid}", make(df)) + html_table(
-            df.head(lim.max_rows), cols, f"t-{sid}", total=len(df), what="rows")
+            df.head(lim.max_rows), cols, f"t-{sid}", total=len(df), what="rows", which="first")
         page.section(sid, title, body)
 
 

@@ -30,6 +30,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,14 @@ def browser():
 
 
 def _open(driver, html: Path) -> float:
+    """Load ``html`` afresh and wait until every figure has drawn; return the seconds it took."""
+    driver.get("about:blank")
     driver.get_log("browser")  # drop what earlier pages logged
     t0 = time.perf_counter()
     driver.get(html.resolve().as_uri())
+    WebDriverWait(driver, 120).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete' && document.querySelectorAll('div.fig').length > 0"
+        " && document.querySelectorAll('div.fig:not(.js-plotly-plot)').length === 0"))
     return time.perf_counter() - t0
 
 
