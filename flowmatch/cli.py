@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def _add_solve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", choices=["cost", "co2", "landfill", "weighted"], default="cost",
                    help="what to minimise (default: cost)")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
-                   help="time limit per solve in seconds (default: 60)")
+                   help="total solve time in seconds, shared among independent parts (default: 60)")
     p.add_argument("--gap", type=float, default=0.01, metavar="G",
                    help="relative MIP gap to stop at (default: 0.01)")
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs",
@@ -234,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     except FlowmatchError as exc:
         print(f"flowmatch {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .errors import InputProblem, InventoryError, ParamsError
 from .knowledge import merge_exchanges
@@ -397,16 +398,17 @@ def _read_csv(path: Path, name: str, problems: _Problems) -> _Table | None:
 def _read_parquet(path: Path, name: str, problems: _Problems) -> _Table | None:
     label = str(path)
     try:
-        df = pd.read_parquet(path)
+        # column by column: a file may repeat a column name, which pandas.read_parquet refuses
+        tab = pq.ParquetFile(path).read()
+        df = pd.DataFrame({j: tab.column(j).to_pandas() for j in range(tab.num_columns)},
+                          index=pd.RangeIndex(tab.num_rows))
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
         problems.whole(label, f"is not a readable Parquet file ({type(exc).__name__}: "
                        f"{str(exc).strip()[:200]}).",
                        "Write it again with a Parquet writer (pandas.DataFrame.to_parquet), "
                        "or give the table as CSV.")
         return None
-    header = list(df.columns)
-    df.columns = range(len(header))
-    return _frame(df, name, label, "parquet", problems, path=path, header=header)
+    return _frame(df, name, label, "parquet", problems, path=path, header=tab.column_names)
 
 
 _SUFFIXES = (".csv", ".parquet")
@@ -914,7 +916,7 @@ def _resources(t: _Table, cols: dict[str, Any], params: Params, taxonomy: Taxono
     qty_in = cols["quantity"]
 
     # units -> base units: one look-up per distinct (unit, category)
-    cat_code = _lookup(cat, {c: i for i, c in enumerate(BASE_UNIT)}, -1, np.int64)
+    cat_code = _lookup(cat, {c: i for i, c in enumerate(BASE_UNIT)}, -1, np.int64)  # -1: empty or bad
     unit_codes, unit_names = _codes(unit)
     combo = unit_codes * 4 + (cat_code + 1)
     factor = np.full(n, np.nan)
@@ -953,26 +955,28 @@ def _resources(t: _Table, cols: dict[str, Any], params: Params, taxonomy: Taxono
     types = cols["type"]
     tindex = taxonomy.table.index
     known = _in(types, pa.array(tindex.tolist(), type=pa.string()))
-    uniq_types = [u for u in pc.unique(types).to_pylist() if u in tindex]
+    uniq_types = [u for u in pc.unique(types).to_pylist() if u in taxonomy]
     haz_of = {u: taxonomy.hazardous(u) for u in uniq_types}
     type_haz = _lookup(types, {k: (1 if v else 0) if v is not None else -1 for k, v in haz_of.items()}, -1, np.int8)
     hz_val, hz_given = cols.get("hazardous", (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)))
     hazardous = np.where(hz_given, hz_val, type_haz == 1)
     roots = {u: (taxonomy.ancestors(u) or [u])[-1] for u in uniq_types}
-    implied = _lookup(types, {u: _TYPE_ROOT_CATEGORY.get(r, "") for u, r in roots.items()}, "", object)
-    cat_np = _np(cat).astype(object)
-    bad = (implied != "") & (implied != cat_np) & (cat_code >= 0)
+    cat_index = {c: i for i, c in enumerate(BASE_UNIT)}
+    implied = _lookup(types, {u: cat_index.get(_TYPE_ROOT_CATEGORY.get(r, ""), -1) for u, r in roots.items()},
+                      -1, np.int64)
+    bad = (implied >= 0) & (implied != cat_code) & (cat_code >= 0)
     P.rows(t, bad, "category", "category '{value}' does not fit the type.",
            "Use category water for water:* types, energy for energy:* types and material for ewc:* and "
-           "raw:* types.", cat_np)
+           "raw:* types.", cat)
 
     bp_val, bp_given = cols.get("byproduct", (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)))
     freq = cols.get("frequency", pa.array([""] * n, type=pa.string()))
     freq = pc.if_else(pc.equal(freq, ""), FREQUENCIES[0], freq)
     route = pc.utf8_lower(cols.get("route", pa.array([""] * n, type=pa.string())))
-    base_unit = _lookup(cat, BASE_UNIT, "", object)
+    base_unit = pa.array([*BASE_UNIT.values(), ""], type=pa.string()).take(
+        pa.array(np.where(cat_code >= 0, cat_code, len(BASE_UNIT))))
     out = dict(cols)
-    out.update(quantity=quantity, unit=pa.array(base_unit.tolist(), type=pa.string()), cost=cost, co2=co2,
+    out.update(quantity=quantity, unit=base_unit, cost=cost, co2=co2,
                months=months, frequency=freq, route=route)
     df = _assemble(t, out, {})
     df["hazardous"] = hazardous.astype(bool)

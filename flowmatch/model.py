@@ -186,6 +186,7 @@ class ModelBuilder:
             shape=(self.n_rows, self.n_vars),
         )
         A.sum_duplicates()
+        A.eliminate_zeros()  # HiGHS rejects explicit zeros
         return LinearModel(
             lb=cat(self._lb), ub=cat(self._ub), integrality=cat(self._int, bool), A=A,
             row_lb=cat(self._row_lb), row_ub=cat(self._row_ub),

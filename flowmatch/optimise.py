@@ -16,9 +16,10 @@ import logging
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .errors import ModelError, ParamsError, SolverError
+from .heat_cascade import heat_parts, heat_resource_ids
 from .inventory import Inventory
 from .model import LinearModel, ModelBuilder
 from .parts import ModelPart
@@ -34,6 +36,7 @@ from .plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from .solvers import SolveResult, new_highs, pass_highs, relative_gap, solve
 from .summary import baseline, build_summary, check_balance
 from .synergies import SynergyPart
+from .water_cascade import WaterPart
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
            "OBJECTIVES", "explain_infeasible", "describe_row", "ROW_MEANING"]
@@ -48,19 +51,38 @@ DEFAULT_WEIGHTS = {"cost": 1.0, "co2": 0.1, "landfill": 100.0}
 #: Weight of cost, relative to the primary metric's baseline size, that breaks
 #: ties when minimising CO2 or landfill (so the cheapest of equal plans wins).
 TIE_BREAK = 1e-5
-#: Blocks with fewer variables than this are solved together in bundles.
-SMALL_BLOCK = 2000
-#: Most variables in one bundle of small blocks.
-BUNDLE_VARS = 50000
-#: Blocks with at least this many nonzeros go to the process pool.
-BIG_BLOCK_NNZ = 20000
+#: Components with at most this many integer variables are solved together in
+#: bundles (each solves at the root); bigger ones are solved one by one, since
+#: one gap over a bundle would let each of its components stop far from its optimum.
+BUNDLE_MAX_INT = 4
+#: Most variables in one bundle.
+BUNDLE_VARS = 20000
+#: A process pool is used (for every block with binaries) when at least two
+#: blocks have this many integer variables and ``jobs`` is not 1.
+POOL_MIN_INT = 50
+#: The least time a block's solve is given, even when the time limit is spent.
+MIN_SOLVE_S = 0.1
 _METRIC_KEYS = {"cost": ("cost", 1.0), "co2": ("co2", 1.0), "co2_kg": ("co2", 1.0),
                 "co2_t": ("co2", 1000.0), "landfill": ("landfill", 1.0), "landfill_t": ("landfill", 1.0)}
 
 
 def build_parts(inventory: Inventory, candidates: pd.DataFrame) -> list[ModelPart]:
-    """The model parts and which resources each owns (every resource exactly once)."""
-    return [SynergyPart(inventory, candidates)]
+    """The model parts and which resources each owns (every resource exactly once).
+
+    Water goes to the water cascade, heat (see
+    :func:`~flowmatch.heat_cascade.heat_resource_ids`) to the heat cascade,
+    everything else to direct synergies.
+    """
+    res = inventory.resources
+    water = res.loc[res["category"] == "water", "resource_id"].tolist()
+    heat = heat_resource_ids(inventory)
+    rest = set(res["resource_id"]) - set(water) - set(heat)
+    parts: list[ModelPart] = [SynergyPart(inventory, candidates, resource_ids=rest)]
+    if water:
+        parts.append(WaterPart(inventory, water))
+    if heat:
+        parts.extend(heat_parts(inventory, heat))
+    return parts
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:
@@ -157,8 +179,9 @@ class _Block:
 def split_blocks(model: LinearModel) -> tuple[list[_Block], int]:
     """Independent blocks: connected components of the variables through the rows.
 
-    Small components are bundled (they solve at once together); big ones stay
-    alone. Returns the blocks and the number of components.
+    Components with at most ``BUNDLE_MAX_INT`` integer variables are bundled;
+    the others stay alone, largest first. Returns the blocks and the number of
+    components.
     """
     n, m = model.n_vars, model.n_rows
     A = model.A.tocoo()
@@ -166,6 +189,7 @@ def split_blocks(model: LinearModel) -> tuple[list[_Block], int]:
     k, label = connected_components(graph, directed=False)
     col_lab, row_lab = label[:n], label[n:]
     size = np.bincount(col_lab, minlength=k)
+    n_int = np.bincount(col_lab, weights=model.integrality.astype(float), minlength=k)
     order = np.argsort(col_lab, kind="stable")
     starts = np.searchsorted(col_lab[order], np.arange(k + 1))
     rorder = np.argsort(row_lab, kind="stable")
@@ -179,7 +203,7 @@ def split_blocks(model: LinearModel) -> tuple[list[_Block], int]:
         rows = rorder[rstarts[comp]:rstarts[comp + 1]]
         if len(cols) == 0:
             continue  # an empty row: checked by the caller
-        if len(cols) >= SMALL_BLOCK:
+        if n_int[comp] > BUNDLE_MAX_INT:
             blocks.append(_Block(cols, rows))
             continue
         bundle_c.append(cols)
@@ -206,19 +230,48 @@ def _sub_model(model: LinearModel, b: _Block) -> LinearModel:
     )
 
 
-def _solve_job(args) -> SolveResult:
-    sub, weights, kw = args
-    return solve(sub, weights, **kw)
-
-
 def _empty_rows_problem(model: LinearModel) -> str | None:
     empty = np.flatnonzero(np.diff(model.A.tocsr().indptr) == 0)
     bad = [model.row_names[i] for i in empty if model.row_lb[i] > 0 or model.row_ub[i] < 0]
     return ", ".join(bad[:10]) if bad else None
 
 
+class _Budget:
+    """Shares the time limit among blocks in proportion to their integer variables.
+
+    Each block, when it starts, gets its share of the time left (times the
+    number of processes running at once); time a block does not use passes on.
+    """
+
+    def __init__(self, time_limit: float, weights: np.ndarray):
+        self.deadline = time.perf_counter() + time_limit
+        self.weights = weights
+        self.rest = float(weights.sum())
+
+    def take(self, i: int, parallel: int = 1) -> float:
+        left = self.deadline - time.perf_counter()
+        share = left * parallel * self.weights[i] / max(self.rest, 1e-12)
+        self.rest -= self.weights[i]
+        return max(min(share, left), MIN_SOLVE_S)
+
+
+def _solve_in_pool(subs, order, workers, budget, results, weights, starts, kw) -> None:
+    """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        queue = list(order)
+        running: dict = {}
+        while queue or running:
+            while queue and len(running) < workers:
+                i = queue.pop(0)
+                running[pool.submit(solve, subs[i], weights, warm_start=starts[i],
+                                    time_limit=budget.take(i, workers), **dict(kw, threads=1))] = i
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                results[running.pop(f)] = f.result()
+
+
 def _solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None, jobs: int | None,
-                  one_block: bool, **kw) -> tuple[list[_Block], list[SolveResult], int]:
+                  one_block: bool, time_limit: float, **kw) -> tuple[list[_Block], list[SolveResult], int]:
     if one_block:
         blocks = [_Block(np.arange(model.n_vars), np.arange(model.n_rows))]
         subs = [model]
@@ -227,18 +280,30 @@ def _solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
         blocks, n_comp = split_blocks(model)
         subs = [_sub_model(model, b) for b in blocks]
     starts = [None if x0 is None else x0[b.cols] for b in blocks]
-    big = [i for i, s in enumerate(subs) if s.A.nnz >= BIG_BLOCK_NNZ and s.integrality.any()]
-    workers = min(jobs or os.cpu_count() or 1, len(big))
+    n_int = np.array([s.integrality.sum() for s in subs], float)
+    budget = _Budget(time_limit, n_int + 1.0)
+    # with a pool, every block with binaries goes to it (largest first); LPs are solved here
+    pooled = [i for i in range(len(subs)) if n_int[i] > 0]
+    workers = min(jobs or os.cpu_count() or 1, len(pooled))
+    if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None:
+        workers = 1  # nothing worth a pool, or already a worker of someone's pool (what-if, Pareto)
+    if workers < 2:
+        pooled = []
+    in_pool = set(pooled)
     results: list[SolveResult | None] = [None] * len(subs)
-    if workers >= 2:
-        log.info("solving %d big blocks in %d processes", len(big), workers)
-        args = [(subs[i], weights, dict(kw, warm_start=starts[i], threads=1)) for i in big]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for i, r in zip(big, pool.map(_solve_job, args), strict=True):
-                results[i] = r
     for i, sub in enumerate(subs):
-        if results[i] is None:
-            results[i] = solve(sub, weights, warm_start=starts[i], **kw)
+        if i not in in_pool:
+            results[i] = solve(sub, weights, warm_start=starts[i], time_limit=budget.take(i), **kw)
+    if pooled:
+        log.info("solving %d blocks in %d processes", len(pooled), workers)
+        try:
+            _solve_in_pool(subs, pooled, workers, budget, results, weights, starts, kw)
+        except BrokenProcessPool:
+            log.warning("the process pool failed (a script that calls optimise needs an "
+                        "'if __name__ == \"__main__\":' guard): solving the remaining blocks here")
+        for i in pooled:
+            if results[i] is None:
+                results[i] = solve(subs[i], weights, warm_start=starts[i], time_limit=budget.take(i), **kw)
     return blocks, results, n_comp  # type: ignore[return-value]
 
 
@@ -347,7 +412,9 @@ def optimise(
         ``co2`` and ``landfill`` break ties by cost; ``weighted`` minimises
         ``weights`` (default :data:`DEFAULT_WEIGHTS`).
     time_limit : float
-        Seconds per solve (each independent block is one solve).
+        Seconds for solving. Independent blocks share them in proportion to
+        their binaries (time one block does not use passes to the next), each
+        given at least ``MIN_SOLVE_S``.
     gap : float
         Relative MIP gap at which a solve stops.
     solver : str
@@ -378,6 +445,10 @@ def optimise(
     SolverError
         The solver failed, or found no plan within the time limit.
     """
+    if not (isinstance(time_limit, int | float) and time_limit > 0 and math.isfinite(time_limit)):
+        raise ParamsError(f"time_limit must be a positive number of seconds, not {time_limit!r}.")
+    if not (isinstance(gap, int | float) and 0 <= gap < math.inf):
+        raise ParamsError(f"gap must be a relative gap >= 0 (0.01 is 1%), not {gap!r}.")
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     if candidates is None:

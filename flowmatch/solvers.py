@@ -20,10 +20,12 @@ solution status is read too), and a stop without one has no ``x``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import time
 import warnings
@@ -229,13 +231,33 @@ def _highs_ok() -> tuple:
     return (highspy.HighsStatus.kOk, highspy.HighsStatus.kWarning)
 
 
+@contextlib.contextmanager
+def _stdout_silenced():
+    """Send the process's C-level stdout to /dev/null for the duration (HiGHS banner)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (embedded, pytest capture): nothing to hide
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def new_highs(time_limit: float | None = None, gap: float | None = None, threads: int | None = None):
     """A silent ``highspy.Highs`` with the limits set (also used to explain infeasibility)."""
     try:
         import highspy
     except ImportError as exc:  # pragma: no cover - a dependency
         raise SolverError("highspy is not installed: pip install highspy, or use --solver cbc.") from exc
-    h = highspy.Highs()
+    with _stdout_silenced():  # highspy prints its banner while constructing, before options
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))

@@ -236,6 +236,7 @@ _MEDIAN = {("have", "material"): 400.0, ("want", "material"): 1500.0,
 _SIGMA = 1.2
 _KB_HAVE_BOOST = 8.0  # wastes the knowledge base knows are that much more frequent
 _KB_WANT_BOOST = 3.0
+_HAZARDOUS_SHARE = 0.4  # hazardous codes are about half the List but far fewer of the streams
 
 # units by category: (unit, probability)
 _UNITS = {
@@ -346,10 +347,9 @@ def _lookup(table: dict, ancestors: list[str], default):
 def _templates() -> _Templates:
     """Build the resource templates from ``SECTORS``, the taxonomy and the knowledge base."""
     tax = builtin_taxonomy()
-    tt = tax.table
     kb = builtin_exchanges()
     kb_haves = set(kb["have_type"])
-    ewc_codes = [t for t in tt.index if t.startswith("ewc:") and len(t) == 10]
+    ewc_codes = [t for t in tax.table.index.tolist() if t.startswith("ewc:") and len(t) == 10]
     by_sub: dict[str, list[str]] = {}
     for t in ewc_codes:
         by_sub.setdefault(t[4:8], []).append(t)
@@ -359,7 +359,7 @@ def _templates() -> _Templates:
     # knowledge-base wastes no sector produces go to the waste-recovery sector
     produced = {t for s in SECTORS for sub in s.ewc for t in by_sub.get(sub, [])}
     produced |= {t for s in SECTORS for t in s.haves} | set(GENERIC_WASTES)
-    orphans = sorted(t for t in kb_haves if t not in produced and t in tt.index
+    orphans = sorted(t for t in kb_haves if t not in produced and t in tax
                      and t.startswith("ewc:"))
     if orphans:
         log.debug("knowledge-base have types given to waste recovery: %s", orphans)
@@ -370,6 +370,7 @@ def _templates() -> _Templates:
         for sub in s.ewc:
             for t in by_sub.get(sub, []):
                 w = _KB_HAVE_BOOST if t in kb_haves else (0.5 if t.endswith("99") else 1.0)
+                w *= _HAZARDOUS_SHARE if tax.hazardous(t) else 1.0
                 group_rows.setdefault(("have", "material"), []).append((t, w))
         if s.code.startswith("E38"):
             group_rows.setdefault(("have", "material"), []).extend((t, _KB_HAVE_BOOST) for t in orphans)
@@ -377,10 +378,11 @@ def _templates() -> _Templates:
             cat = _category_of(t)
             w = (4.0 if t in kb_haves else 2.0) if cat == "material" else 1.0
             group_rows.setdefault(("have", cat), []).append((t, w))
-        group_rows[("have", "generic")] = [(t, 1.0) for t in GENERIC_WASTES]
+        group_rows[("have", "generic")] = [(t, _HAZARDOUS_SHARE if tax.hazardous(t) else 1.0)
+                                           for t in GENERIC_WASTES]
         wants = {t: 1.0 for t in s.wants}
         for wt, sectors in kb_wants_by_row:
-            if wt in tt.index and _sector_matches(s.code, _split_codes(sectors)):
+            if wt in tax and _sector_matches(s.code, _split_codes(sectors)):
                 wants[wt] = _KB_WANT_BOOST
         for t, w in wants.items():
             group_rows.setdefault(("want", _category_of(t)), []).append((t, w))
@@ -390,7 +392,7 @@ def _templates() -> _Templates:
             for t, w in items:
                 rows.append((si, g[0], g[1], t, _GROUP_SHARE[g] * w / wsum / total_share))
 
-    unknown = sorted({r[3] for r in rows if r[3] not in tt.index})
+    unknown = sorted({r[3] for r in rows if r[3] not in tax})
     if unknown:  # a programming error in SECTORS, caught by the tests
         raise ValueError(f"synth templates use types the taxonomy lacks: {unknown}")
 

@@ -10,7 +10,7 @@ over it (a user row replaces a built-in row of the same type).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -34,25 +34,36 @@ class Taxonomy:
 
     table: pd.DataFrame
 
+    @cached_property
+    def _parents(self) -> dict[str, str]:
+        return dict(zip(self.table.index.tolist(), self.table["parent"].tolist(), strict=True))
+
+    @cached_property
+    def _flags(self) -> dict[str, bool]:
+        haz = self.table["hazardous"]
+        known = haz.notna().to_numpy()
+        return dict(zip(self.table.index[known].tolist(), haz[known].astype(bool).tolist(), strict=True))
+
     def __contains__(self, type_code: str) -> bool:
-        return type_code in self.table.index
+        return type_code in self._parents
 
     def __len__(self) -> int:
         return len(self.table)
 
     def parent(self, type_code: str) -> str:
         """Parent of ``type_code`` (``""`` for a root)."""
-        return self.table.at[type_code, "parent"]
+        return self._parents[type_code]
 
     def ancestors(self, type_code: str) -> list[str]:
         """``type_code`` and its ancestors, nearest first."""
         out = []
         t = type_code
         seen = set()
-        while t and t in self.table.index and t not in seen:
+        parents = self._parents
+        while t and t in parents and t not in seen:
             seen.add(t)
             out.append(t)
-            t = self.table.at[t, "parent"]
+            t = parents[t]
         return out
 
     def depth(self, type_code: str) -> int:
@@ -62,15 +73,16 @@ class Taxonomy:
     def hazardous(self, type_code: str) -> bool | None:
         """The hazardous flag of a type, inherited from the nearest ancestor that has one."""
         for t in self.ancestors(type_code):
-            h = self.table.at[t, "hazardous"]
-            if not pd.isna(h):
-                return bool(h)
+            h = self._flags.get(t)
+            if h is not None:
+                return h
         return None
 
     def merged(self, user: pd.DataFrame) -> Taxonomy:
         """Return this taxonomy with ``user`` rows (type, parent, label[, hazardous]) merged over it."""
         base = self.table.drop(columns=["depth"]).reset_index()
-        extra = user.reindex(columns=TYPE_COLUMNS).copy()
+        extra = user.reindex(columns=TYPE_COLUMNS)
+        extra = extra[extra["type"].notna() & (extra["type"].astype(str).str.strip() != "")].copy()
         extra["parent"] = extra["parent"].fillna("").astype(str)
         label = extra["label"].fillna("").astype(str)
         extra["label"] = label.where(label != "", extra["type"].astype(str))

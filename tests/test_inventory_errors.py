@@ -184,6 +184,7 @@ def test_xlsx_without_required_sheet(tmp_path):
     ("properties", 1, "value", "", "no value, min or max"),
     ("types", 1, "parent", "raw:unobtainium", "parent type 'raw:unobtainium' is not known"),
     ("types", 2, "hazardous", "perhaps", "'perhaps' is not true or false"),
+    ("types", 1, "type", "", "required value is empty"),
     ("compatibility", 1, "score", "1.5", "above 1"),
     ("compatibility", 2, "score", "0", "not above 0"),
     ("distances", 1, "to_site", "ZZ", "site 'ZZ' is not in the sites table"),
@@ -374,3 +375,16 @@ def test_problem_rows_are_plain_ints(tmp_path):
     assert all(p.row is None or type(p.row) is int for p in probs)
     assert all(p.line is None or type(p.line) is int for p in probs)
     assert not any(isinstance(p.row, np.integer) for p in probs)
+
+
+def test_parquet_with_a_repeated_column_name(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    inv = write_csv(tmp_path / "inv")
+    (inv / "distances.csv").unlink()
+    d = tables()["distances"]
+    arrays = [pa.array(d[c].tolist()) for c in d.columns] + [pa.array(d["km"].tolist())]
+    pq.write_table(pa.Table.from_arrays(arrays, names=[*d.columns, "km"]), inv / "distances.parquet")
+    p = only(problems_of(inv), file="distances.parquet")
+    assert (p.column, p.row) == ("km", None) and "more than once" in p.message

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inventory_cases import tables, write_csv, write_xlsx
@@ -131,8 +133,10 @@ def _write(folder: Path, tabs: dict[str, pd.DataFrame], fmt: str, params: str | 
         for name, df in tabs.items():
             try:
                 df.to_parquet(folder / f"{name}.parquet")
-            except Exception:  # noqa: BLE001 - columns Arrow cannot store go as text
-                df.astype(str).to_parquet(folder / f"{name}.parquet")
+            except Exception:  # noqa: BLE001 - odd columns (or names pandas refuses) go as text
+                arrays = [pa.array(df.iloc[:, j].astype(str).tolist()) for j in range(df.shape[1])]
+                pq.write_table(pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns]),
+                               folder / f"{name}.parquet")
         if params is not None:
             (folder / "params.toml").write_text(params, encoding="utf-8")
         return folder

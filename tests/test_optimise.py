@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -268,18 +269,20 @@ def _two_parks(seed: int):
     return inv, cands
 
 
-def test_components_solve_apart_as_together(tmp_path, monkeypatch):
+def test_components_solve_apart_as_together(tmp_path, monkeypatch, caplog):
     inv, cands = _two_parks(21)
     whole = optimise(inv, candidates=cands, gap=0.0, write_lp=tmp_path / "m.lp")  # one block
     assert whole.summary["n_solves"] == 1
     import flowmatch.optimise as opt
 
-    monkeypatch.setattr(opt, "SMALL_BLOCK", 1)  # every component its own solve...
+    monkeypatch.setattr(opt, "BUNDLE_MAX_INT", -1)  # every component its own solve...
     split = optimise(inv, candidates=cands, gap=0.0, jobs=1)
     assert split.summary["n_components"] >= 2 and split.summary["n_solves"] == split.summary["n_components"]
     assert split.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
-    monkeypatch.setattr(opt, "BIG_BLOCK_NNZ", 1)  # ...and in a process pool
-    pooled = optimise(inv, candidates=cands, gap=0.0, jobs=2)
+    monkeypatch.setattr(opt, "POOL_MIN_INT", 1)  # ...and in a process pool
+    with caplog.at_level(logging.INFO, logger="flowmatch.optimise"):
+        pooled = optimise(inv, candidates=cands, gap=0.0, jobs=2)
+    assert "in 2 processes" in caplog.text
     assert pooled.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
     _balance_ok(pooled, inv)
 
@@ -352,3 +355,51 @@ def test_synergy_part_exposes_rows_for_other_parts(mini, mini_cands):
     ax = model.A @ x
     assert ax[part.have_row["H1"]] == pytest.approx(120000.0)
     assert np.all(ax >= model.row_lb - 1e-6) and np.all(ax <= model.row_ub + 1e-6)
+
+
+def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, capsys, mini_cands):
+    """The command a user runs, with the matcher replaced by fixed candidates."""
+    import sys
+    import types
+
+    from flowmatch.cli import main
+
+    fake = types.ModuleType("flowmatch.matching")
+    fake.match = lambda inv, **kw: mini_cands
+    monkeypatch.setitem(sys.modules, "flowmatch.matching", fake)
+    out = tmp_path / "out"
+    rc = main(["optimise", str(MINI), "-o", str(out), "--solver", "cbc", "--objective", "landfill",
+               "--write-lp", str(tmp_path / "m.lp")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "landfill t" in text and "baseline" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["minimised"] == "landfill" and summary["solver"] == "cbc"
+    assert summary["objective"]["landfill_t"] == pytest.approx(70000.0)
+    assert "flow_H1_W1_" in (tmp_path / "m.lp").read_text()
+    rc = main(["optimise", str(MINI), "-o", str(out), "--time-limit", "0"])
+    assert rc == 2 and "time_limit must be a positive" in capsys.readouterr().err
+
+
+def test_baseline_prices_defaults_by_category():
+    from flowmatch.summary import baseline
+
+    res = [{"id": "HL", "role": "have", "quantity": 10, "cost": 30, "route": "landfill"},  # given + tax
+           {"id": "HN", "role": "have", "quantity": 10},  # route empty: landfilled at default price
+           {"id": "HI", "role": "have", "quantity": 10, "route": "incineration"},  # no default price
+           {"id": "HW", "role": "have", "quantity": 100, "category": "water"},
+           {"id": "WE", "role": "want", "quantity": 5, "category": "energy"},
+           {"id": "WM", "role": "want", "quantity": 10}]
+    inv = make_inventory(res, landfill_tax=7.0, carbon_price=0.0, virgin_price_t=11.0)
+    p = inv.params
+    b = baseline(inv)
+    cost = (10 * (30 + 7) + 10 * (p.landfill_price + 7) + 0 + 100 * p.wastewater_price
+            + 5 * p.hot_utility_price + 10 * 11.0)
+    co2 = (20 * p.landfill_co2_kg_t + 100 * p.wastewater_co2_kg_m3 + 5 * p.hot_utility_co2_kg_mwh)
+    assert b["cost"] == pytest.approx(cost)
+    assert b["co2_t"] == pytest.approx(co2 / 1000)
+    assert b["landfill_t"] == pytest.approx(20.0)
+    plan = optimise(inv, candidates=make_candidates([]))
+    assert plan.summary["objective"] == pytest.approx(b)
+    cats = plan.summary["by_category"]
+    assert cats["water"]["disposed"] == pytest.approx(100.0) and cats["energy"]["virgin"] == pytest.approx(5.0)

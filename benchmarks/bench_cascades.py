@@ -1,0 +1,127 @@
+"""Cascade benchmarks: a synthetic park with 200 water sources and sinks and 3
+contaminants, and one with 200 heat streams, each planned by ``optimise``.
+
+Each plan is set beside its target (the same inventory's water LP target or
+heat problem table) in the same run, which is the baseline: targets need no
+distances and no binaries. Run::
+
+    .venv/bin/pytest benchmarks/bench_cascades.py --benchmark-only
+
+Targets: each plan in under 30 s (see docs/cascades.md for the figures).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowmatch.inventory import Inventory, build_inventory
+from flowmatch.matching import match
+from flowmatch.optimise import optimise
+from flowmatch.params import Params
+from flowmatch.targets import heat_targets, water_targets
+
+N_SITES = 40
+PARK_RADIUS_KM = 4.0
+CONTAMINANTS = ("cod_mg_l", "chloride_ppm", "tss_mg_l")
+
+
+def _park_sites(rng: np.random.Generator) -> pd.DataFrame:
+    r = PARK_RADIUS_KM * np.sqrt(rng.random(N_SITES)) / 111.2
+    a = rng.random(N_SITES) * 2 * np.pi
+    return pd.DataFrame({"site_id": [f"S{k:02d}" for k in range(N_SITES)],
+                         "lat": 31.0 + r * np.cos(a), "lon": 121.0 + r * np.sin(a) / np.cos(np.radians(31.0))})
+
+
+def water_park(n: int = 200, seed: int = 0) -> Inventory:
+    """``n`` water resources (half sources, half sinks) with 3 contaminants on 40 sites."""
+    rng = np.random.default_rng(seed)
+    sites = _park_sites(rng)
+    res, props = [], []
+    for k in range(n):
+        source = k % 2 == 0
+        rid = f"W{k:03d}"
+        res.append({"resource_id": rid, "site_id": sites["site_id"].iat[rng.integers(N_SITES)],
+                    "role": "have" if source else "want", "category": "water",
+                    "type": "water:effluent" if source else "water:process",
+                    "quantity": float(rng.integers(10, 200)), "unit": "m3/h"})
+        for c, (lo, hi) in zip(CONTAMINANTS, ((10, 400), (20, 800), (5, 150)), strict=True):
+            v = float(rng.integers(lo, hi))
+            props.append({"resource_id": rid, "property": c, **({"value": v} if source else {"max": v})})
+    return build_inventory({"sites": sites, "resources": pd.DataFrame(res), "properties": pd.DataFrame(props)},
+                           params=Params(regeneration_cost_m3=0.8))
+
+
+def heat_park(n: int = 200, seed: int = 0) -> Inventory:
+    """``n`` heat streams (hot and cold, a fifth of them steam levels) on 40 sites."""
+    rng = np.random.default_rng(seed)
+    sites = _park_sites(rng)
+    steam = [("energy:steam:hp", 250.0), ("energy:steam:mp", 185.0), ("energy:steam:lp", 150.0)]
+    res, props = [], []
+    for k in range(n):
+        hot = k % 2 == 0
+        rid = f"Q{k:03d}"
+        row = {"resource_id": rid, "site_id": sites["site_id"].iat[rng.integers(N_SITES)],
+               "role": "have" if hot else "want", "category": "energy", "type": "energy:heat",
+               "quantity": float(rng.integers(200, 5000)), "unit": "kW"}
+        if rng.random() < 0.2:
+            row["type"], t = steam[rng.integers(3)]
+            props.append({"resource_id": rid, "property": "temperature_c",
+                          **({"value": t} if hot else {"min": t - 5.0})})
+        else:
+            a, b = sorted(rng.choice(np.arange(30.0, 300.0, 5.0), size=2, replace=False).tolist())
+            supply, target = (b, a) if hot else (a, b)
+            props += [{"resource_id": rid, "property": "temperature_c", "value": supply},
+                      {"resource_id": rid, "property": "target_temperature_c", "value": target}]
+        res.append(row)
+    return build_inventory({"sites": sites, "resources": pd.DataFrame(res), "properties": pd.DataFrame(props)})
+
+
+@pytest.fixture(scope="module")
+def water_inv():
+    inv = water_park()
+    return inv, match(inv)
+
+
+@pytest.fixture(scope="module")
+def heat_inv():
+    inv = heat_park()
+    return inv, match(inv)
+
+
+def _report(benchmark, plan, target_virgin: float, category: str) -> None:
+    cat = plan.summary["by_category"][category]
+    benchmark.extra_info.update({"status": plan.status, "gap": plan.gap, "virgin": cat["virgin"],
+                                 "target_virgin": target_virgin, "disposed": cat["disposed"],
+                                 **{f"t_{k}": v for k, v in plan.timings.items()}})
+
+
+@pytest.mark.benchmark(group="water-200x3")
+def test_water_targets(benchmark, water_inv):
+    wt = benchmark.pedantic(water_targets, args=(water_inv[0],), rounds=1, iterations=1)
+    assert wt.fresh_water > 0
+
+
+@pytest.mark.benchmark(group="water-200x3")
+def test_water_plan(benchmark, water_inv):
+    inv, cands = water_inv
+    plan = benchmark.pedantic(optimise, args=(inv,), kwargs={"candidates": cands, "time_limit": 25.0},
+                              rounds=1, iterations=1)
+    _report(benchmark, plan, water_targets(inv).fresh_water, "water")
+    assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]
+
+
+@pytest.mark.benchmark(group="heat-200")
+def test_heat_targets(benchmark, heat_inv):
+    ht = benchmark.pedantic(heat_targets, args=(heat_inv[0],), rounds=1, iterations=1)
+    assert ht.hot_utility >= 0
+
+
+@pytest.mark.benchmark(group="heat-200")
+def test_heat_plan(benchmark, heat_inv):
+    inv, cands = heat_inv
+    plan = benchmark.pedantic(optimise, args=(inv,), kwargs={"candidates": cands, "time_limit": 25.0},
+                              rounds=1, iterations=1)
+    _report(benchmark, plan, heat_targets(inv).hot_utility, "energy")
+    assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]
