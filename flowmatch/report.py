@@ -182,7 +182,7 @@ _ROUTE_COLS = [("route_id", "route", "text"), ("stops", "stops (in order)", "tex
 
 _GAP_COLS = [("resource_id", "have", "text"), ("site_name", "site", "text"), ("park", "park", "text"),
              ("type_text", "type", "text"), ("quantity", "quantity /yr", "num"), ("unit", "unit", "text"),
-             ("best_score", "best score", "num"), ("uses", "used elsewhere as", "text"),
+             ("best_score", "best score", "num"), ("uses_text", "used elsewhere as", "text"),
              ("recruit_text", "sectors to recruit", "text"),
              ("present_text", "such sectors already here", "text")]
 
@@ -280,6 +280,7 @@ def _gaps_section(page: _Page, gaps: pd.DataFrame | None, lim: ReportLimits) -> 
         top = _largest(gaps, "quantity", lim.max_rows, "category")
         top = top.assign(
             type_text=np.where(top["type_label"] != "", top["type_label"] + " (" + top["type"] + ")", top["type"]),
+            uses_text=top["uses"].replace("", "none documented"),
             recruit_text=top["recruit_sectors"].map(sector_names),
             present_text=top["present_sectors"].map(sector_names))
         body = (f'<p class="lead">{esc(lead)}</p><p><b>{esc(summary)}</b></p>'

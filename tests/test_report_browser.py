@@ -160,3 +160,18 @@ def test_huge_plan_report_opens(browser, tmp_path_factory):
     notes = browser.execute_script("return Array.from(document.querySelectorAll('.note')).map(n => n.innerText)")
     assert any("largest of" in n for n in notes)
     print(f"huge report ({(d / 'report.html').stat().st_size / 1e6:.1f} MB) loaded in {seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_report_of_a_bundled_dataset(browser, tmp_path):
+    from flowmatch.cli import main
+
+    inv = Path(__file__).resolve().parents[1] / "datasets" / "power_cement_brewery"
+    assert main(["optimise", str(inv), "-o", str(tmp_path), "--report"]) == 0
+    _open(browser, tmp_path / "report.html")
+    assert _severe(browser) == []
+    assert len(_boxes(browser, ".sankey-node rect.node-rect")) >= 6
+    assert len(_boxes(browser, "#fig-map .scatterlayer path.point")) >= 3
+    s = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    shown = browser.execute_script("return document.querySelector('.kpi[data-key=n_synergies] .value').innerText")
+    assert int(shown.replace(",", "")) == s["n_synergies"]
