@@ -523,7 +523,9 @@ def site_map(pf: PlanFolder, max_links: int = 300, max_routes: int = 100,
 # --------------------------------------------------------------------------- comparisons
 
 _METRICS = ["objective", "cost", "landfill_t", "co2_t", "n_synergies", "n_milk_rounds"]
-_PARETO_AXES = ["cost", "co2_t", "landfill_t", "co2", "landfill"]
+_PARETO_AXES = ["cost", "co2_t", "landfill_t"]
+_METRIC_OF = {"cost": "cost", "co2": "co2_t", "landfill": "landfill_t", "co2_t": "co2_t",
+              "landfill_t": "landfill_t"}
 
 
 def _label_column(df: pd.DataFrame, metrics: list[str]) -> pd.Series:
@@ -552,12 +554,27 @@ def comparison_figure(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def pareto_figure(df: pd.DataFrame) -> go.Figure:
-    """The Pareto front: the first two objective columns of ``pareto.csv`` against each other."""
+def _pareto_axes(df: pd.DataFrame) -> list[str]:
+    """The two objectives of a Pareto table: ``(A, B)``, the front being A minimised under caps on B.
+
+    ``flowmatch pareto`` writes the cap on B as ``<B>_cap`` and sorts the
+    front by A; without a cap column, the first two of cost, CO2 and landfill.
+    """
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+    caps = [c[:-4] for c in df.columns if c.endswith("_cap")]
+    b = _METRIC_OF.get(caps[0]) if caps else None
+    if b in numeric:
+        others = [m for m in _PARETO_AXES if m != b and m in numeric]
+        if others:
+            a = next((m for m in others if df[m].is_monotonic_increasing), others[0])
+            return [a, b]
     axes = [c for c in _PARETO_AXES if c in numeric][:2]
-    if len(axes) < 2:
-        axes = numeric[:2]
+    return axes if len(axes) == 2 else numeric[:2]
+
+
+def pareto_figure(df: pd.DataFrame) -> go.Figure:
+    """The Pareto front of ``pareto.csv``: one objective against the other."""
+    axes = _pareto_axes(df)
     x, y = axes
     d = df.sort_values(x)
     hover = ["<br>".join(f"{esc_plot(k)}: {esc_plot(v)}" for k, v in row.items()) for row in d.to_dict("records")]

@@ -17,7 +17,13 @@ from plan_fixture import HOSTILE, make_plan_folder
 from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, PlanFolderError
 from flowmatch.excel import flatten_summary, write_plan_xlsx
-from flowmatch.figures import headline_figures, sankey_figures, site_map
+from flowmatch.figures import (
+    comparison_figure,
+    headline_figures,
+    pareto_figure,
+    sankey_figures,
+    site_map,
+)
 from flowmatch.gaps import gap_analysis
 from flowmatch.plan_folder import PLAN_FILES, read_plan_folder
 from flowmatch.report import ReportLimits, render_report, write_report
@@ -344,20 +350,33 @@ def test_cli_report(plan_dir, tmp_path, capsys):
 
 def test_whatif_and_pareto_comparison(plan_dir, tmp_path):
     d = _copy(plan_dir, tmp_path)
-    grid = pd.DataFrame({"scenario": ["base", "tax=100", "<i>tax</i>=200"],
-                         "landfill_price": [40.0, 100.0, 200.0], "objective": [3.0e6, 2.5e6, 2.2e6],
-                         "landfill_t": [900.0, 500.0, 120.0], "co2_t": [800.0, 700.0, 650.0],
-                         "n_synergies": [5, 8, 11]})
+    # as `flowmatch whatif --vary landfill_price=40,100,200` writes it (COMPARISON_COLUMNS)
+    grid = pd.DataFrame({"scenario": ["base", "tax=100", "<i>tax</i>=200"], "file": ["", "", ""],
+                         "landfill_price": [40.0, 100.0, 200.0], "status": ["optimal"] * 3,
+                         "gap": [0.0, 0.001, 0.0], "cost": [3.0e6, 2.5e6, 2.2e6],
+                         "co2_t": [800.0, 700.0, 650.0], "landfill_t": [900.0, 500.0, 120.0],
+                         "baseline_cost": [4e6] * 3, "n_synergies": [5, 8, 11], "n_milk_rounds": [0, 1, 1],
+                         "solve_s": [0.1, 0.2, 0.3]})
     grid.to_csv(d / "comparison.csv", index=False)
-    front = pd.DataFrame({"cost": [1.0e6, 1.2e6, 1.5e6], "co2_t": [900.0, 600.0, 450.0]})
+    # as `flowmatch pareto --between co2 landfill` writes it: sorted by co2_t, caps on landfill
+    front = pd.DataFrame({"point": [1, 2, 3], "cost": [1.5e6, 1.2e6, 1.3e6], "co2_t": [450.0, 600.0, 900.0],
+                          "landfill_t": [900.0, 500.0, 100.0], "landfill_cap": [np.nan, 500.0, np.nan],
+                          "status": ["optimal"] * 3})
     front.to_csv(d / "pareto.csv", index=False)
     html = write_report(d).read_text(encoding="utf-8")
     assert '<section id="whatif">' in html and '<div id="fig-whatif"' in html
     assert '<section id="pareto">' in html and '<div id="fig-pareto"' in html
     assert "<i>tax</i>" not in html and "&lt;i&gt;tax&lt;/i&gt;=200" in html
+    fig = pareto_figure(front)
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("co2_t", "landfill_t")
+    assert list(fig.data[0].x) == [450.0, 600.0, 900.0] and list(fig.data[0].y) == [900.0, 500.0, 100.0]
+    fig = comparison_figure(grid)
+    assert [a.text for a in fig.layout.annotations] == ["cost", "landfill_t", "co2_t", "n_synergies",
+                                                        "n_milk_rounds"]
+    assert list(fig.data[0].x) == ["base", "tax=100", "&lt;i&gt;tax&lt;/i&gt;=200"]
     book = pd.read_excel(d / "plan.xlsx", sheet_name=None)
-    pd.testing.assert_frame_equal(book["comparison"], grid, check_dtype=False)
-    pd.testing.assert_frame_equal(book["pareto"], front, check_dtype=False)
+    pd.testing.assert_frame_equal(book["comparison"], pd.read_csv(d / "comparison.csv"), check_dtype=False)
+    pd.testing.assert_frame_equal(book["pareto"], pd.read_csv(d / "pareto.csv"), check_dtype=False)
 
 
 def test_comparison_only_folder(tmp_path):
