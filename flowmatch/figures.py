@@ -522,7 +522,7 @@ def site_map(pf: PlanFolder, max_links: int = 300, max_routes: int = 100,
 
 # --------------------------------------------------------------------------- comparisons
 
-_METRICS = ["objective", "cost", "landfill_t", "co2_t", "n_synergies", "n_milk_rounds"]
+_METRICS = ["cost", "landfill_t", "co2_t", "n_synergies", "n_milk_rounds"]
 _PARETO_AXES = ["cost", "co2_t", "landfill_t"]
 _METRIC_OF = {"cost": "cost", "co2": "co2_t", "landfill": "landfill_t", "co2_t": "co2_t",
               "landfill_t": "landfill_t"}
