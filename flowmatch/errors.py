@@ -17,6 +17,7 @@ __all__ = [
     "ParamsError",
     "ModelError",
     "SolverError",
+    "ScenarioError",
     "PlanFolderError",
 ]
 
@@ -94,6 +95,34 @@ class ModelError(FlowmatchError):
 
 class SolverError(FlowmatchError):
     """A solver failed, or is not available."""
+
+
+class ScenarioError(FlowmatchError):
+    """A what-if scenario (a TOML file or a ``--vary`` axis) is wrong.
+
+    Parameters
+    ----------
+    file : str
+        The scenario file (or ``--vary``).
+    problems : list of (key, message, fix)
+        Each problem: the key it is at (``params.landfill_tax``,
+        ``add.resources (entry 2), quantity``, ...), what is wrong and how to fix it.
+    """
+
+    def __init__(self, file: str, problems: list[tuple[str, str, str]]):
+        self.file = file
+        self.problems = list(problems)
+        self.keys = [k for k, _, _ in self.problems]
+        lines = [f"{file}: {k}: {m}" + (f" Fix: {f}" if f else "") for k, m, f in self.problems]
+        if len(lines) == 1:
+            super().__init__(lines[0])
+        else:
+            super().__init__("\n".join([f"{len(lines)} problems in scenario {file}:",
+                                         *(f"  - {ln}" for ln in lines)]))
+
+    def __reduce__(self):
+        # rebuild from (file, problems), so the error crosses process boundaries whole
+        return (type(self), (self.file, self.problems))
 
 
 class PlanFolderError(FlowmatchError):

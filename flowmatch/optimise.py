@@ -401,6 +401,7 @@ def optimise(
     write_lp: str | Path | None = None,
     write_mps: str | Path | None = None,
     jobs: int | None = None,
+    threads: int | None = None,
 ) -> Plan:
     """Choose the synergies (and, through their parts, milk rounds and cascades) to run.
 
@@ -428,6 +429,9 @@ def optimise(
         ``co2_t``, ``landfill`` / ``landfill_t`` (t).
     write_lp, write_mps : path-like, optional
         Write the whole model (then solved as one block) as an LP / MPS file.
+    threads : int, optional
+        Solver threads for blocks solved in this process (default: the
+        solver's own choice); pooled blocks always use one thread each.
     jobs : int, optional
         Processes for solving several big blocks at once (default: all cores;
         1 for none, as a caller that runs its own pool should pass).
@@ -482,7 +486,7 @@ def optimise(
     t0 = time.perf_counter()
     one_block = bool(write_lp or write_mps)
     blocks, results, n_comp = _solve_blocks(model, w, x0, jobs, one_block, solver=solver, time_limit=time_limit,
-                                    gap=gap, write_lp=write_lp, write_mps=write_mps)
+                                    gap=gap, write_lp=write_lp, write_mps=write_mps, threads=threads)
     timings["solve"] = time.perf_counter() - t0
     timings["solve_max_block"] = max((r.time_s for r in results), default=0.0)
 
