@@ -74,7 +74,7 @@ def fmt_scaled(v: float, digits: int = 1) -> tuple[str, str]:
         if a >= scale:
             x = v / scale
             return f"{x:,.{0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2}f}", word
-    if a >= 100:
+    if a >= 100 or v == round(v):
         return f"{v:,.0f}", ""
     if a >= 1:
         return f"{v:,.{digits}f}", ""
