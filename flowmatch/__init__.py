@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
     "describe": "describe",
+    "describe_text": "describe",
     "synth": "synth",
     "synth_tables": "synth",
     "match": "matching",

@@ -289,6 +289,11 @@ def _booleans(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Arra
     return t, t | f, ~(t | f | empty), low
 
 
+def _blank(n: int) -> pa.Array:
+    """``n`` empty strings."""
+    return pc.fill_null(pa.nulls(n, pa.string()), "")
+
+
 def _in(a: pa.Array, values: pa.Array | list | np.ndarray) -> np.ndarray:
     vs = values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
     return _np(pc.is_in(a, value_set=vs))
@@ -866,7 +871,8 @@ def _compatibility(t: _Table | None, cols: dict[str, Any] | None, P: _Problems) 
     if any(k not in cols for k in ("have_type", "want_type", "score")):
         return merge_exchanges(None)
     comp = _assemble(t, cols, {"source": "user"})
-    return merge_exchanges(comp)
+    # a repeated pair is reported by the key check; merge its first row only
+    return merge_exchanges(comp.drop_duplicates(["have_type", "want_type"]))
 
 
 def _properties(t: _Table | None, cols: dict[str, Any] | None, rc: dict[str, Any], rt: _Table,
@@ -946,16 +952,15 @@ def _resources(t: _Table, cols: dict[str, Any], params: Params, taxonomy: Taxono
         co2 = cols.get("co2", np.full(n, np.nan)) / per_unit
 
     # months
-    months = cols.get("months", pa.array([""] * n, type=pa.string()))
+    months = cols.get("months", _blank(n))
     uniq = pc.unique(months).to_pylist()
     mask = _lookup(months, {u: (parse_months(u) or 0) for u in uniq}, 0, np.int64)
     months = pc.if_else(pc.equal(months, ""), "1-12", months)
 
     # types: known, hazardous default, category fit
     types = cols["type"]
-    tindex = taxonomy.table.index
-    known = _in(types, pa.array(tindex.tolist(), type=pa.string()))
     uniq_types = [u for u in pc.unique(types).to_pylist() if u in taxonomy]
+    known = _lookup(types, dict.fromkeys(uniq_types, True), False, bool)
     haz_of = {u: taxonomy.hazardous(u) for u in uniq_types}
     type_haz = _lookup(types, {k: (1 if v else 0) if v is not None else -1 for k, v in haz_of.items()}, -1, np.int8)
     hz_val, hz_given = cols.get("hazardous", (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)))
@@ -970,9 +975,9 @@ def _resources(t: _Table, cols: dict[str, Any], params: Params, taxonomy: Taxono
            "raw:* types.", cat)
 
     bp_val, bp_given = cols.get("byproduct", (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)))
-    freq = cols.get("frequency", pa.array([""] * n, type=pa.string()))
+    freq = cols.get("frequency", _blank(n))
     freq = pc.if_else(pc.equal(freq, ""), FREQUENCIES[0], freq)
-    route = pc.utf8_lower(cols.get("route", pa.array([""] * n, type=pa.string())))
+    route = pc.utf8_lower(cols.get("route", _blank(n)))
     base_unit = pa.array([*BASE_UNIT.values(), ""], type=pa.string()).take(
         pa.array(np.where(cat_code >= 0, cat_code, len(BASE_UNIT))))
     out = dict(cols)

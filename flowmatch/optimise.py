@@ -30,6 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import ModelError, ParamsError, SolverError
 from .heat_cascade import heat_parts, heat_resource_ids
 from .inventory import Inventory
+from .milkrounds import MilkRoundPart
 from .model import LinearModel, ModelBuilder
 from .parts import ModelPart
 from .plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
@@ -71,13 +72,15 @@ def build_parts(inventory: Inventory, candidates: pd.DataFrame) -> list[ModelPar
 
     Water goes to the water cascade, heat (see
     :func:`~flowmatch.heat_cascade.heat_resource_ids`) to the heat cascade,
-    everything else to direct synergies.
+    everything else to direct synergies. Milk rounds own no balance: they join
+    the synergy part's have and want rows, so they come right after it.
     """
     res = inventory.resources
     water = res.loc[res["category"] == "water", "resource_id"].tolist()
     heat = heat_resource_ids(inventory)
     rest = set(res["resource_id"]) - set(water) - set(heat)
-    parts: list[ModelPart] = [SynergyPart(inventory, candidates, resource_ids=rest)]
+    synergies = SynergyPart(inventory, candidates, resource_ids=rest)
+    parts: list[ModelPart] = [synergies, MilkRoundPart(inventory, candidates, synergies)]
     if water:
         parts.append(WaterPart(inventory, water))
     if heat:

@@ -55,7 +55,11 @@ class Params:
     vehicle_cost_km: float = _p(6.0, 0, None, "milk-round vehicle cost per km")
     vehicle_cost_collection: float = _p(30.0, 0, None, "cost per stop (loading) on a milk round")
     vehicle_co2_kg_km: float = _p(0.9, 0, None, "kg CO2e per km of a milk-round vehicle")
-    milk_round_max_stops: int = _p(8, 1, None, "most haves one milk round visits")
+    milk_round_max_stops: int = _p(8, 0, None, "most haves one milk round visits (0: no milk rounds)")
+    milk_round_processors_per_have: int = _p(3, 1, None, "nearest compatible processors whose milk rounds may collect one have")
+    milk_round_max_km: float = _p(100.0, 0, None, "farthest a have may lie from the processor collecting it on a milk round, km")
+    milk_round_continuous_collections: int = _p(12, 1, 366, "collections a year of a have produced continuously (stored between collections)")
+    milk_round_pyvrp_iterations: int = _p(2000, 0, None, "PyVRP iterations per run when generating milk-round routes (0: heuristics only)")
     # water
     fresh_water_price: float = _p(4.0, 0, None, "fresh (virgin) water price per m3")
     fresh_water_co2_kg_m3: float = _p(0.3, 0, None, "kg CO2e per m3 of fresh water supplied")

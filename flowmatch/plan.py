@@ -59,15 +59,20 @@ class Plan:
         head = (f"plan: {self.status} ({gap_txt}), {s.get('n_synergies', 0)} synergies, "
                 f"{s.get('n_milk_rounds', 0)} milk rounds")
         cur = s.get("currency", "")
-        lines = [head, f"{'':14}{'baseline':>16}{'plan':>16}{'change':>16}"]
         base, obj = s.get("baseline", {}), s.get("objective", {})
+        rows = []
         for key, label in (("landfill_t", "landfill t"), ("cost", f"cost {cur}".strip()),
                            ("co2_t", "CO2 t")):
             b, p = base.get(key), obj.get(key)
             if b is None or p is None:
                 continue
             pct = f" ({100 * (p - b) / abs(b):+.1f}%)" if b else ""
-            lines.append(f"{label:14}{b:16,.1f}{p:16,.1f}{p - b:+16,.1f}{pct}")
+            rows.append((label, f"{b:,.1f}", f"{p:,.1f}", f"{p - b:+,.1f}{pct}"))
+        cells = [("", "baseline", "plan", "change"), *rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(4)]
+        lines = [head] + ["  ".join([r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:],
+                                                                                         strict=True)])
+                          for r in cells]
         t = self.timings
         if t:
             lines.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))

@@ -640,7 +640,8 @@ def _properties(rng: np.random.Generator, res_ids: np.ndarray, ti: np.ndarray, t
     for name, median, p, lo_max, hi_max in (("cod_mg_l", 60.0, 0.8, 30.0, 150.0),
                                              ("chloride_ppm", 250.0, 0.6, 200.0, 1000.0),
                                              ("tss_ppm", 30.0, 0.5, 10.0, 100.0)):
-        sel = water & (rng.random(n) < p)
+        # every water resource states COD (it is always measured); the others at random
+        sel = water & ((rng.random(n) < p) | (name == "cod_mg_l"))
         add(sel & have, name, np.round(logn(median, 0.8), 2), nan, nan)
         add(sel & ~have, name, nan, nan, np.round(rng.uniform(lo_max, hi_max, n) * strict, 3))
     # energy: stream (supply and target temperature) or level (temperature only)
@@ -654,7 +655,8 @@ def _properties(rng: np.random.Generator, res_ids: np.ndarray, ti: np.ndarray, t
     add(stream & have, "target_temperature_c", target_hot, nan, nan)
     t_max = np.where(rng.random(n) < 0.5, np.round(t + rng.uniform(20.0, 80.0, n), 1), np.nan)
     add(level & ~have, "temperature_c", nan, t, t_max)
-    add(stream & ~have, "temperature_c", np.round(rng.uniform(10.0, 45.0, n), 1), nan, nan)
+    cold_supply = np.minimum(np.round(rng.uniform(10.0, 45.0, n), 1), t - 5.0)  # heats up to t
+    add(stream & ~have, "temperature_c", cold_supply, nan, nan)
     add(stream & ~have, "target_temperature_c", t, nan, nan)
 
     idx = np.concatenate([p[0] for p in parts])

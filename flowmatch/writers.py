@@ -82,6 +82,12 @@ def write_candidates(cands: pd.DataFrame, out: str | Path, csv: bool = False) ->
     return paths
 
 
+def _route_table(routes: pd.DataFrame) -> pd.DataFrame:
+    """``ROUTE_COLUMNS`` first, then any optional columns the parts give (milk rounds' loads...)."""
+    extra = [c for c in routes.columns if c not in ROUTE_COLUMNS]
+    return routes.reindex(columns=[*ROUTE_COLUMNS, *extra])
+
+
 def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) -> list[Path]:
     """Write a plan folder: ``flows.csv``, ``routes.csv`` and ``summary.json``.
 
@@ -98,7 +104,7 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
 
         check_balance(plan.flows, inventory)
     paths = [write_table(plan.flows.reindex(columns=FLOW_COLUMNS), out / "flows.csv"),
-             write_table(plan.routes.reindex(columns=ROUTE_COLUMNS), out / "routes.csv")]
+             write_table(_route_table(plan.routes), out / "routes.csv")]
     if inventory is not None:
         paths.append(write_table(inventory.sites, out / "sites.csv"))
         paths.append(write_table(inventory.resources, out / "resources.csv"))

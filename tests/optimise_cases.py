@@ -37,7 +37,9 @@ def make_inventory(resources: list[dict], properties: list[dict] | None = None, 
     }
     if properties:
         tables["properties"] = pd.DataFrame(properties)
-    return build_inventory(tables, params=Params().replace(**params) if params else Params())
+    # direct synergies alone (brute force knows no routes); milk rounds: tests/test_milkrounds.py
+    params = {"milk_round_max_stops": 0, **params}
+    return build_inventory(tables, params=Params().replace(**params))
 
 
 def make_candidates(pairs: list[tuple[str, str, float]]) -> pd.DataFrame:

@@ -208,6 +208,13 @@ def test_duplicate_composite_key(tmp_path):
     assert "duplicate resource_id, property 'H1 / moisture_pct' (first in row 1)" in p.message
 
 
+def test_duplicate_pair_in_compatibility(tmp_path):
+    tabs = tables()
+    tabs["compatibility"] = pd.concat([tabs["compatibility"]] * 2, ignore_index=True)
+    probs = problems_of(write_csv(tmp_path / "inv", tabs))
+    assert {(p.row, p.column) for p in probs} == {(3, "want_type"), (4, "want_type")}
+
+
 def test_type_loop(tmp_path):
     tabs = tables()
     tabs["types"] = pd.DataFrame({"type": ["a:x", "a:y"], "parent": ["a:y", "a:x"], "label": ["x", "y"]})

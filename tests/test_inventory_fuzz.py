@@ -134,7 +134,8 @@ def _write(folder: Path, tabs: dict[str, pd.DataFrame], fmt: str, params: str | 
             try:
                 df.to_parquet(folder / f"{name}.parquet")
             except Exception:  # noqa: BLE001 - odd columns (or names pandas refuses) go as text
-                arrays = [pa.array(df.iloc[:, j].astype(str).tolist()) for j in range(df.shape[1])]
+                arrays = [pa.array(["" if pd.isna(v) else str(v) for v in df.iloc[:, j]])
+                          for j in range(df.shape[1])]
                 pq.write_table(pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns]),
                                folder / f"{name}.parquet")
         if params is not None:

@@ -390,7 +390,10 @@ def test_baseline_prices_defaults_by_category():
            {"id": "HW", "role": "have", "quantity": 100, "category": "water"},
            {"id": "WE", "role": "want", "quantity": 5, "category": "energy"},
            {"id": "WM", "role": "want", "quantity": 10}]
-    inv = make_inventory(res, landfill_tax=7.0, carbon_price=0.0, virgin_price_t=11.0)
+    # the water and heat resources carry what the cascades need: a concentration, a temperature
+    props = [{"resource_id": "HW", "property": "cod_mg_l", "value": 50.0},
+             {"resource_id": "WE", "property": "temperature_c", "min": 120.0}]
+    inv = make_inventory(res, props, landfill_tax=7.0, carbon_price=0.0, virgin_price_t=11.0)
     p = inv.params
     b = baseline(inv)
     cost = (10 * (30 + 7) + 10 * (p.landfill_price + 7) + 0 + 100 * p.wastewater_price
