@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["NJIT", "NJIT_PARALLEL", "cache_dir"]
+__all__ = ["NJIT", "NJIT_INLINE", "NJIT_PARALLEL", "cache_dir"]
 
 
 def cache_dir() -> Path:
@@ -33,5 +33,8 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
 #: Flags for serial kernels: every ``@njit`` in ``kernels/`` uses these.
 NJIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+#: Flags for small kernels called once per pair from other kernels: inlined by
+#: Numba, because a call passing tuples of arrays costs more than the work.
+NJIT_INLINE = dict(NJIT, inline="always")
 #: Flags for kernels that use ``prange``.
 NJIT_PARALLEL = dict(NJIT, parallel=True)

@@ -41,7 +41,8 @@ from .schema import FREQUENCIES
 from .taxonomy import Taxonomy
 from .units import CATEGORIES
 
-__all__ = ["MatchArrays", "freeze", "type_score_matrix", "unit_vectors", "FUNGIBLE_ROOTS"]
+__all__ = ["MatchArrays", "freeze", "type_score_matrix", "unit_vectors", "property_csr",
+           "FUNGIBLE_ROOTS"]
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,14 @@ def _overrides(dist: pd.DataFrame, sites: pd.Index) -> tuple[np.ndarray, np.ndar
             both["km"].to_numpy(dtype=float, copy=True))
 
 
+def property_csr(vmin: np.ndarray, vmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``(ptr, idx)`` of the columns each row constrains (a ``min`` or a ``max`` given)."""
+    constrained = ~(np.isnan(vmin) & np.isnan(vmax))
+    ptr = np.zeros(len(vmin) + 1, dtype=np.int64)
+    np.cumsum(constrained.sum(axis=1), out=ptr[1:])
+    return ptr, np.nonzero(constrained)[1].astype(np.int64)
+
+
 def _chain(taxonomy: Taxonomy, t: str) -> list[str]:
     """``t`` and its ancestors, nearest first (just ``[t]`` for an unknown type)."""
     return taxonomy.ancestors(t) if t in taxonomy else [t]
@@ -303,9 +312,7 @@ def freeze(inventory: Inventory) -> MatchArrays:
     w_ids = pd.Index(wants["resource_id"])
     (h_value,) = _property_matrices(props, h_ids, names, ("value",))
     w_min, w_max = _property_matrices(props, w_ids, names, ("min", "max"))
-    constrained = ~(np.isnan(w_min) & np.isnan(w_max))
-    w_prop_ptr = np.concatenate([[0], np.cumsum(constrained.sum(axis=1))]).astype(np.int64)
-    w_prop_idx = np.nonzero(constrained)[1].astype(np.int64)
+    w_prop_ptr, w_prop_idx = property_csr(w_min, w_max)
 
     freq_code = {f: i for i, f in enumerate(FREQUENCIES)}
     cat_code = {c: i for i, c in enumerate(CATEGORIES)}

@@ -11,11 +11,10 @@ the pruning are described in ``docs/matching.md``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numba
 import numpy as np
@@ -23,12 +22,35 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import ParamsError
-from .frozen import MatchArrays, freeze, unit_vectors
+from .frozen import MatchArrays, freeze, property_csr, unit_vectors
 from .inventory import Inventory
 from .kernels.geo import EARTH_RADIUS_KM, chord2_of_km_array
 from .kernels.geo import great_circle_km as _gc_kernel
 from .kernels.grid import Index, assign_bands
-from .kernels.scoring import Rules, Side
+from .kernels.scoring import (
+    C_C2,
+    C_CAT,
+    C_FREQ,
+    C_HAZ,
+    C_KM,
+    C_LAT,
+    C_LOGQ,
+    C_LON,
+    C_MONTHS,
+    C_ORIG,
+    C_SITE,
+    C_TYPE,
+    C_X,
+    C_Z,
+    K_DIST,
+    K_MISSING,
+    K_TOL,
+    K_WEIGHTS,
+    N_COLS,
+    N_CONSTS,
+    Rules,
+    Side,
+)
 from .kernels.search import pair_details, search
 from .params import Params
 from .schema import FREQUENCIES
@@ -72,21 +94,39 @@ def _check_params(params: Params, top_k: int | None, min_score: float | None) ->
     return params
 
 
-@contextlib.contextmanager
-def _numba_threads(threads: int | None) -> Iterator[None]:
+def _thread_count(threads: int | None) -> int:
+    """Worker threads: ``threads`` validated, or all Numba may use."""
     if threads is None:
-        yield
-        return
+        return numba.get_num_threads()
     most = numba.config.NUMBA_NUM_THREADS
     if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or not 1 <= threads <= most:
         raise ParamsError(f"match: threads = {threads!r} is out of range. Give an integer from 1 "
                           f"to {most} (the cores Numba may use; NUMBA_NUM_THREADS raises it).")
-    before = numba.get_num_threads()
-    numba.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    return int(threads)
+
+
+def _run_parallel(kernel, n_items: int, threads: int, bar: tqdm | None = None,
+                  per_task: int = 1) -> None:
+    """Call ``kernel(start, stop)`` over ``0:n_items`` in slices on ``threads`` threads.
+
+    The kernels release the GIL, so the threads run in parallel; slices are
+    pulled as threads come free. ``bar`` advances by ``per_task`` per item done.
+    """
+    n_tasks = min(n_items, max(1, threads * 16))
+    bounds = np.linspace(0, n_items, n_tasks + 1).round().astype(int)
+    slices = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    if threads == 1 or len(slices) == 1:
+        for a, b in slices:
+            kernel(a, b)
+            if bar is not None:
+                bar.update((b - a) * per_task)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="flowmatch-match") as pool:
+        futures = {pool.submit(kernel, a, b): b - a for a, b in slices}
+        for fut in as_completed(futures):
+            fut.result()
+            if bar is not None:
+                bar.update(futures[fut] * per_task)
 
 
 # --------------------------------------------------------------------------- kernel inputs
@@ -107,26 +147,23 @@ def build_rules(arrays: MatchArrays, params: Params) -> Rules:
     """
     weights = np.array([params.weight_type, params.weight_quality, params.weight_quantity,
                         params.weight_distance, params.weight_frequency], dtype=float)
-    weights /= weights.sum()
     steps = np.abs(np.subtract.outer(np.arange(len(FREQUENCIES)), np.arange(len(FREQUENCIES))))
     fit = 1.0 - (1.0 - params.frequency_mismatch) * steps / (len(FREQUENCIES) - 1)
-    masks = np.arange(1 << 12)
-    popcount = np.array([bin(m).count("1") for m in masks], dtype=np.int64)
     scale = np.array([getattr(params, f"distance_scale_{c}_km") for c in CATEGORIES])
+    consts = np.empty(N_CONSTS)
+    consts[K_WEIGHTS:K_WEIGHTS + 5] = weights / weights.sum()
+    consts[K_DIST:K_DIST + len(CATEGORIES)] = -math.log(2.0) / scale
     with np.errstate(divide="ignore"):
+        consts[K_MISSING] = np.log(params.quality_missing)
         log_type = np.log(arrays.type_score)
         log_fit = np.log(fit)
         log_count = np.log(np.arange(13, dtype=float))
-        log_missing = float(np.log(params.quality_missing))
+    consts[K_TOL] = params.quality_tolerance
     return Rules(
-        log_type=np.ascontiguousarray(log_type),
-        log_fit=np.ascontiguousarray(log_fit),
+        log_type=_kernel_array(log_type, float),
+        log_fit=_kernel_array(log_fit, float),
         log_count=log_count,
-        popcount=popcount,
-        weights=weights,
-        dist_coef=-math.log(2.0) / scale,
-        log_missing=log_missing,
-        tolerance=float(params.quality_tolerance),
+        consts=consts,
         ov_ptr=_kernel_array(arrays.ov_ptr, np.int64),
         ov_site=_kernel_array(arrays.ov_site, np.int64),
         ov_km=_kernel_array(arrays.ov_km, float),
@@ -138,50 +175,58 @@ def _kernel_array(a: np.ndarray, dtype: type) -> np.ndarray:
     return np.require(a, dtype=dtype, requirements=("C", "W"))
 
 
-def _prop_csr(vmin: np.ndarray, vmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    constrained = ~(np.isnan(vmin) & np.isnan(vmax))
-    ptr = np.concatenate([[0], np.cumsum(constrained.sum(axis=1))]).astype(np.int64)
-    return ptr, np.nonzero(constrained)[1].astype(np.int64)
-
-
 def _side(arrays: MatchArrays, role: str) -> Side:
     """The :data:`Side` of the haves (``role="h"``) or the wants (``"w"``)."""
-    def get(name: str, dtype: type = np.int64) -> np.ndarray:
-        return _kernel_array(getattr(arrays, f"{role}_{name}"), dtype)
+    def get(name: str) -> np.ndarray:
+        return getattr(arrays, f"{role}_{name}")
 
     n = len(get("type"))
     n_props = len(arrays.property_names)
-    max_km = get("max_km", float)
+    rows = np.empty((n, N_COLS))
+    rows[:, C_X:C_Z + 1] = get("xyz")
+    rows[:, C_LAT] = get("lat")
+    rows[:, C_LON] = get("lon")
+    rows[:, C_KM] = get("max_km")
     chord2 = np.empty(n)
-    chord2_of_km_array(max_km, chord2)
+    chord2_of_km_array(_kernel_array(get("max_km"), float), chord2)
+    rows[:, C_C2] = chord2
     with np.errstate(divide="ignore"):
-        log_qty = np.log(get("qty", float))
-    empty = np.empty((0, n_props))
+        rows[:, C_LOGQ] = np.log(get("qty"))
+    for col, name in ((C_TYPE, "type"), (C_CAT, "cat"), (C_SITE, "site"), (C_MONTHS, "months"),
+                      (C_FREQ, "freq"), (C_HAZ, "haz")):
+        rows[:, col] = get(name)
+    rows[:, C_ORIG] = np.arange(n)
     if role == "h":
-        value, vmin, vmax = get("value", float), empty, empty
-        prop_ptr, prop_idx = np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    else:
-        value, vmin, vmax = empty, get("min", float), get("max", float)
-        prop_ptr, prop_idx = get("prop_ptr"), get("prop_idx")
-    return Side(
-        type=get("type"), cat=get("cat"), site=get("site"), lat=get("lat", float),
-        lon=get("lon", float), xyz=get("xyz", float), max_km=max_km, chord2=chord2,
-        log_qty=log_qty, months=get("months"), freq=get("freq"), haz=get("haz", np.bool_),
-        orig=np.arange(n, dtype=np.int64), value=value, vmin=vmin, vmax=vmax,
-        prop_ptr=prop_ptr, prop_idx=prop_idx,
-    )
+        return Side(rows=rows, value=_kernel_array(arrays.h_value, float),
+                    prop_ptr=np.zeros(n + 1, dtype=np.int64), prop_pack=np.empty((0, 3)))
+    return Side(rows=rows, value=np.empty((0, n_props)),
+                **_ranges_csr(arrays.w_min, arrays.w_max))
+
+
+def _ranges_csr(vmin: np.ndarray, vmax: np.ndarray) -> dict[str, np.ndarray]:
+    """The wants' ranges as the CSR of :data:`Side` (``prop_ptr``, ``prop_pack``)."""
+    ptr, idx = property_csr(vmin, vmax)
+    rows = np.repeat(np.arange(len(vmin)), np.diff(ptr))
+    pack = np.stack([idx.astype(float), vmin[rows, idx], vmax[rows, idx]], axis=1)
+    return {"prop_ptr": ptr, "prop_pack": np.ascontiguousarray(pack.reshape(-1, 3))}
 
 
 def _permute(side: Side, order: np.ndarray) -> Side:
-    """``side`` with its rows in ``order`` (``orig`` keeps the original row numbers)."""
-    n = len(side.type)
-    fields = {name: np.ascontiguousarray(arr[order]) if arr.shape[0] == n else arr
-              for name, arr in side._asdict().items() if name not in ("prop_ptr", "prop_idx")}
-    if side.vmin.shape[0] == n:
-        fields["prop_ptr"], fields["prop_idx"] = _prop_csr(fields["vmin"], fields["vmax"])
-    else:
-        fields["prop_ptr"], fields["prop_idx"] = side.prop_ptr, side.prop_idx
-    return Side(**fields)
+    """``side`` with its rows in ``order`` (``C_ORIG`` keeps the original row numbers)."""
+    n = side.rows.shape[0]
+    value = np.ascontiguousarray(side.value[order]) if side.value.shape[0] == n else side.value
+    ptr, pack = side.prop_ptr, side.prop_pack
+    if len(pack):
+        counts = np.diff(ptr)[order]
+        starts = ptr[:-1][order]
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        take = np.repeat(starts - ptr[:-1], counts) + np.arange(ptr[-1])
+        pack = np.ascontiguousarray(pack[take])
+    elif ptr[-1] == 0:
+        ptr = np.zeros(n + 1, dtype=np.int64)
+    return Side(rows=np.ascontiguousarray(side.rows[order]), value=value, prop_ptr=ptr,
+                prop_pack=pack)
 
 
 def _csr(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -197,27 +242,31 @@ def _index(targets: Side, compatible: np.ndarray, n_sites: int, with_sites: bool
     ``compatible[query_type, target_type]`` says which target types a query type may meet.
     """
     n_types = compatible.shape[1]
-    reach = pd.Series(targets.max_km).groupby(targets.type)
+    types = targets.rows[:, C_TYPE].astype(np.int64)
+    lat = np.ascontiguousarray(targets.rows[:, C_LAT])
+    lon = targets.rows[:, C_LON]
+    reach = pd.Series(targets.rows[:, C_KM]).groupby(types)
     median = reach.median().reindex(range(n_types)).fillna(MIN_BAND_KM).to_numpy()
     largest = reach.max().reindex(range(n_types)).fillna(0.0).to_numpy()
     band_h = np.clip(median, MIN_BAND_KM, math.pi * EARTH_RADIUS_KM) / EARTH_RADIUS_KM
     n_bands = (np.floor(math.pi / band_h) + 1).astype(np.int64)
-    bands = np.empty(len(targets.type), dtype=np.int64)
-    assign_bands(targets.lat, targets.type, band_h, n_bands, bands)
-    order = np.lexsort((targets.lon, bands, targets.type))
+    bands = np.empty(len(types), dtype=np.int64)
+    assign_bands(lat, types, band_h, n_bands, bands)
+    order = np.lexsort((lon, bands, types))
     sorted_targets = _permute(targets, order)
     type_ptr = np.zeros(n_types + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sorted_targets.type, minlength=n_types), out=type_ptr[1:])
+    np.cumsum(np.bincount(types, minlength=n_types), out=type_ptr[1:])
     comp_q, comp_t = np.nonzero(compatible)
     comp_ptr = np.zeros(compatible.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(comp_q, minlength=compatible.shape[0]), out=comp_ptr[1:])
     if with_sites:
-        site_ptr, site_rows = _csr(sorted_targets.site, n_sites)
+        site_ptr, site_rows = _csr(sorted_targets.rows[:, C_SITE].astype(np.int64), n_sites)
     else:
         site_ptr, site_rows = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     index = Index(
         type_ptr=type_ptr,
         band=np.ascontiguousarray(bands[order]),
+        lon=np.ascontiguousarray(lon[order]),
         band_h=band_h,
         n_bands=n_bands,
         reach_rad=np.minimum(largest / EARTH_RADIUS_KM, math.pi) + 1e-9,
@@ -232,14 +281,15 @@ def _index(targets: Side, compatible: np.ndarray, n_sites: int, with_sites: bool
 def _unused_index() -> Index:
     """A placeholder :data:`Index` of the right types, for the exhaustive search."""
     ints, floats = np.zeros(1, dtype=np.int64), np.ones(1)
-    return Index(type_ptr=ints, band=ints, band_h=floats, n_bands=ints, reach_rad=floats,
+    return Index(type_ptr=ints, band=ints, lon=floats, band_h=floats, n_bands=ints, reach_rad=floats,
                  comp_ptr=ints, comp_type=ints, site_ptr=ints, site_rows=ints)
 
 
 def _query_order(queries: Side, n_chunks: int) -> np.ndarray:
     """Queries sorted by type and place (neighbours share cached targets), chunks shuffled
     (so a static split over threads is balanced)."""
-    near = np.lexsort((queries.lon, np.floor(queries.lat * 100.0), queries.type))
+    rows = queries.rows
+    near = np.lexsort((rows[:, C_LON], np.floor(rows[:, C_LAT] * 100.0), rows[:, C_TYPE]))
     chunks = np.random.default_rng(0).permutation(n_chunks)
     pos = (chunks[:, None] * CHUNK + np.arange(CHUNK)[None, :]).ravel()
     return np.ascontiguousarray(near[pos[pos < len(near)]])
@@ -266,7 +316,7 @@ def search_top_k(arrays: MatchArrays, params: Params, top_k: int | None = None,
     exhaustive : bool
         Score every pair instead of the pruned candidates (same result, slower).
     threads : int, optional
-        Numba threads for this call.
+        Worker threads (default: all Numba may use, ``numba.get_num_threads()``).
     progress : bool
         Show a progress bar (tqdm) on stderr.
 
@@ -288,7 +338,7 @@ def search_top_k(arrays: MatchArrays, params: Params, top_k: int | None = None,
     haves, wants = _side(arrays, "h"), _side(arrays, "w")
     by_want = by == "want"
     queries, targets = (wants, haves) if by_want else (haves, wants)
-    n_q, n_t = len(queries.type), len(targets.type)
+    n_q, n_t = queries.rows.shape[0], targets.rows.shape[0]
     k = max(1, min(params.top_k, n_t))
     top_idx = np.full((n_q, k), -1, dtype=np.int64)
     top_score = np.zeros((n_q, k))
@@ -303,15 +353,16 @@ def search_top_k(arrays: MatchArrays, params: Params, top_k: int | None = None,
         targets, index = _index(targets, compatible, len(arrays.site_ids), with_sites)
     n_chunks = -(-n_q // CHUNK)
     q_order = _query_order(queries, n_chunks)
-    n_batches = min(n_chunks, 100) if progress else 1
-    bounds = np.linspace(0, n_chunks, n_batches + 1).round().astype(int)
+    n_threads = _thread_count(threads)
     t0 = time.perf_counter()
-    with _numba_threads(threads), tqdm(total=n_q, unit=by, desc=f"matching {by}s",
-                                       disable=not progress, leave=False, delay=0.5) as bar:
-        for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
-            search(by_want, exhaustive, q_order, CHUNK, int(c0), int(c1), queries, targets, rules,
-                   index, float(params.min_score), top_score, top_idx)
-            bar.update(min(n_q, int(c1) * CHUNK) - min(n_q, int(c0) * CHUNK))
+
+    def kernel(c0: int, c1: int) -> None:
+        search(by_want, exhaustive, q_order, CHUNK, c0, c1, *((targets, queries) if by_want
+               else (queries, targets)), rules, index, float(params.min_score), top_score, top_idx)
+
+    with tqdm(total=n_chunks * CHUNK, unit=by, desc=f"matching {by}s", disable=not progress,
+              leave=False, delay=0.5) as bar:
+        _run_parallel(kernel, n_chunks, n_threads, bar, per_task=CHUNK)
     log.info("best %d of %d %ss for each of %d %ss (%s) in %.2f s", k, n_t,
              "have" if by_want else "want", n_q, by, "exhaustive" if exhaustive else "pruned",
              time.perf_counter() - t0)
@@ -319,7 +370,7 @@ def search_top_k(arrays: MatchArrays, params: Params, top_k: int | None = None,
 
 
 def pair_scores(arrays: MatchArrays, params: Params, have_idx: np.ndarray,
-                want_idx: np.ndarray) -> pd.DataFrame:
+                want_idx: np.ndarray, threads: int | None = None) -> pd.DataFrame:
     """Sub-scores, distance and score of the given (have row, want row) pairs.
 
     Parameters
@@ -328,6 +379,8 @@ def pair_scores(arrays: MatchArrays, params: Params, have_idx: np.ndarray,
     params : Params
     have_idx, want_idx : array-like of int
         Row numbers into ``arrays``' haves and wants, same length.
+    threads : int, optional
+        Worker threads (default: all Numba may use).
 
     Returns
     -------
@@ -343,8 +396,12 @@ def pair_scores(arrays: MatchArrays, params: Params, have_idx: np.ndarray,
     if len(h) and (h.min() < 0 or h.max() >= arrays.n_haves or w.min() < 0 or w.max() >= arrays.n_wants):
         raise IndexError("a have or want row number is out of range")
     out = np.empty((len(h), len(SUBSCORE_COLUMNS)))
-    if len(h):
-        pair_details(h, w, _side(arrays, "h"), _side(arrays, "w"), build_rules(arrays, params), out)
+    haves, wants, rules = _side(arrays, "h"), _side(arrays, "w"), build_rules(arrays, params)
+
+    def kernel(i0: int, i1: int) -> None:
+        pair_details(h, w, i0, i1, haves, wants, rules, out)
+
+    _run_parallel(kernel, len(h), _thread_count(threads))
     return pd.DataFrame(out, columns=SUBSCORE_COLUMNS)
 
 
@@ -442,7 +499,7 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         h2, slot2 = np.nonzero(idx_h >= 0)
         key = np.unique(np.concatenate([w * arrays.n_haves + h, idx_h[h2, slot2] * arrays.n_haves + h2]))
         w, h = key // max(1, arrays.n_haves), key % max(1, arrays.n_haves)
-    details = pair_scores(arrays, params, h, w)
+    details = pair_scores(arrays, params, h, w, threads=threads)
     cands = _frame(arrays, h, w, details, per_have)
     if len(cands) == 0:
         log.warning("no have can serve any want within the limits: no candidates")

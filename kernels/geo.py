@@ -14,7 +14,7 @@ import math
 
 from numba import njit
 
-from flowmatch.config import NJIT
+from flowmatch.config import NJIT, NJIT_INLINE
 
 __all__ = ["EARTH_RADIUS_KM", "CHORD_SLACK", "chord2", "chord2_of_km", "chord2_of_km_array", "km_of_chord2",
            "lon_halfwidth", "great_circle_km"]
@@ -26,7 +26,7 @@ EARTH_RADIUS_KM = 6371.0088
 CHORD_SLACK = 1e-9
 
 
-@njit(**NJIT)
+@njit(**NJIT_INLINE)
 def chord2(a, i, b, j):
     """Squared chord between row ``i`` of unit vectors ``a`` and row ``j`` of ``b``."""
     dx = a[i, 0] - b[j, 0]
@@ -50,7 +50,7 @@ def chord2_of_km_array(km, out):
         out[i] = chord2_of_km(km[i])
 
 
-@njit(**NJIT)
+@njit(**NJIT_INLINE)
 def km_of_chord2(c2):
     """Great-circle km of a squared chord."""
     return 2.0 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(c2) / 2.0))

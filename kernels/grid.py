@@ -22,13 +22,13 @@ from flowmatch.config import NJIT
 __all__ = ["Index", "lower_bound", "upper_bound", "band_of", "band_range", "lon_bounds", "assign_bands"]
 
 #: The target side's blocking: ``type_ptr`` (CSR of rows by type),
-#: ``band`` (each row's band), ``band_h`` / ``n_bands`` / ``reach_rad`` per type
+#: ``band`` and ``lon`` (each row's band and longitude, the sort keys), ``band_h`` / ``n_bands`` / ``reach_rad`` per type
 #: (band height, number of bands, largest reach in radians), ``comp_ptr`` /
 #: ``comp_type`` (CSR: target types with a positive type score for each query
 #: type) and ``site_ptr`` / ``site_rows`` (CSR of rows by site, for measured
 #: distances; one empty row when there are none).
 Index = namedtuple("Index", [
-    "type_ptr", "band", "band_h", "n_bands", "reach_rad", "comp_ptr", "comp_type",
+    "type_ptr", "band", "lon", "band_h", "n_bands", "reach_rad", "comp_ptr", "comp_type",
     "site_ptr", "site_rows",
 ])
 

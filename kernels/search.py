@@ -1,10 +1,11 @@
 """The matching drivers: best K targets per query, pruned or exhaustive, and pair details.
 
 A *query* is a want (``by_want``) or a have; its *targets* are the other side.
-Queries are taken in chunks, the chunks spread over Numba's threads
-(``prange``); each query owns one row of the output, a top-K heap
-(:mod:`.topk`), so no full score matrix is ever built and no two threads write
-the same row.
+Queries are taken in chunks; the kernels release the GIL, and the caller runs
+ranges of chunks on a pool of threads, pulled as threads come free (balanced
+without a ``prange``, whose compilation costs more than the rest of the
+kernels). Each query owns one row of the output, a top-K heap (:mod:`.topk`),
+so no full score matrix is ever built and no two threads write the same row.
 
 The pruned search visits, for each query, only the target types with a
 positive type score, and in each only the latitude bands and longitude windows
@@ -21,13 +22,32 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from flowmatch.config import NJIT, NJIT_PARALLEL
+from flowmatch.config import NJIT
 
-from .geo import EARTH_RADIUS_KM, chord2, lon_halfwidth
+from .geo import EARTH_RADIUS_KM, lon_halfwidth
 from .grid import band_range, lon_bounds, lower_bound
-from .scoring import N_SUB, NEG, override_km, score_pair
+from .scoring import (
+    C_C2,
+    C_KM,
+    C_LAT,
+    C_LON,
+    C_ORIG,
+    C_SITE,
+    C_TYPE,
+    C_X,
+    C_Y,
+    C_Z,
+    K_MISSING,
+    K_TOL,
+    K_WEIGHTS,
+    NEG,
+    add_quality,
+    log_quality,
+    override_km,
+    score_pair,
+)
 from .topk import heap_push, heap_sort
 
 __all__ = ["search", "pair_details"]
@@ -36,120 +56,157 @@ _LOG_SLACK = 1e-12
 
 
 @njit(**NJIT)
-def _offer(by_want, q, t, queries, targets, rules, ov, thr, min_score, srow, irow, cnt, sub):
-    """Score target ``t`` for query ``q`` and offer it to the row's heap; return the new count."""
-    if by_want:
-        ls = score_pair(t, q, targets, queries, rules, thr, ov, sub)
-    else:
-        ls = score_pair(q, t, queries, targets, rules, thr, ov, sub)
-    if ls == NEG:
-        return cnt
-    s = math.exp(ls)
-    if s < min_score:
-        return cnt
-    return heap_push(srow, irow, cnt, s, targets.orig[t])
+def _windows(qlat, qlon, rho, s0, s1, tt, index, ranges):
+    """Fill ``ranges`` with the row ranges of target type ``tt`` (rows ``s0:s1``) that may
+    lie within angle ``rho`` of the query (column 2 set to 0); return how many."""
+    lon = index.lon
+    m = 0
+    half = lon_halfwidth(qlat, rho)
+    b0, b1 = band_range(qlat, rho, index.band_h[tt], index.n_bands[tt])
+    lo = lower_bound(index.band, s0, s1, b0)
+    for b in range(b0, b1 + 1):
+        hi = lower_bound(index.band, lo, s1, b + 1)
+        if lo < hi:
+            if half >= math.pi:
+                ranges[m, 0] = lo
+                ranges[m, 1] = hi
+                ranges[m, 2] = 0
+                m += 1
+            else:
+                a = qlon - half
+                z = qlon + half
+                if a < -math.pi:  # across the antimeridian: two windows
+                    ranges[m, 2] = 0
+                    ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, -math.pi, z)
+                    m += 1
+                    a += 2.0 * math.pi
+                    z = math.pi
+                elif z > math.pi:
+                    ranges[m, 2] = 0
+                    ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, -math.pi, z - 2.0 * math.pi)
+                    m += 1
+                    z = math.pi
+                ranges[m, 2] = 0
+                ranges[m, 0], ranges[m, 1] = lon_bounds(lon, lo, hi, a, z)
+                m += 1
+        lo = hi
+    return m
 
 
 @njit(**NJIT)
-def _threshold(min_log, srow, cnt):
-    """Log score a pair must reach to enter a row holding ``cnt`` entries."""
-    if cnt < srow.shape[0]:
-        return min_log
-    return max(min_log, math.log(srow[0]) - _LOG_SLACK)
+def _run_chunk(by_want, exhaustive, q_order, i0, i1, hr, wr, value, prop_ptr, prop_pack, log_type,
+               log_fit, log_count, consts, ov_ptr, ov_site, ov_km, index, min_log, min_score,
+               top_score, top_idx, ranges):
+    """Fill the output rows of queries ``q_order[i0:i1]`` (one thread's share).
+
+    Each query's work is a list of row ranges of the targets, visited in one
+    loop (so the scoring is compiled once): all rows when ``exhaustive``;
+    otherwise, per compatible target type, the latitude-band and longitude
+    windows in reach (``_windows``), then the sites with a measured distance
+    to the query's site (``site_rows[lo:hi]`` of the index, marked in column 2).
+    """
+    qr = wr if by_want else hr
+    tr = hr if by_want else wr
+    n_t = tr.shape[0]
+    comp_ptr = index.comp_ptr
+    comp_type = index.comp_type
+    type_ptr = index.type_ptr
+    reach_rad = index.reach_rad
+    site_ptr = index.site_ptr
+    site_rows = index.site_rows
+    w_quality = consts[K_WEIGHTS + 1]
+    log_missing = consts[K_MISSING]
+    tolerance = consts[K_TOL]
+    for ii in range(i0, i1):
+        q = q_order[ii]
+        srow = top_score[q]
+        irow = top_idx[q]
+        irow[:] = -1
+        srow[:] = 0.0
+        qs = int(qr[q, C_SITE])
+        has_ov = ov_ptr[qs + 1] > ov_ptr[qs]
+        qt = int(qr[q, C_TYPE])
+        qc2 = qr[q, C_C2]
+        qx = qr[q, C_X]
+        qy = qr[q, C_Y]
+        qz = qr[q, C_Z]
+        n_groups = 1 if exhaustive else comp_ptr[qt + 1] - comp_ptr[qt] + 1
+        cnt = 0
+        thr = min_log
+        for g in range(n_groups):
+            m = 0
+            if exhaustive:
+                ranges[0, 0], ranges[0, 1], ranges[0, 2] = 0, n_t, 0
+                m = 1
+            elif g < n_groups - 1:
+                tt = comp_type[comp_ptr[qt] + g]
+                s0 = type_ptr[tt]
+                s1 = type_ptr[tt + 1]
+                if s0 < s1:
+                    rho = min(qr[q, C_KM] / EARTH_RADIUS_KM, math.pi, reach_rad[tt])
+                    m = _windows(qr[q, C_LAT], qr[q, C_LON], rho + 1e-9, s0, s1, tt, index, ranges)
+            elif has_ov:
+                for k in range(ov_ptr[qs], ov_ptr[qs + 1]):
+                    other = ov_site[k]
+                    ranges[m, 0] = site_ptr[other]
+                    ranges[m, 1] = site_ptr[other + 1]
+                    ranges[m, 2] = 1
+                    m += 1
+            for r in range(m):
+                via_site = ranges[r, 2] == 1
+                for p in range(ranges[r, 0], ranges[r, 1]):
+                    t = site_rows[p] if via_site else p
+                    ov = -1.0
+                    if has_ov:
+                        ts = int(tr[t, C_SITE])
+                        if by_want:
+                            ov = override_km(ov_ptr, ov_site, ov_km, ts, qs)
+                        else:
+                            ov = override_km(ov_ptr, ov_site, ov_km, qs, ts)
+                    if not exhaustive and not via_site:
+                        if ov >= 0.0:
+                            continue  # visited through the measured distances
+                        dx = tr[t, C_X] - qx
+                        dy = tr[t, C_Y] - qy
+                        dz = tr[t, C_Z] - qz
+                        if dx * dx + dy * dy + dz * dz > qc2:  # the chord test
+                            continue
+                    h = t if by_want else q
+                    w = q if by_want else t
+                    ls = score_pair(h, w, hr, wr, log_type, log_fit, log_count, consts, thr, ov)[0]
+                    if ls == NEG:
+                        continue
+                    lql = log_quality(h, w, value, prop_ptr, prop_pack, log_missing, tolerance)
+                    ls = add_quality(ls, lql, w_quality, thr)
+                    if ls == NEG:
+                        continue
+                    s = math.exp(ls)
+                    if s < min_score:
+                        continue
+                    cnt = heap_push(srow, irow, cnt, s, int(tr[t, C_ORIG]))
+                    if cnt == srow.shape[0]:
+                        thr = max(min_log, math.log(srow[0]) - _LOG_SLACK)
+        heap_sort(srow, irow, cnt)
 
 
 @njit(**NJIT)
-def _site_pair_km(by_want, q, t, queries, targets, rules):
-    if by_want:
-        return override_km(rules, targets.site[t], queries.site[q])
-    return override_km(rules, queries.site[q], targets.site[t])
-
-
-@njit(**NJIT)
-def _scan(by_want, q, k0, k1, has_ov, queries, targets, rules, min_log, min_score,
-          srow, irow, cnt, sub):
-    """Offer rows ``k0:k1`` of the targets that pass the chord test; return the new count."""
-    qc2 = queries.chord2[q]
-    for t in range(k0, k1):
-        if chord2(queries.xyz, q, targets.xyz, t) > qc2:
-            continue
-        if has_ov and _site_pair_km(by_want, q, t, queries, targets, rules) >= 0.0:
-            continue  # visited through the measured distances
-        thr = _threshold(min_log, srow, cnt)
-        cnt = _offer(by_want, q, t, queries, targets, rules, -1.0, thr, min_score,
-                     srow, irow, cnt, sub)
-    return cnt
-
-
-@njit(**NJIT)
-def _pruned(by_want, q, queries, targets, rules, index, min_log, min_score, srow, irow, cnt, sub,
-            has_ov):
-    qlat = queries.lat[q]
-    qlon = queries.lon[q]
-    qrho = min(queries.max_km[q] / EARTH_RADIUS_KM, math.pi) + 1e-9
-    qt = queries.type[q]
-    for kk in range(index.comp_ptr[qt], index.comp_ptr[qt + 1]):
-        tt = index.comp_type[kk]
-        s0 = index.type_ptr[tt]
-        s1 = index.type_ptr[tt + 1]
-        if s0 == s1:
-            continue
-        rho = min(qrho, index.reach_rad[tt])
-        half = lon_halfwidth(qlat, rho)
-        b0, b1 = band_range(qlat, rho, index.band_h[tt], index.n_bands[tt])
-        lo = lower_bound(index.band, s0, s1, b0)
-        for b in range(b0, b1 + 1):
-            hi = lower_bound(index.band, lo, s1, b + 1)
-            if lo < hi:
-                if half >= math.pi:
-                    cnt = _scan(by_want, q, lo, hi, has_ov, queries, targets, rules, min_log,
-                                min_score, srow, irow, cnt, sub)
-                else:
-                    a = qlon - half
-                    z = qlon + half
-                    if a < -math.pi:
-                        k0, k1 = lon_bounds(targets.lon, lo, hi, -math.pi, z)
-                        cnt = _scan(by_want, q, k0, k1, has_ov, queries, targets, rules,
-                                    min_log, min_score, srow, irow, cnt, sub)
-                        a += 2.0 * math.pi
-                        z = math.pi
-                    elif z > math.pi:
-                        k0, k1 = lon_bounds(targets.lon, lo, hi, z - 2.0 * math.pi, math.pi)
-                        cnt = _scan(by_want, q, k0, k1, has_ov, queries, targets, rules,
-                                    min_log, min_score, srow, irow, cnt, sub)
-                        z = math.pi
-                    k0, k1 = lon_bounds(targets.lon, lo, hi, a, z)
-                    cnt = _scan(by_want, q, k0, k1, has_ov, queries, targets, rules, min_log,
-                                min_score, srow, irow, cnt, sub)
-            lo = hi
-    if has_ov:
-        qs = queries.site[q]
-        for m in range(rules.ov_ptr[qs], rules.ov_ptr[qs + 1]):
-            other = rules.ov_site[m]
-            for r in range(index.site_ptr[other], index.site_ptr[other + 1]):
-                t = index.site_rows[r]
-                ov = _site_pair_km(by_want, q, t, queries, targets, rules)
-                thr = _threshold(min_log, srow, cnt)
-                cnt = _offer(by_want, q, t, queries, targets, rules, ov, thr, min_score,
-                             srow, irow, cnt, sub)
-    return cnt
-
-
-@njit(**NJIT_PARALLEL)
-def search(by_want, exhaustive, q_order, chunk, c_start, c_stop, queries, targets, rules, index,
+def search(by_want, exhaustive, q_order, chunk, c_start, c_stop, haves, wants, rules, index,
            min_score, top_score, top_idx):
     """Best K targets of each query in chunks ``c_start:c_stop`` of ``q_order``.
+
+    Releases the GIL: callers run disjoint chunk ranges in several threads.
 
     Parameters
     ----------
     by_want : bool
-        Queries are wants (targets haves) or the reverse.
+        Queries are wants and targets haves, or the reverse.
     exhaustive : bool
         Score every pair instead of the pruned candidates.
     q_order : ndarray of int64
         The queries to process, chunk ``c`` being ``q_order[c * chunk:(c + 1) * chunk]``.
     chunk, c_start, c_stop : int
-    queries, targets : Side
+    haves, wants : Side
+        The target side sorted for ``index`` (unless ``exhaustive``).
     rules : Rules
     index : Index
         The targets' blocking (unused when ``exhaustive``).
@@ -157,51 +214,46 @@ def search(by_want, exhaustive, q_order, chunk, c_start, c_stop, queries, target
         Pairs scoring below this are not kept.
     top_score : ndarray of float64, shape (n_queries, K)
     top_idx : ndarray of int64, shape (n_queries, K)
-        Output rows (``targets.orig`` of the best K, best first, -1 past the
+        Output rows (``C_ORIG`` of the best K targets, best first, -1 past the
         last); only the processed queries' rows are written.
     """
     n = q_order.shape[0]
-    n_t = targets.type.shape[0]
     min_log = math.log(min_score) - _LOG_SLACK if min_score > 0.0 else NEG
-    for c in prange(c_start, c_stop):
-        sub = np.empty(N_SUB)
-        for ii in range(c * chunk, min(n, (c + 1) * chunk)):
-            q = q_order[ii]
-            srow = top_score[q]
-            irow = top_idx[q]
-            irow[:] = -1
-            srow[:] = 0.0
-            qs = queries.site[q]
-            has_ov = rules.ov_ptr[qs + 1] > rules.ov_ptr[qs]
-            cnt = 0
-            if exhaustive:
-                for t in range(n_t):
-                    ov = _site_pair_km(by_want, q, t, queries, targets, rules) if has_ov else -1.0
-                    thr = _threshold(min_log, srow, cnt)
-                    cnt = _offer(by_want, q, t, queries, targets, rules, ov, thr, min_score,
-                                 srow, irow, cnt, sub)
-            else:
-                cnt = _pruned(by_want, q, queries, targets, rules, index, min_log, min_score,
-                              srow, irow, cnt, sub, has_ov)
-            heap_sort(srow, irow, cnt)
+    ranges = np.empty((max(2 * (index.n_bands.max() + 1), rules.ov_ptr.shape[0]), 3), dtype=np.int64)
+    _run_chunk(by_want, exhaustive, q_order, c_start * chunk, min(n, c_stop * chunk), haves.rows,
+               wants.rows, haves.value, wants.prop_ptr, wants.prop_pack, rules.log_type,
+               rules.log_fit, rules.log_count, rules.consts, rules.ov_ptr, rules.ov_site,
+               rules.ov_km, index, min_log, min_score, top_score, top_idx, ranges)
 
 
-@njit(**NJIT_PARALLEL)
-def pair_details(h_idx, w_idx, haves, wants, rules, out):
-    """Sub-scores of given pairs: ``out[i]`` = s_type, s_quality, s_quantity,
-    s_distance, s_frequency, distance_km, score; NaN sub-scores and score 0
-    for a pair that is not a candidate."""
-    for i in prange(h_idx.shape[0]):
+@njit(**NJIT)
+def pair_details(h_idx, w_idx, i0, i1, haves, wants, rules, out):
+    """Sub-scores of pairs ``i0:i1``: ``out[i]`` = s_type, s_quality, s_quantity,
+    s_distance, s_frequency, distance_km, score; NaN sub-scores and score 0 for
+    a pair that is not a candidate. Releases the GIL."""
+    hr = haves.rows
+    wr = wants.rows
+    consts = rules.consts
+    for i in range(i0, i1):
         h = h_idx[i]
         w = w_idx[i]
-        sub = np.empty(N_SUB)
-        ov = override_km(rules, haves.site[h], wants.site[w])
-        ls = score_pair(h, w, haves, wants, rules, NEG, ov, sub)
+        ov = override_km(rules.ov_ptr, rules.ov_site, rules.ov_km, int(hr[h, C_SITE]),
+                         int(wr[w, C_SITE]))
+        ls, lt, lq, ld, lf, d = score_pair(h, w, hr, wr, rules.log_type, rules.log_fit,
+                                           rules.log_count, consts, NEG, ov)
+        lql = NEG
+        if ls != NEG:
+            lql = log_quality(h, w, haves.value, wants.prop_ptr, wants.prop_pack,
+                              consts[K_MISSING], consts[K_TOL])
+            ls = add_quality(ls, lql, consts[K_WEIGHTS + 1], NEG)
         if ls == NEG:
             out[i, :] = np.nan
             out[i, 6] = 0.0
         else:
-            for j in range(5):
-                out[i, j] = math.exp(sub[j])
-            out[i, 5] = sub[5]
+            out[i, 0] = math.exp(lt)
+            out[i, 1] = math.exp(lql)
+            out[i, 2] = math.exp(lq)
+            out[i, 3] = math.exp(ld)
+            out[i, 4] = math.exp(lf)
+            out[i, 5] = d
             out[i, 6] = math.exp(ls)
