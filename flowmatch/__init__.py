@@ -17,6 +17,7 @@ from .errors import (
     InventoryError,
     ModelError,
     ParamsError,
+    PlanFolderError,
     ScenarioError,
     SolverError,
 )
@@ -48,6 +49,9 @@ _LAZY = {
     "water_targets": "targets",
     "heat_targets": "targets",
     "targets_text": "targets",
+    "write_report": "report",
+    "gap_analysis": "gaps",
+    "gaps_text": "gaps",
     "builtin_exchanges": "knowledge",
     "recruit_sectors": "knowledge",
 }
@@ -64,6 +68,7 @@ __all__ = [
     "InputProblem",
     "ParamsError",
     "ModelError",
+    "PlanFolderError",
     "ScenarioError",
     "SolverError",
     *_LAZY,

@@ -18,6 +18,7 @@ __all__ = [
     "ModelError",
     "SolverError",
     "ScenarioError",
+    "PlanFolderError",
 ]
 
 
@@ -122,3 +123,7 @@ class ScenarioError(FlowmatchError):
     def __reduce__(self):
         # rebuild from (file, problems), so the error crosses process boundaries whole
         return (type(self), (self.file, self.problems))
+
+
+class PlanFolderError(FlowmatchError):
+    """A plan folder (to report on) is missing a file, is damaged or has another format version."""

@@ -47,12 +47,14 @@ def merge_exchanges(user: pd.DataFrame | None) -> pd.DataFrame:
     u = user.copy()
     if "source" not in u:
         u["source"] = "user"
-    u["source"] = u["source"].fillna("user").replace("", "user")
+    src = u["source"].astype(object)
+    u["source"] = src.where(src.notna() & (src.astype(str).str.strip() != ""), "user").astype(str)
     if "want_sectors" not in u:
         u["want_sectors"] = ""
-    u["want_sectors"] = u["want_sectors"].fillna("")
+    sec = u["want_sectors"].astype(object)
+    u["want_sectors"] = sec.where(sec.notna(), "").astype(str)
     key = ["have_type", "want_type"]
-    keep = kb.merge(u[key], on=key, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    keep = ~pd.MultiIndex.from_frame(kb[key]).isin(pd.MultiIndex.from_frame(u[key].astype(str)))
     return pd.concat([kb[keep], u], ignore_index=True)
 
 

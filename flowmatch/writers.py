@@ -36,6 +36,15 @@ def _ensure_dir(out: Path) -> None:
         raise FlowmatchError(f"{out}: cannot create the output folder ({exc.strerror}).") from None
 
 
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = ".tmp") -> Path:
     """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path`` atomically.
 
@@ -49,6 +58,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = "
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -111,7 +111,7 @@ def test_infeasible_and_unbounded(solver):
 
 
 def _hard_model():
-    inv, cands = random_case(40, 40, 0.5, 3, fixed_cost_synergy=3000.0)
+    inv, cands = random_case(80, 80, 0.5, 3, fixed_cost_synergy=3000.0)
     parts = build_parts(inv, cands)
     model = build_model(parts)
     x0 = np.zeros(model.n_vars)
