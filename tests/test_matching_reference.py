@@ -87,7 +87,8 @@ def reference_pair(ctx: _Context, have: dict, want: dict) -> dict | None:
             if not math.isnan(lo) and not math.isnan(hi):
                 bounds.append(hi - lo)
             scale = max(bounds) or 1.0
-            s_quality *= max(0.0, 1 - excess / (p.quality_tolerance * scale))
+            limit = p.quality_tolerance * scale  # 0 when the scale underflows: any excess fails
+            s_quality *= max(0.0, 1 - excess / limit) if limit > 0 else 0.0
     if s_quality <= 0:
         return None
     qh, qw = have["quantity"], want["quantity"]
