@@ -721,14 +721,10 @@ class _Disaggregation:
     @staticmethod
     def _take(pool: dict, amount: float, prefer: tuple | None = None) -> list[tuple[tuple, float]]:
         out = []
+        keys = list(pool)
         if prefer is not None and pool.get(prefer, 0.0) > 0:
-            t = min(pool[prefer], amount)
-            out.append((prefer, t))
-            amount -= t
-            pool[prefer] -= t
-            if pool[prefer] <= 0:
-                del pool[prefer]
-        for key in list(pool):
+            keys = [prefer] + [k for k in keys if k != prefer]
+        for key in keys:
             if amount <= 0:
                 break
             t = min(pool[key], amount)
