@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowmatch.inventory import Inventory, build_inventory
-from flowmatch.matching import match
-from flowmatch.optimise import optimise
-from flowmatch.params import Params
-from flowmatch.targets import heat_targets, water_targets
+from flowmatch.inputs.inventory import Inventory, build_inventory
+from flowmatch.matching.search import match
+from flowmatch.milp.optimise import optimise
+from flowmatch.inputs.params import Params
+from flowmatch.milp.targets import heat_targets, water_targets
 
 N_SITES = 40
 PARK_RADIUS_KM = 4.0

@@ -1,7 +1,7 @@
 """Benchmarks of matching by phase, and the Numba kernel against a vectorised NumPy reference.
 
 Run:  .venv/bin/pytest benchmarks/bench_matching.py --benchmark-only --benchmark-json=bench-matching.json
-The national set (2 * 10^6 resources from ``flowmatch.synth``: about 1.1 * 10^6
+The national set (2 * 10^6 resources from ``flowmatch.inputs.synth``: about 1.1 * 10^6
 haves and 0.9 * 10^6 wants) only with FLOWMATCH_BENCH_LARGE=1; it needs a few
 GiB and about a minute per phase on two cores:
       FLOWMATCH_BENCH_LARGE=1 .venv/bin/pytest benchmarks/bench_matching.py --benchmark-only -k national
@@ -28,11 +28,11 @@ import sys
 import numpy as np
 import pytest
 
-from flowmatch.frozen import freeze
-from flowmatch.inventory import read_inventory
-from flowmatch.matching import build_rules, match, pair_scores, search_top_k
-from flowmatch.synth import synth
-from flowmatch.units import CATEGORIES
+from flowmatch.matching.frozen import freeze
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.matching.search import build_rules, match, pair_scores, search_top_k
+from flowmatch.inputs.synth import synth
+from flowmatch.inputs.units import CATEGORIES
 
 SIZES = [1_000, 20_000, 200_000]  # resources: 20,000 is about 10^4 haves x 10^4 wants
 NUMPY_SIZES = [1_000, 20_000]
@@ -68,7 +68,7 @@ def numpy_top_k(arrays, params, k: int, min_score: float, block: int = 512):
 
     The same formulas as the kernels (``docs/matching.md``), evaluated for a
     block of wants against every have at once, then ``argpartition``. Returns
-    ``(idx, score)`` like :func:`flowmatch.matching.search_top_k`.
+    ``(idx, score)`` like :func:`flowmatch.matching.search.search_top_k`.
     """
     if len(arrays.ov_site):
         raise ValueError("the NumPy reference does not do measured distances")

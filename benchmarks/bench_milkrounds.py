@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowmatch.inventory import Inventory, build_inventory
-from flowmatch.matching import match
-from flowmatch.optimise import optimise
-from flowmatch.params import Params
-from flowmatch.routing import RoutingInstance, planar_xy, pyvrp_routes, site_distance_matrix
+from flowmatch.inputs.inventory import Inventory, build_inventory
+from flowmatch.matching.search import match
+from flowmatch.milp.optimise import optimise
+from flowmatch.inputs.params import Params
+from flowmatch.milp.routing import RoutingInstance, planar_xy, pyvrp_routes, site_distance_matrix
 
 N_HAVES = 200
 PROCESSORS = [(30.00, 120.00), (30.25, 120.10), (30.05, 120.35)]

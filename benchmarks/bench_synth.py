@@ -16,8 +16,8 @@ import os
 import pandas as pd
 import pytest
 
-from flowmatch.inventory import read_inventory
-from flowmatch.synth import synth, synth_tables
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.inputs.synth import synth, synth_tables
 
 SIZES = [1_000, 10_000, 100_000]
 if os.environ.get("FLOWMATCH_BENCH_LARGE"):

@@ -19,10 +19,10 @@ import time
 
 import pytest
 
-from flowmatch.inventory import read_inventory
-from flowmatch.scenario import Scenario, apply_scenario
-from flowmatch.synth import synth
-from flowmatch.whatif import run_whatif
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.inputs.scenario import Scenario, apply_scenario
+from flowmatch.inputs.synth import synth
+from flowmatch.studies.whatif import run_whatif
 
 GRID = ["landfill_price=40,100,200", "carbon_price=0,60,120"]
 N_RESOURCES = 3000

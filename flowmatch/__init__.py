@@ -4,14 +4,24 @@ Read an inventory of what company sites *have* (wastes, by-products, surplus
 water and heat) and *want*, score every have against every want, and choose the
 synergies, milk rounds and cascades that minimise landfill, cost and CO2.
 
+The package follows the data, one subpackage a stage::
+
+    inputs/    inventory tables -> validated Inventory (readers, units, taxonomy,
+               knowledge base, params, scenarios, synthetic inventories)
+    matching/  Inventory -> frozen arrays -> kernels -> candidates (and gaps)
+    milp/      candidates -> model parts -> one LinearModel -> solver adapters
+    plans/     the Plan, its summary and balance, the plan folder on disk
+    studies/   what-if scenarios and Pareto fronts (many optimisations)
+    report/    the HTML page, its charts and the Excel workbook
+
 The heavy parts (Numba kernels, solvers, plotting) load on first use, so
 ``import flowmatch`` stays fast.
 """
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 
-from . import config as _config  # noqa: F401  (sets the Numba cache dir before numba loads)
-from .errors import (
+from flowmatch.errors import (
     FlowmatchError,
     InputProblem,
     InventoryError,
@@ -21,39 +31,42 @@ from .errors import (
     ScenarioError,
     SolverError,
 )
-from .inventory import Inventory, build_inventory, read_inventory
-from .params import Params, load_params
-from .plan import Plan
+from flowmatch.inputs.inventory import Inventory, build_inventory, read_inventory
+from flowmatch.inputs.params import Params, load_params
+from flowmatch.plans.plan import Plan
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("flowmatch")
+except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
-    "describe": "describe",
-    "describe_text": "describe",
-    "synth": "synth",
-    "synth_tables": "synth",
-    "match": "matching",
-    "optimise": "optimise",
-    "write_plan": "writers",
-    "write_candidates": "writers",
-    "solve": "solvers",
-    "SolveResult": "solvers",
-    "Scenario": "scenario",
-    "load_scenario": "scenario",
-    "apply_scenario": "scenario",
-    "run_whatif": "whatif",
-    "write_comparison": "whatif",
-    "pareto_front": "pareto",
-    "write_pareto": "pareto",
-    "water_targets": "targets",
-    "heat_targets": "targets",
-    "targets_text": "targets",
-    "write_report": "report",
-    "gap_analysis": "gaps",
-    "gaps_text": "gaps",
-    "builtin_exchanges": "knowledge",
-    "recruit_sectors": "knowledge",
+    "describe": "inputs.describe",
+    "describe_text": "inputs.describe",
+    "synth": "inputs.synth",
+    "synth_tables": "inputs.synth",
+    "Scenario": "inputs.scenario",
+    "load_scenario": "inputs.scenario",
+    "apply_scenario": "inputs.scenario",
+    "builtin_exchanges": "inputs.knowledge",
+    "recruit_sectors": "inputs.knowledge",
+    "match": "matching.search",
+    "write_candidates": "files",
+    "gap_analysis": "matching.gaps",
+    "gaps_text": "matching.gaps",
+    "optimise": "milp.optimise",
+    "solve": "milp.solvers",
+    "SolveResult": "milp.solvers",
+    "water_targets": "milp.targets",
+    "heat_targets": "milp.targets",
+    "targets_text": "milp.targets",
+    "write_plan": "files",
+    "run_whatif": "studies.whatif",
+    "write_comparison": "studies.whatif",
+    "pareto_front": "studies.pareto",
+    "write_pareto": "studies.pareto",
+    "write_report": "report.page",
 }
 
 __all__ = [
@@ -76,11 +89,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flowmatch' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(f"flowmatch.{module}"), name)
     globals()[name] = value
     return value
 

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import FlowmatchError
+from flowmatch.errors import FlowmatchError
 
 log = logging.getLogger("flowmatch")
 
@@ -22,7 +22,7 @@ log = logging.getLogger("flowmatch")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .inventory import read_inventory
+    from flowmatch.inputs.inventory import read_inventory
 
     inv = read_inventory(args.inventory)
     for w in inv.warnings:
@@ -32,15 +32,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from .describe import describe_text
-    from .inventory import read_inventory
+    from flowmatch.inputs.describe import describe_text
+    from flowmatch.inputs.inventory import read_inventory
 
     print(describe_text(read_inventory(args.inventory)))
     return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import synth
+    from flowmatch.inputs.synth import synth
 
     path = synth(args.resources, seed=args.seed, out=args.output, fmt=args.format)
     print(f"wrote {args.resources} resources to {path}")
@@ -48,9 +48,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from .inventory import read_inventory
-    from .matching import match
-    from .writers import write_candidates
+    from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.matching.search import match
+    from flowmatch.files import write_candidates
 
     inv = read_inventory(args.inventory)
     cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
@@ -67,24 +67,24 @@ def _solve_kwargs(args: argparse.Namespace) -> dict:
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
-    from .inventory import read_inventory
-    from .optimise import optimise
-    from .writers import write_plan
+    from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.milp.optimise import optimise
+    from flowmatch.files import write_plan
 
     inv = read_inventory(args.inventory)
     plan = optimise(inv, write_lp=args.write_lp, write_mps=args.write_mps, **_solve_kwargs(args))
     write_plan(plan, args.output, inventory=inv)
     print(plan.text_summary())
     if args.report:
-        from .report import write_report
+        from flowmatch.report.page import write_report
 
         print(f"report: {write_report(args.output)}")
     return 0
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from .inventory import read_inventory
-    from .pareto import pareto_front, write_pareto
+    from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.studies.pareto import pareto_front, write_pareto
 
     inv = read_inventory(args.inventory)
     front = pareto_front(inv, between=tuple(args.between), points=args.points,
@@ -96,8 +96,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from .inventory import read_inventory
-    from .whatif import run_whatif, write_comparison
+    from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.studies.whatif import run_whatif, write_comparison
 
     inv = read_inventory(args.inventory)
     table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs,
@@ -109,23 +109,23 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    from .inventory import read_inventory
-    from .targets import targets_text
+    from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.milp.targets import targets_text
 
     print(targets_text(read_inventory(args.inventory)))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from flowmatch.report.page import write_report
 
     print(f"report: {write_report(args.plan)}")
     return 0
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from .gaps import gaps_text
-    from .inventory import read_inventory
+    from flowmatch.matching.gaps import gaps_text
+    from flowmatch.inputs.inventory import read_inventory
 
     print(gaps_text(read_inventory(args.inventory), top=args.top))
     return 0
@@ -146,7 +146,7 @@ def _add_solve_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from flowmatch import __version__
 
     ap = argparse.ArgumentParser(prog="flowmatch", description=__doc__.splitlines()[0])
     ap.add_argument("--version", action="version", version=f"flowmatch {__version__}")

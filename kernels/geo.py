@@ -14,7 +14,7 @@ import math
 
 from numba import njit
 
-from flowmatch.config import NJIT, NJIT_INLINE
+from .config import NJIT, NJIT_INLINE
 
 __all__ = ["EARTH_RADIUS_KM", "CHORD_SLACK", "chord2", "chord2_of_km", "chord2_of_km_array", "km_of_chord2",
            "lon_halfwidth", "great_circle_km"]

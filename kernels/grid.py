@@ -17,7 +17,7 @@ from collections import namedtuple
 
 from numba import njit
 
-from flowmatch.config import NJIT
+from .config import NJIT
 
 __all__ = ["Index", "lower_bound", "upper_bound", "band_of", "band_range", "lon_bounds", "assign_bands"]
 

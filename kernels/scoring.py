@@ -24,7 +24,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from flowmatch.config import NJIT_INLINE
+from .config import NJIT_INLINE
 
 from .geo import km_of_chord2
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-from flowmatch.config import NJIT
+from .config import NJIT
 
 from .geo import CHORD_SLACK, EARTH_RADIUS_KM, lon_halfwidth
 from .grid import band_of, band_range, lon_bounds, lower_bound

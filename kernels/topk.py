@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from flowmatch.config import NJIT
+from .config import NJIT
 
 __all__ = ["worse", "heap_push", "heap_sort"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from flowmatch.inventory import build_inventory
-from flowmatch.model import ModelBuilder
-from flowmatch.params import Params
-from flowmatch.solvers import solve
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.milp.builder import ModelBuilder
+from flowmatch.inputs.params import Params
+from flowmatch.milp.solvers import solve
 
 
 def inventory(sites, resources, properties, **params):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from flowmatch.inventory import build_inventory
-from flowmatch.params import Params
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.inputs.params import Params
 
 
 def make_inventory(resources: list[dict], properties: list[dict] | None = None, **params):
@@ -65,7 +65,7 @@ def random_case(n_have: int, n_want: int, density: float, seed: int, **params):
 
 
 def unit_terms(inv, cands):
-    """Per-unit objective terms computed independently of flowmatch.synergies (costs by hand)."""
+    """Per-unit objective terms computed independently of flowmatch.milp.synergies (costs by hand)."""
     p = inv.params
     res = inv.resources.set_index("resource_id")
     cp = p.carbon_price / 1000.0

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from cascade_helpers import inventory, solve_part, totals
 
-from flowmatch.heat_cascade import HeatPart, heat_parts, heat_resource_ids
-from flowmatch.inventory import build_inventory
-from flowmatch.model import ModelBuilder
-from flowmatch.water_cascade import WaterPart
+from flowmatch.milp.heat import HeatPart, heat_parts, heat_resource_ids
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.water import WaterPart
 
 KM_PER_DEG = 6371.0088 * np.pi / 180.0  # km per degree of latitude
 

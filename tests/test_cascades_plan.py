@@ -1,5 +1,5 @@
 """Cascades planned the way a user plans them: ``flowmatch optimise`` and
-``flowmatch.optimise.optimise`` on the published inventories, and bad input."""
+``flowmatch.milp.optimise.optimise`` on the published inventories, and bad input."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from cascade_helpers import inventory
 
 from flowmatch.cli import main
 from flowmatch.errors import InventoryError, ModelError
-from flowmatch.inventory import read_inventory
-from flowmatch.optimise import optimise
-from flowmatch.targets import heat_targets, water_targets
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.milp.optimise import optimise
+from flowmatch.milp.targets import heat_targets, water_targets
 
 DATA = Path(__file__).parent / "data"
 HOURS = 8000.0

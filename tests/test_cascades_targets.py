@@ -9,10 +9,10 @@ import pytest
 from cascade_helpers import inventory, solve_part, totals
 
 from flowmatch.cli import main
-from flowmatch.heat_cascade import HeatPart
-from flowmatch.inventory import read_inventory
-from flowmatch.targets import heat_targets, targets_text, water_cascade_target, water_targets
-from flowmatch.water_cascade import WaterPart
+from flowmatch.milp.heat import HeatPart
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.milp.targets import heat_targets, targets_text, water_cascade_target, water_targets
+from flowmatch.milp.water import WaterPart
 
 DATA = Path(__file__).parent / "data"
 HOURS = 8000.0  # the default hours_per_year the test inventories use

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from flowmatch.cli import build_parser
-from flowmatch.params import PARAM_DOCS
+from flowmatch.inputs.params import PARAM_DOCS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

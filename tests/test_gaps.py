@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.gaps import GAP_COLUMNS, format_gaps, gap_analysis, gaps_text
-from flowmatch.inventory import build_inventory
-from flowmatch.knowledge import builtin_exchanges
-from flowmatch.taxonomy import builtin_taxonomy
+from flowmatch.matching.gaps import GAP_COLUMNS, format_gaps, gap_analysis, gaps_text
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.inputs.knowledge import builtin_exchanges
+from flowmatch.inputs.taxonomy import builtin_taxonomy
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -123,16 +123,16 @@ def test_format_gaps(inv):
 
 @pytest.fixture
 def fake_match(monkeypatch):
-    """Stand in for flowmatch.matching.match (another engineer's module) with fixed candidates."""
+    """Stand in for flowmatch.matching.search.match (another engineer's module) with fixed candidates."""
     calls = []
 
     def match(inventory, top_k=None, min_score=None, per_have=False, threads=None, progress=False):
         calls.append(inventory)
         return CANDIDATES.copy()
 
-    mod = types.ModuleType("flowmatch.matching")
+    mod = types.ModuleType("flowmatch.matching.search")
     mod.match = match
-    monkeypatch.setitem(sys.modules, "flowmatch.matching", mod)
+    monkeypatch.setitem(sys.modules, "flowmatch.matching.search", mod)
     return calls
 
 
@@ -156,7 +156,7 @@ def test_cli_gaps_on_a_bundled_dataset(capsys):
     from pathlib import Path
 
     inv = Path(__file__).resolve().parents[1] / "datasets" / "power_cement_brewery"
-    from flowmatch.inventory import read_inventory
+    from flowmatch.inputs.inventory import read_inventory
 
     assert main(["gaps", str(inv), "--top", "2"]) == 0
     out = capsys.readouterr().out

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from inventory_cases import tables, write_csv, write_xlsx
 
-from flowmatch.describe import describe, describe_text
-from flowmatch.inventory import ALL_MONTHS, build_inventory, parse_months, read_inventory
-from flowmatch.params import Params
-from flowmatch.units import canonical_unit, to_base_factor, unit_factor_per_unit
+from flowmatch.inputs.describe import describe, describe_text
+from flowmatch.inputs.inventory import ALL_MONTHS, build_inventory, parse_months, read_inventory
+from flowmatch.inputs.params import Params
+from flowmatch.inputs.units import canonical_unit, to_base_factor, unit_factor_per_unit
 
 
 def res(inv, rid):

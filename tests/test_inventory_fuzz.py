@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inventory_cases import tables, write_csv, write_xlsx
 
-from flowmatch.describe import describe
+from flowmatch.inputs.describe import describe
 from flowmatch.errors import InventoryError
-from flowmatch.inventory import ALL_MONTHS, read_inventory
-from flowmatch.schema import TABLES
+from flowmatch.inputs.inventory import ALL_MONTHS, read_inventory
+from flowmatch.inputs.schema import TABLES
 
 EXAMPLES = int(os.environ.get("FLOWMATCH_FUZZ_EXAMPLES", "120"))
 NAMES = sorted(TABLES)

@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from flowmatch.knowledge import builtin_exchanges, merge_exchanges, recruit_sectors
-from flowmatch.taxonomy import builtin_taxonomy
+from flowmatch.inputs.knowledge import builtin_exchanges, merge_exchanges, recruit_sectors
+from flowmatch.inputs.taxonomy import builtin_taxonomy
 
 NACE = re.compile(r"^[A-U]\d{2}(\.\d{1,2})?$")
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from flowmatch.errors import ParamsError
-from flowmatch.inventory import build_inventory, read_inventory
-from flowmatch.matching import EXTRA_COLUMNS, great_circle_km, match
-from flowmatch.writers import CANDIDATE_COLUMNS
+from flowmatch.inputs.inventory import build_inventory, read_inventory
+from flowmatch.matching.search import EXTRA_COLUMNS, great_circle_km, match
+from flowmatch.files import CANDIDATE_COLUMNS
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 

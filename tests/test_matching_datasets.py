@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flowmatch.inventory import read_inventory
-from flowmatch.matching import match
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.matching.search import match
 
 DATASETS = sorted(p.parent for p in (Path(__file__).resolve().parents[1] / "datasets").glob("*/expected_synergies.csv"))
 

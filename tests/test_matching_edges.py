@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.frozen import freeze
-from flowmatch.inventory import build_inventory
-from flowmatch.matching import great_circle_km, match, search_top_k
-from flowmatch.params import Params
+from flowmatch.matching.frozen import freeze
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.matching.search import great_circle_km, match, search_top_k
+from flowmatch.inputs.params import Params
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 

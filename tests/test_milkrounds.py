@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.inventory import build_inventory
-from flowmatch.milkrounds import collections_per_year, milk_round_pairs
-from flowmatch.optimise import optimise
-from flowmatch.params import Params
-from flowmatch.routing import site_distance_matrix
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.milp.milkrounds import collections_per_year, milk_round_pairs
+from flowmatch.milp.optimise import optimise
+from flowmatch.inputs.params import Params
+from flowmatch.milp.routing import site_distance_matrix
 
 DATA = Path(__file__).parent / "data"
 KM_PER_DEG = 111.195  # great-circle km per degree of latitude

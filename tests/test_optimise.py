@@ -1,4 +1,4 @@
-"""flowmatch.optimise on hand-built inventories and candidates."""
+"""flowmatch.milp.optimise on hand-built inventories and candidates."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from optimise_cases import (
 from scipy.optimize import linprog
 
 from flowmatch.errors import ModelError, ParamsError
-from flowmatch.inventory import read_inventory
-from flowmatch.optimise import optimise
-from flowmatch.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
-from flowmatch.summary import check_balance
-from flowmatch.writers import write_plan
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.milp.optimise import optimise
+from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
+from flowmatch.plans.summary import check_balance
+from flowmatch.files import write_plan
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 SOLVERS = ["highs", "cbc"]
@@ -258,7 +258,7 @@ def _two_parks(seed: int):
     res_b = b_inv.resources.assign(resource_id=lambda d: d["resource_id"].map(rename),
                                    site_id=lambda d: d["site_id"].map(rename))
     sites_b = b_inv.sites.assign(site_id=lambda d: d["site_id"].map(rename))
-    from flowmatch.inventory import build_inventory
+    from flowmatch.inputs.inventory import build_inventory
 
     cols = ["resource_id", "site_id", "role", "category", "type", "quantity", "unit", "cost", "co2", "route"]
     inv = build_inventory({"sites": pd.concat([a_inv.sites, sites_b])[["site_id", "lat", "lon"]],
@@ -273,14 +273,14 @@ def test_components_solve_apart_as_together(tmp_path, monkeypatch, caplog):
     inv, cands = _two_parks(21)
     whole = optimise(inv, candidates=cands, gap=0.0, write_lp=tmp_path / "m.lp")  # one block
     assert whole.summary["n_solves"] == 1
-    import flowmatch.optimise as opt
+    import flowmatch.milp.optimise as opt
 
     monkeypatch.setattr(opt, "BUNDLE_MAX_INT", -1)  # every component its own solve...
     split = optimise(inv, candidates=cands, gap=0.0, jobs=1)
     assert split.summary["n_components"] >= 2 and split.summary["n_solves"] == split.summary["n_components"]
     assert split.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
     monkeypatch.setattr(opt, "POOL_MIN_INT", 1)  # ...and in a process pool
-    with caplog.at_level(logging.INFO, logger="flowmatch.optimise"):
+    with caplog.at_level(logging.INFO, logger="flowmatch.milp.optimise"):
         pooled = optimise(inv, candidates=cands, gap=0.0, jobs=2)
     assert "in 2 processes" in caplog.text
     assert pooled.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
@@ -319,8 +319,8 @@ def test_infrastructure_cuts_transport_and_fixed_cost():
 
 def test_infeasibility_found_by_elimination():
     """When the LP relaxation is feasible, the groups of rows to blame are named."""
-    from flowmatch.model import ModelBuilder
-    from flowmatch.optimise import explain_infeasible
+    from flowmatch.milp.builder import ModelBuilder
+    from flowmatch.milp.optimise import explain_infeasible
 
     mb = ModelBuilder()
     x = mb.add_vars(1, 0.0, 10.0, name="flow[H1>W1]")
@@ -334,8 +334,8 @@ def test_infeasibility_found_by_elimination():
 
 def test_synergy_part_exposes_rows_for_other_parts(mini, mini_cands):
     """Milk rounds join the have balances through have_row; the indices must point at them."""
-    from flowmatch.model import ModelBuilder
-    from flowmatch.synergies import SynergyPart
+    from flowmatch.milp.builder import ModelBuilder
+    from flowmatch.milp.synergies import SynergyPart
 
     part = SynergyPart(mini, mini_cands)
     mb = ModelBuilder()
@@ -364,9 +364,9 @@ def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, caps
 
     from flowmatch.cli import main
 
-    fake = types.ModuleType("flowmatch.matching")
+    fake = types.ModuleType("flowmatch.matching.search")
     fake.match = lambda inv, **kw: mini_cands
-    monkeypatch.setitem(sys.modules, "flowmatch.matching", fake)
+    monkeypatch.setitem(sys.modules, "flowmatch.matching.search", fake)
     out = tmp_path / "out"
     rc = main(["optimise", str(MINI), "-o", str(out), "--solver", "cbc", "--objective", "landfill",
                "--write-lp", str(tmp_path / "m.lp")])
@@ -382,7 +382,7 @@ def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, caps
 
 
 def test_baseline_prices_defaults_by_category():
-    from flowmatch.summary import baseline
+    from flowmatch.plans.summary import baseline
 
     res = [{"id": "HL", "role": "have", "quantity": 10, "cost": 30, "route": "landfill"},  # given + tax
            {"id": "HN", "role": "have", "quantity": 10},  # route empty: landfilled at default price

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowmatch.pareto import _ticks, non_dominated, pareto_svg, write_pareto
+from flowmatch.studies.pareto import _ticks, non_dominated, pareto_svg, write_pareto
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -70,8 +70,8 @@ def test_write_pareto_writes_csv_and_svg(tmp_path):
 @pytest.mark.parametrize("between, points", [(("cost", "cost"), 7), (("cost", "water"), 7), (("cost", "co2"), 1)])
 def test_bad_arguments_are_refused(between, points):
     from flowmatch.errors import ParamsError
-    from flowmatch.inventory import build_inventory
-    from flowmatch.pareto import pareto_front
+    from flowmatch.inputs.inventory import build_inventory
+    from flowmatch.studies.pareto import pareto_front
 
     inv = build_inventory({
         "sites": pd.DataFrame({"site_id": ["A"], "lat": [0.0], "lon": [0.0]}),
@@ -94,8 +94,8 @@ def park():
 
 
 def test_cost_co2_front_is_non_dominated_and_ends_at_the_single_objective_optima(park):
-    from flowmatch.optimise import optimise
-    from flowmatch.pareto import pareto_front
+    from flowmatch.milp.optimise import optimise
+    from flowmatch.studies.pareto import pareto_front
 
     front = pareto_front(park, between=("cost", "co2"), points=7, gap=0.0)
     assert (front["status"] == "optimal").all()
@@ -116,7 +116,7 @@ def test_cost_co2_front_is_non_dominated_and_ends_at_the_single_objective_optima
 
 
 def test_landfill_cost_front(park):
-    from flowmatch.pareto import pareto_front
+    from flowmatch.studies.pareto import pareto_front
 
     front = pareto_front(park, between=("landfill", "cost"), points=4, gap=0.0)
     assert front["landfill_t"].iloc[0] == pytest.approx(0.0, abs=1e-6)
@@ -128,7 +128,7 @@ def test_landfill_cost_front(park):
 def test_objectives_that_agree_give_one_point():
     from whatif_cases import trade_off_park
 
-    from flowmatch.pareto import pareto_front
+    from flowmatch.studies.pareto import pareto_front
 
     # at a landfill tax of 100 every synergy pays: the cheapest plan is also the greenest
     front = pareto_front(trade_off_park(landfill_tax=100.0), points=5, gap=0.0)

@@ -16,17 +16,17 @@ from plan_fixture import HOSTILE, make_plan_folder
 
 from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, PlanFolderError
-from flowmatch.excel import flatten_summary, write_plan_xlsx
-from flowmatch.figures import (
+from flowmatch.report.workbook import flatten_summary, write_plan_xlsx
+from flowmatch.report.charts import (
     comparison_figure,
     headline_figures,
     pareto_figure,
     sankey_figures,
     site_map,
 )
-from flowmatch.gaps import gap_analysis
-from flowmatch.plan_folder import PLAN_FILES, read_plan_folder
-from flowmatch.report import ReportLimits, render_report, write_report
+from flowmatch.matching.gaps import gap_analysis
+from flowmatch.plans.folder import PLAN_FILES, read_plan_folder
+from flowmatch.report.page import ReportLimits, render_report, write_report
 
 
 @pytest.fixture(scope="module")

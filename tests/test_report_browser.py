@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from plan_fixture import make_plan_folder
 
-from flowmatch.gaps import gap_analysis
-from flowmatch.plan_folder import read_plan_folder
-from flowmatch.report import render_report, write_report
+from flowmatch.matching.gaps import gap_analysis
+from flowmatch.plans.folder import read_plan_folder
+from flowmatch.report.page import render_report, write_report
 
 pytestmark = pytest.mark.browser
 

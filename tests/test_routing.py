@@ -1,4 +1,4 @@
-"""Route generation for milk rounds (flowmatch.routing)."""
+"""Route generation for milk rounds (flowmatch.milp.routing)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint, milp
 
-from flowmatch.inventory import build_inventory
-from flowmatch.routing import (
+from flowmatch.inputs.inventory import build_inventory
+from flowmatch.milp.routing import (
     Route,
     RoutePool,
     RoutingInstance,

@@ -11,9 +11,9 @@ from optimise_cases import random_case
 from scipy.optimize import linprog
 
 from flowmatch.errors import SolverError
-from flowmatch.model import ModelBuilder
-from flowmatch.optimise import build_model, build_parts
-from flowmatch.solvers import solve
+from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.optimise import build_model, build_parts
+from flowmatch.milp.solvers import solve
 
 SOLVERS = ["highs", "cbc"]
 

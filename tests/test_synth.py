@@ -8,10 +8,10 @@ import pytest
 
 from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, ParamsError
-from flowmatch.inventory import build_inventory, read_inventory
-from flowmatch.knowledge import builtin_exchanges
-from flowmatch.synth import PROVINCES, SECTORS, _templates, synth, synth_tables
-from flowmatch.taxonomy import builtin_taxonomy
+from flowmatch.inputs.inventory import build_inventory, read_inventory
+from flowmatch.inputs.knowledge import builtin_exchanges
+from flowmatch.inputs.synth import PROVINCES, SECTORS, _templates, synth, synth_tables
+from flowmatch.inputs.taxonomy import builtin_taxonomy
 
 N = 20_000
 

@@ -11,9 +11,9 @@ from whatif_cases import trade_off_park, trade_off_tables
 
 from flowmatch.cli import main
 from flowmatch.errors import ParamsError, ScenarioError
-from flowmatch.inventory import read_inventory
-from flowmatch.scenario import Scenario, apply_scenario, load_scenario
-from flowmatch.whatif import parse_vary, run_whatif, scenario_runs, write_comparison
+from flowmatch.inputs.inventory import read_inventory
+from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
+from flowmatch.studies.whatif import parse_vary, run_whatif, scenario_runs, write_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "datasets" / "mini"
@@ -185,12 +185,12 @@ def test_a_failing_solve_is_a_row_not_a_crash():
 
 
 def test_a_bad_scenario_fails_before_any_solve(tmp_path, monkeypatch):
-    import flowmatch.optimise
+    import flowmatch.milp.optimise
 
     def no_solve(*a, **k):  # pragma: no cover - reached only if the check comes too late
         raise AssertionError("solved before checking the scenarios")
 
-    monkeypatch.setattr(flowmatch.optimise, "optimise", no_solve)
+    monkeypatch.setattr(flowmatch.milp.optimise, "optimise", no_solve)
     bad = _write_toml(tmp_path, "bad.toml", '[remove]\nsites = ["NOWHERE"]\n')
     with pytest.raises(ScenarioError, match="NOWHERE"):
         run_whatif(trade_off_park(), scenarios=[bad], jobs=1)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from flowmatch.errors import FlowmatchError, ScenarioError
-from flowmatch.inventory import build_inventory, read_inventory
-from flowmatch.scenario import INFRASTRUCTURE_DEFAULTS, apply_scenario, load_scenario
+from flowmatch.inputs.inventory import build_inventory, read_inventory
+from flowmatch.inputs.scenario import INFRASTRUCTURE_DEFAULTS, apply_scenario, load_scenario
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from flowmatch.inventory import Inventory, build_inventory
+from flowmatch.inputs.inventory import Inventory, build_inventory
 
 KM_PER_DEG_LAT = 111.195
 DISTANCES_KM = (30.0, 100.0, 140.0, 200.0)
@@ -34,7 +34,7 @@ def trade_off_tables() -> dict[str, pd.DataFrame]:
 
 def trade_off_park(**params) -> Inventory:
     """The park as an inventory; ``params`` override the defaults (carbon price 0 unless given)."""
-    from flowmatch.params import Params
+    from flowmatch.inputs.params import Params
 
     return build_inventory(trade_off_tables(), params=Params().replace(**{"carbon_price": 0.0, **params}),
                            source="trade-off park")

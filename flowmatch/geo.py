@@ -1,0 +1,115 @@
+"""Distances between given pairs of sites (the cascades' pipes and heat links).
+
+Great-circle kilometres from the sites' coordinates (the chord formula of
+:mod:`flowmatch.kernels.geo`, on :func:`flowmatch.frozen.unit_vectors`),
+replaced by the inventory's ``distances`` table where it names the pair; a
+row serves the reverse pair too unless that is given itself. Matching scores
+pairs in bulk with its own kernels; this is for the few pairs a model part
+prices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from flowmatch.matching.frozen import unit_vectors
+from flowmatch.inputs.inventory import Inventory
+
+__all__ = ["site_pair_km", "site_pairs_within"]
+
+
+def _measured(dist: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Measured km for each (a, b) pair named in ``dist`` (either direction), else NaN."""
+    out = np.full(len(a), np.nan)
+    if len(dist) == 0 or len(a) == 0:
+        return out
+    t = dist[["from_site", "to_site", "km"]]
+    both = pd.concat([t, t.rename(columns={"from_site": "to_site", "to_site": "from_site"})],
+                     ignore_index=True).drop_duplicates(["from_site", "to_site"], keep="first")
+    key = pd.MultiIndex.from_arrays([both["from_site"].astype(str), both["to_site"].astype(str)])
+    pos = key.get_indexer(pd.MultiIndex.from_arrays([pd.Index(a, dtype=str), pd.Index(b, dtype=str)]))
+    hit = pos >= 0
+    out[hit] = both["km"].to_numpy(dtype=float)[pos[hit]]
+    return out
+
+
+def _unit(inv: Inventory, sites: np.ndarray) -> np.ndarray:
+    table = inv.sites.set_index("site_id")
+    pos = table.index.get_indexer(sites)
+    return unit_vectors(np.radians(table["lat"].to_numpy(dtype=float)),
+                        np.radians(table["lon"].to_numpy(dtype=float)))[pos]
+
+
+def site_pairs_within(inv: Inventory, a: np.ndarray, b: np.ndarray,
+                      max_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of a site in ``a`` and a site in ``b`` at most ``max_km`` apart.
+
+    A k-d tree on the sites' unit vectors finds the pairs by chord length, so
+    only near pairs are ever measured; pairs the ``distances`` table names are
+    taken at their measured distance.
+
+    Parameters
+    ----------
+    inv : Inventory
+    a, b : array of str
+        Site ids (each without repeats).
+    max_km : float
+
+    Returns
+    -------
+    ia, ib, km : ndarray
+        Positions in ``a`` and ``b`` and the distance of each pair found.
+    """
+    from flowmatch.kernels.geo import EARTH_RADIUS_KM
+
+    a = np.asarray(a, dtype=object)
+    b = np.asarray(b, dtype=object)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    chord = 2.0 * np.sin(min(max_km / EARTH_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9) + 1e-12
+    near = cKDTree(_unit(inv, a)).sparse_distance_matrix(cKDTree(_unit(inv, b)), chord,
+                                                         output_type="coo_matrix")
+    ia, ib = near.row.astype(np.int64), near.col.astype(np.int64)
+    dist = inv.distances
+    if len(dist):  # measured pairs count whatever their great-circle distance
+        pa, pb = pd.Index(a, dtype=str), pd.Index(b, dtype=str)
+        fa, fb = dist["from_site"].astype(str), dist["to_site"].astype(str)
+        ma = np.concatenate([pa.get_indexer(fa), pa.get_indexer(fb)])
+        mb = np.concatenate([pb.get_indexer(fb), pb.get_indexer(fa)])
+        hit = (ma >= 0) & (mb >= 0)
+        ia, ib = np.concatenate([ia, ma[hit]]), np.concatenate([ib, mb[hit]])
+        key = np.unique(ia * len(b) + ib)
+        ia, ib = key // len(b), key % len(b)
+    km = site_pair_km(inv, a[ia], b[ib])
+    keep = km <= max_km + 1e-9
+    return ia[keep], ib[keep], km[keep]
+
+
+def site_pair_km(inv: Inventory, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance in km from each site in ``a`` to the site at the same position in ``b``.
+
+    Parameters
+    ----------
+    inv : Inventory
+    a, b : array of str
+        Site ids, same length.
+
+    Returns
+    -------
+    ndarray of float
+        Measured where ``inv.distances`` names the pair, great-circle
+        otherwise; 0 between a site and itself.
+    """
+    from flowmatch.kernels.geo import EARTH_RADIUS_KM  # loads Numba: only when distances are needed
+
+    a = np.asarray(a, dtype=object)
+    b = np.asarray(b, dtype=object)
+    u = _unit(inv, np.concatenate([a, b]))
+    chord = np.linalg.norm(u[: len(a)] - u[len(a):], axis=1)
+    km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / 2.0))
+    measured = _measured(inv.distances, a, b)
+    km = np.where(np.isnan(measured), km, measured)
+    km[a == b] = 0.0
+    return km

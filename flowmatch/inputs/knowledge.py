@@ -1,0 +1,93 @@
+"""The built-in knowledge base of documented exchanges (have type -> want type).
+
+``data/exchanges.csv`` holds one row per documented exchange: ``have_type``,
+``want_type``, a ``score`` in (0, 1] saying how established the route is (1: a
+standard, large-scale practice; about 0.5: documented but niche), the
+``source`` (a case or publication) and ``want_sectors`` (``;``-separated NACE
+codes of the sectors that take that input, which gap analysis uses to say whom
+to recruit). A user's ``compatibility`` table is merged over it: a user row
+replaces the built-in row of the same pair.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from flowmatch.inputs.taxonomy import Taxonomy
+
+__all__ = ["builtin_exchanges", "merge_exchanges", "recruit_sectors"]
+
+EXCHANGE_COLUMNS = ["have_type", "want_type", "score", "source", "want_sectors"]
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> pd.DataFrame:
+    with resources.files("flowmatch.data").joinpath("exchanges.csv").open("r", encoding="utf-8") as fh:
+        kb = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    kb["score"] = kb["score"].astype(float)
+    return kb[EXCHANGE_COLUMNS + [c for c in kb.columns if c not in EXCHANGE_COLUMNS]]
+
+
+def builtin_exchanges() -> pd.DataFrame:
+    """A copy of the built-in knowledge base (have_type, want_type, score, source, want_sectors)."""
+    return _builtin().copy()
+
+
+def merge_exchanges(user: pd.DataFrame | None) -> pd.DataFrame:
+    """The built-in knowledge base with ``user`` rows merged over it.
+
+    User rows without a ``source`` get ``"user"``; without ``want_sectors``, ``""``.
+    """
+    kb = builtin_exchanges()
+    if user is None or len(user) == 0:
+        return kb.reset_index(drop=True)
+    u = user.copy()
+    if "source" not in u:
+        u["source"] = "user"
+    src = u["source"].astype(object)
+    u["source"] = src.where(src.notna() & (src.astype(str).str.strip() != ""), "user").astype(str)
+    if "want_sectors" not in u:
+        u["want_sectors"] = ""
+    sec = u["want_sectors"].astype(object)
+    u["want_sectors"] = sec.where(sec.notna(), "").astype(str)
+    key = ["have_type", "want_type"]
+    keep = ~pd.MultiIndex.from_frame(kb[key]).isin(pd.MultiIndex.from_frame(u[key].astype(str)))
+    return pd.concat([kb[keep], u], ignore_index=True)
+
+
+def recruit_sectors(exchanges: pd.DataFrame, taxonomy: Taxonomy, have_type: str) -> list[str]:
+    """NACE sectors that take a have of ``have_type`` elsewhere, best-documented first.
+
+    Rows of ``exchanges`` whose ``have_type`` is ``have_type`` or one of its
+    ancestors in ``taxonomy`` count (so a row on the sub-chapter ``ewc:1704``
+    applies to every code under it). Sectors are ordered by the highest score of
+    a row naming them, then by code.
+
+    Parameters
+    ----------
+    exchanges : pandas.DataFrame
+        A knowledge base as :func:`merge_exchanges` returns it.
+    taxonomy : Taxonomy
+        The taxonomy the have type lives in.
+    have_type : str
+        The have's type code.
+
+    Returns
+    -------
+    list of str
+        Sector codes, empty when no row applies.
+    """
+    if "want_sectors" not in exchanges:
+        return []
+    kinds = taxonomy.ancestors(have_type) or [have_type]
+    rows = exchanges[exchanges["have_type"].isin(kinds)]
+    best: dict[str, float] = {}
+    for sectors, score in zip(rows["want_sectors"].fillna(""), rows["score"], strict=True):
+        for code in str(sectors).split(";"):
+            code = code.strip()
+            if code:
+                best[code] = max(best.get(code, 0.0), float(score))
+    return sorted(best, key=lambda c: (-best[c], c))

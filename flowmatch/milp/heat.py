@@ -1,0 +1,879 @@
+"""The heat cascade: recovery of heat and steam between streams and sites.
+
+Every heat resource of an inventory (an energy resource whose type is heat,
+steam or hot water, or that gives a temperature) joins one transshipment model
+over temperature intervals (Papoulias and Grossmann, 1983). Hot streams
+(energy haves) give heat, cold streams (energy wants) take it; ``quantity`` is
+the duty in MWh per year. Two forms (``properties``):
+
+- *stream*: ``temperature_c`` and ``target_temperature_c`` values; a hot stream
+  cools from supply to target, a cold one heats up;
+- *level*: a have with only a ``temperature_c`` value offers its heat at that
+  temperature (steam condensing, say); a want with a ``temperature_c`` ``min``
+  (or only a ``value``) needs its heat at that temperature.
+
+Temperatures are shifted by ``dt_min_k / 2`` (hot down, cold up), so heat moves
+from a hot to a cold stream only across at least ``dt_min_k``. The shifted
+temperatures cut the range into *slots*: the intervals between them, and a
+point slot at each temperature where a level sits.
+
+Sites at zero distance form a *zone* whose streams share one cascade: heat
+left over in a slot flows down to the next, and within a zone recovery is
+free. Between two zones within reach a *heat link* (one binary per zone pair,
+``heat_link_fixed_cost + heat_link_cost_km * km`` a year, and
+``transport_cost_mwh_km`` per MWh-km) lets heat of one zone's hot streams go to
+the other zone's cold streams in the slot where it is given (imported heat is
+used, never passed on). Every cold stream may buy hot utility (virgin; its
+``cost`` or ``hot_utility_price``) entering its own top slot, every hot stream
+may reject heat to cold utility (disposal; its ``cost`` or
+``cold_utility_price``) at its bottom slot. Steam (``energy:steam:*`` levels)
+may also be let down directly from a steam have to a steam want of the same or
+a lower level (hp -> mp -> lp; never up), with no exchanger and so no
+``dt_min_k``.
+
+After the solve, a top-down pass through each zone's cascade (pools of heat
+labelled by where it came from) turns the solution into flows from hot to cold
+streams, hot utility and cold utility, each stream balancing exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from flowmatch.milp.costs import (
+    carbon_cost,
+    disposal_terms,
+    infrastructure_factors,
+    transport_rates,
+    virgin_terms,
+)
+from flowmatch.errors import InputProblem, InventoryError
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.milp.builder import ModelBuilder
+from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
+from flowmatch.geo import site_pairs_within
+
+__all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "heat_parts",
+           "build_slots", "STEAM_LEVELS"]
+
+log = logging.getLogger(__name__)
+
+HEAT_ROOT = "energy:heat"
+STEAM_ROOT = "energy:steam"
+STEAM_LEVELS = {"energy:steam:lp": 1, "energy:steam:mp": 2, "energy:steam:hp": 3}
+TEMPERATURE_PROPERTIES = ("temperature_c", "target_temperature_c")
+_ROUND = 6  # decimals of a shifted temperature (equal temperatures share a boundary)
+_TOL = 1e-9
+
+
+def _cat(parts: list[np.ndarray], dtype=np.int64) -> np.ndarray:
+    """Concatenate array blocks (an empty array of ``dtype`` for none)."""
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+def _heat_mask(inv: Inventory) -> np.ndarray:
+    res = inv.resources
+    tax = inv.taxonomy
+    energy = (res["category"] == "energy").to_numpy()
+    types = res.loc[energy, "type"].unique()
+    is_heat_type = {t: HEAT_ROOT in tax.ancestors(t) for t in types}
+    by_type = res["type"].map(is_heat_type).eq(True).to_numpy()
+    props = inv.properties
+    with_temp = props.loc[props["property"].isin(TEMPERATURE_PROPERTIES), "resource_id"].unique()
+    return energy & (by_type | res["resource_id"].isin(with_temp).to_numpy())
+
+
+def heat_resource_ids(inv: Inventory) -> list[str]:
+    """Ids of the energy resources the heat cascade owns.
+
+    Those whose type is heat (``energy:heat`` and below: steam, hot water,
+    flue gas) or that give a ``temperature_c``/``target_temperature_c``;
+    electricity, fuel gas and the like stay direct synergies.
+    """
+    return inv.resources.loc[_heat_mask(inv), "resource_id"].astype(str).tolist()
+
+
+@dataclass(frozen=True)
+class HeatStreams:
+    """Heat streams and levels as arrays (one entry per resource).
+
+    Attributes
+    ----------
+    ids, sites : ndarray of str
+    hot : ndarray of bool
+        Hot (have) or cold (want).
+    level : ndarray of bool
+        A level (all its heat at one temperature) rather than a stream.
+    t_supply, t_target : ndarray of float
+        Real temperatures, degrees C (equal for a level).
+    duty : ndarray of float
+        MWh per year.
+    price, co2 : ndarray of float
+        Per MWh of utility: cold utility for a hot stream, hot utility for a
+        cold one (:mod:`flowmatch.costs`; price includes carbon).
+    reach : ndarray of float
+        Farthest a stream's heat is piped, km.
+    steam_rank : ndarray of int
+        Steam pressure level of a steam level (lp 1, mp 2, hp 3; 0 for other
+        steam of unknown level, -1 for anything else).
+    dt_min : float
+    """
+
+    ids: np.ndarray
+    sites: np.ndarray
+    hot: np.ndarray
+    level: np.ndarray
+    t_supply: np.ndarray
+    t_target: np.ndarray
+    duty: np.ndarray
+    price: np.ndarray
+    co2: np.ndarray
+    reach: np.ndarray
+    steam_rank: np.ndarray
+    dt_min: float
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def shifted_hi(self) -> np.ndarray:
+        """Top of each stream's span on the shifted scale."""
+        shift = np.where(self.hot, -self.dt_min / 2, self.dt_min / 2)
+        return np.round(np.maximum(self.t_supply, self.t_target) + shift, _ROUND)
+
+    @property
+    def shifted_lo(self) -> np.ndarray:
+        """Bottom of each stream's span on the shifted scale."""
+        shift = np.where(self.hot, -self.dt_min / 2, self.dt_min / 2)
+        return np.round(np.minimum(self.t_supply, self.t_target) + shift, _ROUND)
+
+
+def _steam_rank(tax, types: pd.Series) -> np.ndarray:
+    def rank(t: str) -> int:
+        anc = tax.ancestors(t)
+        for a in anc:
+            if a in STEAM_LEVELS:
+                return STEAM_LEVELS[a]
+        return 0 if STEAM_ROOT in anc else -1
+    cache = {t: rank(t) for t in types.unique()}
+    return types.map(cache).to_numpy(dtype=np.int64)
+
+
+def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatStreams:
+    """Read the heat streams of ``inv`` (the heat resources, or those in ``resource_ids``).
+
+    Raises
+    ------
+    InventoryError
+        Naming each stream without temperatures, each hot stream colder than
+        its target and each cold stream hotter than its target.
+    """
+    p = inv.params
+    res = inv.resources
+    ids = heat_resource_ids(inv) if resource_ids is None else list(resource_ids)
+    heat = res[res["resource_id"].isin(ids)]
+    props = inv.properties[inv.properties["property"].isin(TEMPERATURE_PROPERTIES)]
+    props = props[props["resource_id"].isin(heat["resource_id"])]
+    wide = props.pivot_table(index="resource_id", columns="property", values=["value", "min"],
+                             aggfunc="first")
+    rid = heat["resource_id"]
+
+    def col(kind: str, prop: str) -> np.ndarray:
+        if (kind, prop) not in wide.columns:
+            return np.full(len(heat), np.nan)
+        return wide[(kind, prop)].reindex(rid).to_numpy(dtype=float)
+
+    t_val, t_min, tgt = col("value", "temperature_c"), col("min", "temperature_c"), \
+        col("value", "target_temperature_c")
+    hot = (heat["role"] == "have").to_numpy()
+    where = f"{inv.source}: properties"
+    problems = []
+    names = rid.to_numpy(dtype=object)
+    sites = heat["site_id"].to_numpy(dtype=object)
+    # a have needs its supply temperature; a want its supply temperature or a level minimum
+    no_temp = np.where(hot, np.isnan(t_val), np.isnan(t_val) & np.isnan(t_min))
+    for k in np.flatnonzero(no_temp):
+        what = "hot stream" if hot[k] else "cold stream"
+        problems.append(InputProblem(
+            where, None, "property", f"{what} '{names[k]}' (site {sites[k]}) has no temperatures.",
+            f"Add properties rows for {names[k]}: temperature_c and target_temperature_c values "
+            "(a stream), or only temperature_c ("
+            + ("a level: its value)." if hot[k] else "a level: its min, the temperature it needs).")))
+    wrong_way = ~no_temp & ~np.isnan(tgt) & ~np.isnan(t_val) & np.where(hot, tgt > t_val, tgt < t_val)
+    for k in np.flatnonzero(wrong_way):
+        if hot[k]:
+            msg = (f"hot stream '{names[k]}' (site {sites[k]}) is colder than its target "
+                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a have gives heat, so it cools.")
+            fix = "Swap temperature_c and target_temperature_c, or make it a want (a cold stream)."
+        else:
+            msg = (f"cold stream '{names[k]}' (site {sites[k]}) is hotter than its target "
+                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a want takes heat, so it warms.")
+            fix = "Swap temperature_c and target_temperature_c, or make it a have (a hot stream)."
+        problems.append(InputProblem(where, None, "target_temperature_c", msg, fix))
+    if problems:
+        raise InventoryError(problems)
+
+    stream = ~np.isnan(tgt) & ~np.isnan(t_val) & (tgt != t_val)
+    # a level sits at its value (have, or want with only a value) or its min (want)
+    t_level = np.where(hot | np.isnan(t_min), t_val, t_min)
+    t_supply = np.where(stream, t_val, t_level)
+    t_target = np.where(stream, tgt, t_level)
+    d_cost, d_co2, _ = disposal_terms(heat, p)
+    v_cost, v_co2 = virgin_terms(heat, p)
+    co2 = np.where(hot, d_co2, v_co2)
+    reach = heat["max_distance_km"].to_numpy(dtype=float)
+    rank = _steam_rank(inv.taxonomy, heat["type"])
+    return HeatStreams(
+        ids=names, sites=sites, hot=hot, level=~stream,
+        t_supply=t_supply, t_target=t_target, duty=heat["quantity"].to_numpy(dtype=float),
+        price=np.where(hot, d_cost, v_cost) + carbon_cost(co2, p), co2=co2,
+        reach=np.where(np.isnan(reach), p.max_distance_energy_km, reach),
+        steam_rank=np.where(stream, -1, rank), dt_min=p.dt_min_k,
+    )
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Temperature slots of a set of streams, top (hottest) first.
+
+    Attributes
+    ----------
+    top, bottom : ndarray of float
+        Shifted temperatures bounding each slot (equal for a point slot).
+    stream, slot, heat : ndarray
+        COO triplets: stream ``stream[k]`` gives (hot) or takes (cold)
+        ``heat[k]`` MWh a year in slot ``slot[k]``.
+    first, last : ndarray of int
+        Each stream's top and bottom slot.
+    """
+
+    top: np.ndarray
+    bottom: np.ndarray
+    stream: np.ndarray
+    slot: np.ndarray
+    heat: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.top)
+
+
+def build_slots(hs: HeatStreams) -> Slots:
+    """Cut the shifted temperature range of ``hs`` into slots and spread each duty over them."""
+    hi, lo = hs.shifted_hi, hs.shifted_lo
+    active = hs.duty > 0
+    bounds = np.unique(np.concatenate([hi[active], lo[active]]))[::-1]  # descending
+    level_at = np.zeros(len(bounds), dtype=bool)
+    pos_hi = np.searchsorted(-bounds, -hi)
+    pos_lo = np.searchsorted(-bounds, -lo)
+    level_at[pos_hi[active & hs.level]] = True
+    # slot numbering: the interval above bound m (m >= 1), then the point slot at bound m
+    n_b = len(bounds)
+    interval_slot = np.full(n_b, -1)
+    point_slot = np.full(n_b, -1)
+    tops, bots = [], []
+    for m in range(n_b):
+        if m > 0:
+            interval_slot[m] = len(tops)
+            tops.append(bounds[m - 1])
+            bots.append(bounds[m])
+        if level_at[m]:
+            point_slot[m] = len(tops)
+            tops.append(bounds[m])
+            bots.append(bounds[m])
+    s_idx, slot_idx, heat = [], [], []
+    first = np.full(len(hs), -1)
+    last = np.full(len(hs), -1)
+    for k in np.flatnonzero(active):
+        if hs.level[k]:
+            sl = np.array([point_slot[pos_hi[k]]])
+            q = np.array([hs.duty[k]])
+        else:
+            ms = np.arange(pos_hi[k] + 1, pos_lo[k] + 1)
+            sl = interval_slot[ms]
+            q = hs.duty[k] * (bounds[ms - 1] - bounds[ms]) / (hi[k] - lo[k])
+        s_idx.append(np.full(len(sl), k))
+        slot_idx.append(sl)
+        heat.append(q)
+        first[k], last[k] = sl[0], sl[-1]
+    return Slots(np.array(tops, float), np.array(bots, float), _cat(s_idx), _cat(slot_idx),
+                 _cat(heat, float), first, last)
+
+
+def _zones(inv: Inventory, sites: np.ndarray, max_km: float):
+    """Group sites at zero distance into zones, and find the zone pairs within ``max_km``.
+
+    Returns
+    -------
+    zone : ndarray of int
+        Zone of each unique site.
+    usites : ndarray of str
+        The unique sites.
+    za, zb, km : ndarray
+        Zone pairs (``za < zb``) at most ``max_km`` apart, with the shortest
+        distance between their sites.
+    """
+    usites = np.unique(sites.astype(str)).astype(object)
+    n = len(usites)
+    ia, ib, km = site_pairs_within(inv, usites, usites, max(max_km, 0.0))
+    zero = km <= 1e-9
+    graph = coo_matrix((np.ones(int(zero.sum())), (ia[zero], ib[zero])), shape=(n, n))
+    _, zone = connected_components(graph, directed=False)
+    a, b = zone[ia], zone[ib]
+    keep = a < b
+    pairs = pd.DataFrame({"a": a[keep], "b": b[keep], "km": km[keep]})
+    pairs = pairs.groupby(["a", "b"], as_index=False)["km"].min()
+    return (zone, usites, pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64),
+            pairs["km"].to_numpy(float))
+
+
+def heat_parts(inventory: Inventory, resource_ids: list[str] | None = None) -> list[HeatPart]:
+    """One :class:`HeatPart` per group of zones that links could join.
+
+    Zones farther apart than their reach can never exchange heat, so each
+    group is planned on its own temperature grid (the same optimum, and a far
+    smaller model for a country's worth of parks).
+
+    Raises
+    ------
+    InventoryError
+        As :func:`heat_streams`, for every bad stream at once.
+    """
+    hs = heat_streams(inventory, resource_ids)
+    if len(hs) == 0:
+        return []
+    zone_of_site, usites, za, zb, km = _zones(inventory, hs.sites, float(hs.reach.max()))
+    zone = zone_of_site[pd.Index(usites).get_indexer(hs.sites.astype(str))]
+    reach = np.zeros(int(zone.max()) + 1)
+    np.maximum.at(reach, zone, hs.reach)
+    near = km <= np.minimum(reach[za], reach[zb]) + 1e-9
+    n = len(reach)
+    _, group = connected_components(coo_matrix((np.ones(int(near.sum())), (za[near], zb[near])),
+                                               shape=(n, n)), directed=False)
+    of_stream = group[zone]
+    return [HeatPart(inventory, hs.ids[of_stream == g].astype(str).tolist())
+            for g in np.unique(of_stream)]
+
+
+class HeatPart:
+    """The heat cascade as a :class:`~flowmatch.parts.ModelPart` (see the module docstring).
+
+    Parameters
+    ----------
+    inventory : Inventory
+    resource_ids : list of str, optional
+        The heat resources this part owns (default: :func:`heat_resource_ids`).
+
+    Raises
+    ------
+    InventoryError
+        A heat stream without temperatures, or one running the wrong way.
+    """
+
+    name = "heat"
+
+    def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None):
+        self.params = inventory.params
+        self.streams = hs = heat_streams(inventory, resource_ids)
+        self.slots = sl = build_slots(hs)
+        n = len(hs)
+        zone_of_site, usites, za, zb, zkm = _zones(inventory, hs.sites,
+                                                   float(hs.reach.max()) if n else 0.0)
+        spos = pd.Index(usites).get_indexer(hs.sites.astype(str))
+        self.zone = zone = zone_of_site[spos] if n else np.zeros(0, np.int64)
+        n_zone = int(zone.max()) + 1 if n else 0
+        self.n_zone = n_zone
+        # per zone: its hot and cold duty, reach, and the km and factors to every other zone
+        hot_duty = np.bincount(zone, weights=np.where(hs.hot, hs.duty, 0.0), minlength=n_zone)
+        cold_duty = np.bincount(zone, weights=np.where(hs.hot, 0.0, hs.duty), minlength=n_zone)
+        reach = np.zeros(n_zone)
+        np.maximum.at(reach, zone, hs.reach)
+        _, rep = np.unique(zone_of_site, return_index=True)  # a site standing for each zone
+        # heat and demand per zone and slot
+        hot_k = hs.hot[sl.stream]
+        zk = zone[sl.stream]
+        self.H = np.zeros((n_zone, len(sl)))
+        self.C = np.zeros((n_zone, len(sl)))
+        np.add.at(self.H, (zk[hot_k], sl.slot[hot_k]), sl.heat[hot_k])
+        np.add.at(self.C, (zk[~hot_k], sl.slot[~hot_k]), sl.heat[~hot_k])
+        self.hot_duty = hot_duty
+        # links: zone pairs within reach where heat can go one way or the other
+        ok = (zkm <= np.minimum(reach[za], reach[zb]) + 1e-9) & (
+            ((hot_duty[za] > 0) & (cold_duty[zb] > 0)) | ((hot_duty[zb] > 0) & (cold_duty[za] > 0)))
+        za, zb = za[ok], zb[ok]
+        self.link_a, self.link_b = za, zb
+        self.link_km = zkm[ok]
+        tf, ff = infrastructure_factors(inventory, usites[rep[za]], usites[rep[zb]],
+                                        np.full(len(za), "energy", dtype=object))
+        self.link_transport_factor, self.link_fixed_factor = tf, ff
+        self.link_cap_ab = self._direction_cap(za, zb, cold_duty)
+        self.link_cap_ba = self._direction_cap(zb, za, cold_duty)
+        self._drop_unpaying_links(zone)
+        za, zb = self.link_a, self.link_b
+        self._link_of = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(za, zb, strict=True))}
+        self._link_of.update({(int(b), int(a)): k for (a, b), k in list(self._link_of.items())})
+        self._exports()
+        self._steam_pairs()
+        self._idx: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ structure
+
+    def _link_fixed(self) -> np.ndarray:
+        """Yearly cost of each heat link if built."""
+        p = self.params
+        return (p.heat_link_fixed_cost + p.heat_link_cost_km * self.link_km) * self.link_fixed_factor
+
+    def _direction_cap(self, a: np.ndarray, b: np.ndarray, cold_duty: np.ndarray) -> np.ndarray:
+        """Most heat zone ``a`` can send zone ``b`` (per pair of zones), MWh a year.
+
+        What ``a``'s hot streams can give ``b``'s cold streams across
+        ``dt_min_k`` (``b``'s demand less the hot utility the problem table of
+        those streams alone needs), plus what ``a``'s steam can be let down to
+        ``b``'s steam wants.
+        """
+        hs = self.streams
+        steam = hs.level & (hs.steam_rank >= 0) & (hs.duty > 0)
+        steam_hot = np.bincount(self.zone, weights=np.where(steam & hs.hot, hs.duty, 0.0),
+                                minlength=self.n_zone)
+        steam_cold = np.bincount(self.zone, weights=np.where(steam & ~hs.hot, hs.duty, 0.0),
+                                 minlength=self.n_zone)
+        cap = np.zeros(len(a))
+        for lo in range(0, len(a), 2048):
+            sa, sb = a[lo:lo + 2048], b[lo:lo + 2048]
+            cum = np.cumsum(self.H[sa] - self.C[sb], axis=1)
+            qh = np.maximum(0.0, -cum.min(axis=1)) if cum.shape[1] else np.zeros(len(sa))
+            cap[lo:lo + 2048] = cold_duty[sb] - qh
+        cap = np.minimum(np.minimum(self.hot_duty[a], cold_duty[b]),
+                         np.maximum(cap, 0.0) + np.minimum(steam_hot[a], steam_cold[b]))
+        return np.where(cap > _TOL * max(float(hs.duty.sum()), 1.0), cap, 0.0)
+
+    def _drop_unpaying_links(self, zone: np.ndarray) -> None:
+        """Leave out links whose most possible saving is below their yearly cost.
+
+        A link saves at most its capacity times the best utility saving per
+        MWh (hot utility of a cold stream at one end plus cold utility of a
+        hot stream at the other, less transport). Dropping such a link changes
+        no optimum: every stream can always fall back on utility.
+        """
+        hs = self.streams
+        n_zone = self.n_zone
+        best_hot = np.full(n_zone, -np.inf)  # dearest cold utility a zone's hot streams avoid
+        best_cold = np.full(n_zone, -np.inf)  # dearest hot utility a zone's cold streams avoid
+        np.maximum.at(best_hot, zone[hs.hot], hs.price[hs.hot])
+        np.maximum.at(best_cold, zone[~hs.hot], hs.price[~hs.hot])
+        unit, _ = self._link_unit_cost()
+        a, b = self.link_a, self.link_b
+        most = (self.link_cap_ab * np.maximum(best_hot[a] + best_cold[b] - unit, 0.0)
+                + self.link_cap_ba * np.maximum(best_hot[b] + best_cold[a] - unit, 0.0))
+        keep = (most >= self._link_fixed()) & ((self.link_cap_ab > 0) | (self.link_cap_ba > 0))
+        if keep.all():
+            return
+        log.debug("heat: %d of %d links cannot pay for themselves", int((~keep).sum()), len(keep))
+        for name in ("link_a", "link_b", "link_km", "link_transport_factor", "link_fixed_factor",
+                     "link_cap_ab", "link_cap_ba"):
+            setattr(self, name, getattr(self, name)[keep])
+
+    def _exports(self) -> None:
+        """Export arcs (from zone, to zone, slot, link) worth a variable.
+
+        Heat leaves a zone where its hot streams give heat, towards a zone that
+        needs heat at or below that slot.
+        """
+        H, C = self.H, self.C
+        n_slot = H.shape[1]
+        # lowest slot at which each zone still needs heat
+        needs = C > 0
+        last_need = np.where(needs.any(axis=1), n_slot - 1 - np.argmax(needs[:, ::-1], axis=1), -1)
+        fr, to, sl, ln = [], [], [], []
+        for k, (a, b) in enumerate(zip(self.link_a, self.link_b, strict=True)):
+            for x, y, cap in ((a, b, self.link_cap_ab[k]), (b, a, self.link_cap_ba[k])):
+                if cap <= 0:
+                    continue
+                slots = np.flatnonzero(H[x] > 0)
+                slots = slots[slots <= last_need[y]]
+                fr.append(np.full(len(slots), x))
+                to.append(np.full(len(slots), y))
+                sl.append(slots)
+                ln.append(np.full(len(slots), k))
+        self.exp_from, self.exp_to, self.exp_slot, self.exp_link = _cat(fr), _cat(to), _cat(sl), _cat(ln)
+
+    def _steam_pairs(self) -> None:
+        """Let-down pairs: a steam level have to a steam level want of the same or a lower level."""
+        hs, zone = self.streams, self.zone
+        steam = hs.level & (hs.steam_rank >= 0) & (hs.duty > 0)
+        gi = np.flatnonzero(steam & hs.hot)
+        gj = np.flatnonzero(steam & ~hs.hot)
+        i, j = np.meshgrid(gi, gj, indexing="ij")
+        i, j = i.ravel(), j.ravel()
+        ri, rj = hs.steam_rank[i], hs.steam_rank[j]
+        ok = (hs.t_supply[i] >= hs.t_supply[j]) & ((ri == 0) | (rj == 0) | (ri >= rj))
+        link = np.array([-1 if zone[a] == zone[b] else self._link_of.get((int(zone[a]), int(zone[b])), -2)
+                         for a, b in zip(i, j, strict=True)], dtype=np.int64)
+        ok &= link != -2
+        self.steam_i, self.steam_j, self.steam_link = i[ok], j[ok], link[ok]
+
+    def resource_ids(self) -> list[str]:
+        """Ids of the heat streams this part owns."""
+        return [str(r) for r in self.streams.ids]
+
+    # ------------------------------------------------------------------ model
+
+    def _link_unit_cost(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cost (carbon included) and kg CO2e per MWh carried over each link."""
+        p = self.params
+        rate, co2_rate = transport_rates(np.array(["energy"]), p)
+        co2 = co2_rate[0] * self.link_km
+        return rate[0] * self.link_km * self.link_transport_factor + carbon_cost(co2, p), co2
+
+    def add_to(self, mb: ModelBuilder) -> None:
+        """Add utilities, residuals, exports, let-down, links and the cascade rows to ``mb``."""
+        hs, sl = self.streams, self.slots
+        n_zone, n_slot = self.H.shape
+        ids = hs.ids
+        hot = np.flatnonzero(hs.hot & (hs.duty > 0))
+        cold = np.flatnonzero(~hs.hot & (hs.duty > 0))
+        hu = mb.add_vars(len(cold), ub=hs.duty[cold], name=[f"hot_utility[{ids[j]}]" for j in cold],
+                         cost=hs.price[cold], co2=hs.co2[cold])
+        cu = mb.add_vars(len(hot), ub=hs.duty[hot], name=[f"cold_utility[{ids[i]}]" for i in hot],
+                         cost=hs.price[hot], co2=hs.co2[hot])
+        link_cost, link_co2 = self._link_unit_cost()
+        e_cost, e_co2 = link_cost[self.exp_link], link_co2[self.exp_link]
+        exp = mb.add_vars(len(self.exp_from), name="heat_export", cost=e_cost, co2=e_co2)
+        s_link = self.steam_link
+        s_on = s_link >= 0
+        s_cost = np.where(s_on, link_cost[np.maximum(s_link, 0)] if len(link_cost) else 0.0, 0.0)
+        s_co2 = np.where(s_on, link_co2[np.maximum(s_link, 0)] if len(link_co2) else 0.0, 0.0)
+        steam = mb.add_vars(len(self.steam_i), ub=np.minimum(hs.duty[self.steam_i], hs.duty[self.steam_j]),
+                            name=[f"steam_letdown[{ids[i]},{ids[j]}]"
+                                  for i, j in zip(self.steam_i, self.steam_j, strict=True)],
+                            cost=s_cost, co2=s_co2)
+        links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
+                            cost=self._link_fixed())
+        # each zone's cascade in runs of slots: a run starts where the zone's heat or demand per
+        # degree changes or imported heat arrives, and ends where heat leaves (utility,
+        # exports), so its residual is linear inside a run and is checked at run ends only
+        active = (self.H > 0) | (self.C > 0)
+        first = np.where(active.any(axis=1), np.argmax(active, axis=1), n_slot)
+        last = np.where(active.any(axis=1), n_slot - 1 - np.argmax(active[:, ::-1], axis=1), -1)
+        np.minimum.at(first, self.exp_to, self.exp_slot)  # a zone's range starts at its first import
+        starts = np.zeros((n_zone, n_slot + 1), dtype=bool)
+        on = hs.duty > 0
+        starts[self.zone[on], sl.first[on]] = True
+        starts[self.zone[on], sl.last[on] + 1] = True
+        starts[self.exp_from, self.exp_slot + 1] = True
+        starts[self.exp_to, self.exp_slot] = True
+        zz = _cat([np.full(max(last[z] - first[z] + 1, 0), z) for z in range(n_zone)])
+        ss = _cat([np.arange(first[z], last[z] + 1) for z in range(n_zone)])
+        st = starts[zz, ss] | np.r_[True, zz[1:] != zz[:-1]] if len(zz) else np.zeros(0, bool)
+        run = np.cumsum(st) - 1
+        n_run = int(run[-1]) + 1 if len(run) else 0
+        run_zone, run_start = zz[st], ss[st]
+        run_end = ss[np.r_[np.flatnonzero(st)[1:] - 1, len(ss) - 1]] if n_run else np.zeros(0, np.int64)
+        row_of = -np.ones((n_zone, n_slot), dtype=np.int64)
+        row_of[zz, ss] = run
+        run_c = np.bincount(run, weights=self.C[zz, ss], minlength=n_run)
+        rhs = run_c - np.bincount(run, weights=self.H[zz, ss], minlength=n_run)
+        followed = np.r_[run_zone[1:] == run_zone[:-1], False] if n_run else np.zeros(0, bool)
+        res_run = np.flatnonzero(followed)  # a residual flows from each run to the next
+        res = mb.add_vars(len(res_run), name="heat_residual")
+        # import pools: each run of a zone that can receive; imports used in the zone only
+        imp_runs = np.flatnonzero(np.isin(run_zone, self.exp_to))
+        ci_run = imp_runs[run_c[imp_runs] > 0]
+        cimp = mb.add_vars(len(ci_run), ub=run_c[ci_run], name="heat_import_use")
+        ires_run = imp_runs[followed[imp_runs]]
+        ires = mb.add_vars(len(ires_run), name="heat_import_residual")
+
+        # own pool balance per run: R[r-1] - R[r] + hu + cimp + steam_in - exp - cu - steam_out = C - H
+        r, c, v = [], [], []
+
+        def put(rows, cols, val):
+            r.append(rows)
+            c.append(cols)
+            v.append(np.broadcast_to(np.asarray(val, float), (len(rows),)))
+
+        put(res_run, res, -1.0)
+        put(res_run + 1, res, 1.0)
+        put(row_of[self.zone[cold], sl.first[cold]], hu, 1.0)
+        put(row_of[self.zone[hot], sl.last[hot]], cu, -1.0)
+        put(ci_run, cimp, 1.0)
+        put(row_of[self.exp_from, self.exp_slot], exp, -1.0)
+        put(row_of[self.zone[self.steam_j], sl.first[self.steam_j]], steam, 1.0)
+        put(row_of[self.zone[self.steam_i], sl.first[self.steam_i]], steam, -1.0)
+        mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), rhs, rhs,
+                    name=[f"heat_balance[z{z},s{a}-{b}]"
+                          for z, a, b in zip(run_zone, run_start, run_end, strict=True)])
+        # import pool balance per run: I[r-1] - I[r] + exp_in - cimp = 0
+        if len(imp_runs):
+            irow = -np.ones(n_run, dtype=np.int64)
+            irow[imp_runs] = np.arange(len(imp_runs))
+            r, c, v = [], [], []
+            put(irow[ires_run], ires, -1.0)
+            put(irow[ires_run + 1], ires, 1.0)
+            put(irow[row_of[self.exp_to, self.exp_slot]], exp, 1.0)
+            put(irow[ci_run], cimp, -1.0)
+            mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), 0.0,
+                        np.zeros(len(imp_runs)),
+                        name=[f"heat_import_balance[z{run_zone[k]},s{run_start[k]}-{run_end[k]}]"
+                              for k in imp_runs])
+        # let-down: a steam have gives, a steam want takes, at most its duty
+        if len(steam):
+            ui, inv_i = np.unique(self.steam_i, return_inverse=True)
+            mb.add_rows(inv_i, steam, np.ones(len(steam)), -np.inf, hs.duty[ui],
+                        name=[f"steam_give[{ids[i]}]" for i in ui])
+            uj, inv_j = np.unique(self.steam_j, return_inverse=True)
+            mb.add_rows(inv_j, steam, np.ones(len(steam)), -np.inf, hs.duty[uj],
+                        name=[f"steam_take[{ids[j]}]" for j in uj])
+            # demand let down plus demand met by imports stays within the run's demand
+            if len(ci_run):
+                ci_of = -np.ones(n_run, dtype=np.int64)
+                ci_of[ci_run] = np.arange(len(ci_run))
+                k_ci = ci_of[row_of[self.zone[self.steam_j], sl.first[self.steam_j]]]
+                sel = np.flatnonzero(k_ci >= 0)
+                if len(sel):
+                    used, loc = np.unique(k_ci[sel], return_inverse=True)
+                    mb.add_rows(np.concatenate([loc, np.arange(len(used))]),
+                                np.concatenate([steam[sel], cimp[used]]), np.ones(len(sel) + len(used)),
+                                -np.inf, run_c[ci_run[used]], name="heat_import_steam")
+        # a zone sends out at most its own hot streams' heat; a link carries heat only when built
+        out_from = np.concatenate([self.exp_from, self.zone[self.steam_i][s_on]])
+        out_cols = np.concatenate([exp, steam[s_on]])
+        if len(out_cols):
+            uz, loc = np.unique(out_from, return_inverse=True)
+            mb.add_rows(loc, out_cols, np.ones(len(out_cols)), -np.inf, self.hot_duty[uz],
+                        name=[f"heat_export_limit[z{z}]" for z in uz])
+        if len(links):
+            # per direction: heat sent from a to b (or b to a) only over a built link
+            e_dir = (self.exp_from != self.link_a[self.exp_link]).astype(np.int64)
+            s_dir = (self.zone[self.steam_i[s_on]] != self.link_a[s_link[s_on]]).astype(np.int64)
+            cap = np.column_stack([self.link_cap_ab, self.link_cap_ba]).ravel()
+            used = np.flatnonzero(cap > 0)
+            local = -np.ones(len(cap), dtype=np.int64)
+            local[used] = np.arange(len(used))
+            rows = np.concatenate([local[2 * self.exp_link + e_dir], local[2 * s_link[s_on] + s_dir],
+                                   np.arange(len(used))])
+            cols = np.concatenate([exp, steam[s_on], links[used // 2]])
+            vals = np.concatenate([np.ones(len(exp) + int(s_on.sum())), -cap[used]])
+            mb.add_rows(rows, cols, vals, -np.inf, 0.0,
+                        name=[f"heat_link_use[z{self.link_a[k // 2]}>z{self.link_b[k // 2]}]" if k % 2 == 0
+                              else f"heat_link_use[z{self.link_b[k // 2]}>z{self.link_a[k // 2]}]"
+                              for k in used])
+        self._idx = {"hot_utility": hu, "cold_utility": cu, "export": exp, "steam": steam,
+                     "link": links, "residual": res, "import_residual": ires, "import_use": cimp,
+                     "hot": hot, "cold": cold, "res_run": res_run, "run_zone": run_zone,
+                     "run_of_hot": row_of[self.zone[hot], sl.last[hot]],
+                     "run_of_cold": row_of[self.zone[cold], sl.first[cold]], "run_net": -rhs,
+                     "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run]}
+
+    def warm_start(self, x: np.ndarray) -> None:
+        """Today's state: every cold stream on hot utility, every hot stream to cold utility."""
+        ix, hs = self._idx, self.streams
+        for k in ("export", "steam", "link", "import_residual", "import_use"):
+            x[ix[k]] = 0.0
+        x[ix["hot_utility"]] = hs.duty[ix["cold"]]
+        x[ix["cold_utility"]] = hs.duty[ix["hot"]]
+        # own pool: heat entered minus heat taken, summed down each zone's runs
+        net = ix["run_net"].copy()
+        np.add.at(net, ix["run_of_cold"], hs.duty[ix["cold"]])
+        np.add.at(net, ix["run_of_hot"], -hs.duty[ix["hot"]])
+        cum = np.cumsum(net)
+        zone_first = np.r_[True, ix["run_zone"][1:] != ix["run_zone"][:-1]] if len(net) else net > 0
+        first_of = np.maximum.accumulate(np.where(zone_first, np.arange(len(net)), 0))
+        cum -= (cum - net)[first_of]  # what earlier zones left is not this zone's
+        x[ix["residual"]] = np.clip(cum[ix["res_run"]], 0.0, None)
+
+    # ------------------------------------------------------------------ solution to flows
+
+    def flows(self, x: np.ndarray) -> pd.DataFrame:
+        """Hot-to-cold, hot-utility and cold-utility rows; each stream balances exactly."""
+        return _Disaggregation(self, x).frame()
+
+    def routes(self, x: np.ndarray) -> pd.DataFrame:
+        """Heat is piped: no routes."""
+        return pd.DataFrame(columns=ROUTE_COLUMNS)
+
+
+class _Disaggregation:
+    """Top-down pass through each zone's cascade turning a solution into stream flows.
+
+    Heat in a pool is labelled ``(source, link)``: ``source`` a hot stream
+    index, or ``-1 - j`` for hot utility bought by cold stream ``j``; ``link``
+    the heat link it came over (-1 if none).
+    """
+
+    def __init__(self, part: HeatPart, x: np.ndarray):
+        self.part = part
+        self.x = x
+        hs = part.streams
+        self.pairs: dict[tuple[int, int, int], float] = defaultdict(float)  # (source, cold, link)
+        self.rejected = np.zeros(len(hs))  # heat of hot stream i sent to cold utility
+        self.rejected_cost = np.zeros(len(hs))
+        self.rejected_co2 = np.zeros(len(hs))
+        self.run()
+
+    @staticmethod
+    def _take(pool: dict, amount: float, prefer: tuple | None = None) -> list[tuple[tuple, float]]:
+        out = []
+        keys = list(pool)
+        if prefer is not None and pool.get(prefer, 0.0) > 0:
+            keys = [prefer] + [k for k in keys if k != prefer]
+        for key in keys:
+            if amount <= 0:
+                break
+            t = min(pool[key], amount)
+            out.append((key, t))
+            amount -= t
+            pool[key] -= t
+            if pool[key] <= 0:
+                del pool[key]
+        return out
+
+    def run(self) -> None:
+        part, x, hs, sl = self.part, self.x, self.part.streams, self.part.slots
+        ix = part._idx
+        n_zone, n_slot = part.H.shape
+        tol = _TOL * max(float(hs.duty.sum()), 1.0)
+        # events per slot
+        inflow = defaultdict(list)  # slot -> (zone, label, amount)
+        for k in range(len(sl.stream)):
+            i = sl.stream[k]
+            if hs.hot[i]:
+                inflow[sl.slot[k]].append((part.zone[i], (int(i), -1), sl.heat[k]))
+        hu = np.clip(x[ix["hot_utility"]], 0.0, None)
+        for j, q in zip(ix["cold"], hu, strict=True):
+            if q > tol:
+                inflow[sl.first[j]].append((part.zone[j], (-1 - int(j), -1), q))
+        steam = np.clip(x[ix["steam"]], 0.0, None)
+        steam_out = defaultdict(float)
+        steam_in = defaultdict(float)
+        for k, (i, j) in enumerate(zip(part.steam_i, part.steam_j, strict=True)):
+            if steam[k] > tol:
+                self.pairs[(int(i), int(j), int(part.steam_link[k]))] += steam[k]
+                steam_out[int(i)] += steam[k]
+                steam_in[int(j)] += steam[k]
+        exports = defaultdict(list)  # slot -> (from, to, link, amount)
+        for a, b, s, ln, q in zip(part.exp_from, part.exp_to, part.exp_slot, part.exp_link,
+                                  np.clip(x[ix["export"]], 0.0, None), strict=True):
+            if q > tol:
+                exports[s].append((a, b, ln, q))
+        import_use = defaultdict(float)  # a run's imported heat, spread over its slots by demand
+        for z, a, b, q in zip(ix["ci_z"], ix["ci_start"], ix["ci_end"],
+                              np.clip(x[ix["import_use"]], 0.0, None), strict=True):
+            need = part.C[z, a:b + 1]
+            for k in np.flatnonzero(need > 0):
+                import_use[(int(z), int(a + k))] = q * need[k] / need.sum()
+        demand = defaultdict(list)  # slot -> (zone, cold stream, amount)
+        for k in range(len(sl.stream)):
+            j = sl.stream[k]
+            if not hs.hot[j]:
+                demand[sl.slot[k]].append((part.zone[j], int(j), sl.heat[k]))
+        cu = np.clip(x[ix["cold_utility"]], 0.0, None)
+        reject = defaultdict(list)  # slot -> (zone, hot stream, amount)
+        for i, q in zip(ix["hot"], cu, strict=True):
+            if q > tol:
+                reject[sl.last[i]].append((part.zone[i], int(i), q))
+
+        own = [dict() for _ in range(n_zone)]
+        imp = [dict() for _ in range(n_zone)]
+        for s in range(n_slot):
+            for z, label, q in inflow.get(s, ()):
+                src = label[0]
+                if src >= 0 and src in steam_out:  # steam let down directly leaves first
+                    given = min(q, steam_out.pop(src))
+                    q -= given
+                if q > 0:
+                    own[z][label] = own[z].get(label, 0.0) + q
+            for a, b, ln, q in exports.get(s, ()):
+                for (src, _), t in self._take(own[a], q):
+                    key = (src, int(ln))
+                    imp[b][key] = imp[b].get(key, 0.0) + t
+            for z, j, q in demand.get(s, ()):
+                if j in steam_in:
+                    met = min(q, steam_in[j])
+                    steam_in[j] -= met
+                    q -= met
+                from_imp = min(q, import_use.get((int(z), s), 0.0))
+                if from_imp > 0:
+                    import_use[(int(z), s)] -= from_imp
+                    got = self._take(imp[z], from_imp)
+                    q -= sum(t for _, t in got)
+                    self._consume(j, got)
+                got = self._take(own[z], q)
+                q -= sum(t for _, t in got)
+                self._consume(j, got)
+                if q > 0:  # solver tolerance: the rest is hot utility
+                    self.pairs[(-1 - j, j, -1)] += q
+            for z, i, q in reject.get(s, ()):
+                for (src, _), t in self._take(own[z], q, prefer=(i, -1)):
+                    self._reject(src, i, t)
+        for pool in [*own, *imp]:  # heat left at the bottom (solver tolerance) is rejected
+            for (src, _), t in pool.items():
+                self._reject(src, src, t)
+
+    def _consume(self, j: int, got: list[tuple[tuple, float]]) -> None:
+        for (src, ln), t in got:
+            self.pairs[(src, j, ln)] += t
+
+    def _reject(self, src: int, cooler: int, amount: float) -> None:
+        if src < 0:
+            return  # hot utility bought but not needed: not bought
+        hs = self.part.streams
+        if not hs.hot[cooler]:
+            cooler = src
+        self.rejected[src] += amount
+        self.rejected_cost[src] += amount * hs.price[cooler]
+        self.rejected_co2[src] += amount * hs.co2[cooler]
+
+    def frame(self) -> pd.DataFrame:
+        part, hs = self.part, self.part.streams
+        link_cost, link_co2 = part._link_unit_cost()
+        built = self.x[part._idx["link"]] > 0.5 if len(part.link_a) else np.zeros(0, bool)
+        fixed = part._link_fixed()
+        if not self.pairs:
+            pairs = pd.DataFrame({"src": [], "cold": [], "link": [], "q": []})
+        else:
+            keys = np.array(list(self.pairs.keys()), dtype=np.int64)
+            pairs = pd.DataFrame({"src": keys[:, 0], "cold": keys[:, 1], "link": keys[:, 2],
+                                  "q": np.fromiter(self.pairs.values(), float, len(self.pairs))})
+        pairs = pairs[pairs["q"] > 0].astype({"src": np.int64, "cold": np.int64, "link": np.int64})
+        ln = pairs["link"].to_numpy()
+        q = pairs["q"].to_numpy()
+        on = ln >= 0
+        cost = np.zeros(len(pairs))
+        co2 = np.zeros(len(pairs))
+        km = np.zeros(len(pairs))
+        if on.any():
+            cost[on] = q[on] * link_cost[ln[on]]
+            co2[on] = q[on] * link_co2[ln[on]]
+            km[on] = part.link_km[ln[on]]
+            carried = np.bincount(ln[on], weights=q[on], minlength=len(part.link_a))
+            cost[on] += np.where(built[ln[on]], fixed[ln[on]], 0.0) * q[on] / carried[ln[on]]
+        src = pairs["src"].to_numpy()
+        util = src < 0
+        buyer = np.where(util, -1 - src, 0)
+        cost[util] += q[util] * hs.price[buyer[util]]
+        co2[util] += q[util] * hs.co2[buyer[util]]
+        have = np.where(util, VIRGIN, hs.ids[np.maximum(src, 0)])
+        rows = pd.DataFrame({"have_id": have, "want_id": hs.ids[pairs["cold"].to_numpy()],
+                             "quantity": q, "mode": np.where(util, "virgin", "cascade"),
+                             "distance_km": km, "cost": cost, "co2_kg": co2})
+        rows = rows.groupby(["have_id", "want_id", "mode"], as_index=False, sort=False).agg(
+            quantity=("quantity", "sum"), distance_km=("distance_km", "max"), cost=("cost", "sum"),
+            co2_kg=("co2_kg", "sum"))
+        rej = self.rejected > 0
+        disposal = pd.DataFrame({"have_id": hs.ids[rej], "want_id": DISPOSAL,
+                                 "quantity": self.rejected[rej], "mode": "disposal",
+                                 "distance_km": 0.0, "cost": self.rejected_cost[rej],
+                                 "co2_kg": self.rejected_co2[rej]})
+        parts = [df for df in (rows, disposal) if len(df)]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FLOW_COLUMNS)
+        out["unit"] = "MWh"
+        out["route_id"] = ""
+        return out[FLOW_COLUMNS]

@@ -1,0 +1,219 @@
+"""Read a plan folder back: the tables ``flowmatch optimise`` wrote, checked.
+
+A plan folder (``flowmatch optimise INVENTORY -o OUT``) holds ``summary.json``,
+``flows.csv``, ``routes.csv``, ``sites.csv``, ``resources.csv`` and, when the
+plan kept its candidates, ``candidates.parquet``; a what-if or Pareto run
+leaves ``comparison.csv`` or ``pareto.csv``. Reports read *only* these files, never the inventory, so a plan
+can be reported on anywhere it is copied to. A missing file, a missing column,
+a number that is not a number or a folder written in another format version is
+a :class:`~flowmatch.errors.PlanFolderError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flowmatch.errors import PlanFolderError
+from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
+from flowmatch.plans.summary import SUMMARY_FORMAT
+from flowmatch.files import CANDIDATE_COLUMNS
+
+__all__ = ["PlanFolder", "read_plan_folder", "PLAN_FORMAT", "PLAN_FILES", "COMPARISON_FILES"]
+
+PLAN_FORMAT = SUMMARY_FORMAT
+"""The plan folder format this flowmatch writes and reads (``summary.json`` ``format``)."""
+
+# file -> (required columns, of which numeric)
+_TABLE_SPECS: dict[str, tuple[list[str], list[str]]] = {
+    "flows.csv": (FLOW_COLUMNS, ["quantity", "distance_km", "cost", "co2_kg"]),
+    "routes.csv": (ROUTE_COLUMNS, ["km", "collections_per_year"]),
+    "sites.csv": (["site_id", "lat", "lon"], ["lat", "lon"]),
+    "resources.csv": (["resource_id", "site_id", "role", "category", "type", "quantity", "unit"],
+                      ["quantity", "cost", "co2"]),
+    "candidates.parquet": (CANDIDATE_COLUMNS, ["score", "s_type", "s_quality", "s_quantity",
+                                               "s_distance", "s_frequency", "distance_km", "rank"]),
+}
+PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n != "candidates.parquet"))
+"""Files every plan folder holds (``candidates.parquet`` is optional)."""
+COMPARISON_FILES = ("comparison.csv", "pareto.csv")
+"""Optional files of a what-if grid or a Pareto front, reported as a comparison chart."""
+
+_SUMMARY_KEYS = ("status", "objective", "baseline", "by_category")
+_OPTIONAL_TEXT = {"sites.csv": ["name", "park", "sector"], "resources.csv": ["route"]}
+_FIX = "Write the plan again with `flowmatch optimise INVENTORY -o {path}`."
+
+
+@dataclass
+class PlanFolder:
+    """The contents of a plan folder.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    summary : dict
+        ``summary.json``; empty for a folder holding only a comparison.
+    flows, routes, sites, resources : pandas.DataFrame
+        The plan's tables (empty with their columns for a comparison-only folder).
+        Id and text columns are strings (``""`` where empty), the others floats.
+    comparison, pareto : pandas.DataFrame or None
+        ``comparison.csv`` (what-if grid) and ``pareto.csv`` where present.
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    flows: pd.DataFrame
+    routes: pd.DataFrame
+    sites: pd.DataFrame
+    resources: pd.DataFrame
+    candidates: pd.DataFrame | None
+    comparison: pd.DataFrame | None = None
+    pareto: pd.DataFrame | None = None
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the folder holds a plan (not only a what-if or Pareto comparison)."""
+        return bool(self.summary)
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    f = path / "summary.json"
+    try:
+        summary = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFolderError(f"{f}: cannot be read as JSON ({exc}). {_FIX.format(path=path)}") from None
+    if not isinstance(summary, dict):
+        raise PlanFolderError(f"{f}: is not a JSON object. {_FIX.format(path=path)}")
+    fmt = summary.get("format")
+    if fmt != PLAN_FORMAT:
+        by = summary.get("flowmatch_version")
+        written = f"format {fmt!r}" if fmt is not None else "no 'format' key"
+        if by:
+            written += f", written by flowmatch {by}"
+        raise PlanFolderError(
+            f"{f}: this plan folder has {written}; this flowmatch reads plan format {PLAN_FORMAT}. "
+            + _FIX.format(path=path))
+    missing = [k for k in _SUMMARY_KEYS if k not in summary]
+    if missing:
+        raise PlanFolderError(f"{f}: missing key(s) {', '.join(missing)}. {_FIX.format(path=path)}")
+    for k in ("objective", "baseline", "by_category"):
+        if not isinstance(summary[k], dict):
+            raise PlanFolderError(f"{f}: '{k}' is not a JSON object. {_FIX.format(path=path)}")
+    return summary
+
+
+def _read_frame(f: Path) -> pd.DataFrame:
+    try:
+        if f.suffix == ".parquet":
+            return pd.read_parquet(f)
+        return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
+        raise PlanFolderError(f"{f}: cannot be read ({exc}).") from None
+
+
+def _check_table(df: pd.DataFrame, f: Path, required: list[str], numeric: list[str],
+                 text: list[str], fix: str) -> pd.DataFrame:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise PlanFolderError(f"{f}: missing column(s) {', '.join(missing)}. {fix}")
+    df = df.copy()
+    for c in df.columns:
+        raw = df[c]
+        if c in numeric:
+            if pd.api.types.is_numeric_dtype(raw):
+                df[c] = raw.astype(float)
+                continue
+            txt = raw.fillna("").astype(str).str.strip()
+            num = pd.to_numeric(txt.where(txt != "", None), errors="coerce")
+            bad = num.isna() & txt.ne("") & txt.str.lower().ne("nan")
+            if bad.any():
+                row = int(bad.to_numpy().nonzero()[0][0]) + 1
+                raise PlanFolderError(
+                    f"{f}, row {row}, column '{c}': '{txt[bad].iloc[0]}' is not a number. {fix}")
+            df[c] = num.astype(float)
+        elif not pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            df[c] = raw.fillna("").astype(str)
+    for c in text:
+        if c not in df.columns:
+            df[c] = ""
+    return df
+
+
+def _empty(required: list[str], numeric: list[str], text: list[str]) -> pd.DataFrame:
+    cols = list(dict.fromkeys([*required, *text]))
+    return pd.DataFrame({c: pd.Series(dtype=float if c in numeric else object) for c in cols})
+
+
+def _read_optional(path: Path, name: str) -> pd.DataFrame | None:
+    f = path / name
+    if not f.exists():
+        return None
+    try:
+        df = pd.read_csv(f)
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame()
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
+        raise PlanFolderError(f"{f}: cannot be read ({exc}).") from None
+    if df.empty:
+        raise PlanFolderError(f"{f}: is empty. Run the what-if or Pareto command again.")
+    return df
+
+
+def read_plan_folder(path: str | Path) -> PlanFolder:
+    """Read and check a plan folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder written by ``flowmatch optimise`` (all of ``PLAN_FILES``), or
+        one holding only ``comparison.csv`` / ``pareto.csv`` (a what-if grid or
+        a Pareto front).
+
+    Returns
+    -------
+    PlanFolder
+
+    Raises
+    ------
+    PlanFolderError
+        The folder does not exist, a plan file is missing or damaged, or the
+        plan was written in another format version.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise PlanFolderError(f"{path}: no such plan folder. {_FIX.format(path=path)}")
+    comparison = _read_optional(path, "comparison.csv")
+    pareto = _read_optional(path, "pareto.csv")
+    present = [n for n in PLAN_FILES if (path / n).exists()]
+    fix = _FIX.format(path=path)
+    if not present and (comparison is not None or pareto is not None):
+        tables = {n: _empty(req, num, _OPTIONAL_TEXT.get(n, [])) for n, (req, num) in _TABLE_SPECS.items()}
+        return PlanFolder(path, {}, tables["flows.csv"], tables["routes.csv"], tables["sites.csv"],
+                          tables["resources.csv"], None, comparison, pareto)
+    missing = [n for n in PLAN_FILES if n not in present]
+    if missing:
+        what = "is not a plan folder" if not present else "is an incomplete plan folder"
+        raise PlanFolderError(f"{path} {what}: missing {', '.join(missing)}. {fix}")
+    summary = _read_summary(path)
+    tables: dict[str, pd.DataFrame | None] = {"candidates.parquet": None}
+    for name, (required, numeric) in _TABLE_SPECS.items():
+        if not (path / name).exists():
+            continue  # the optional candidates
+        tables[name] = _check_table(_read_frame(path / name), path / name, required, numeric,
+                                    _OPTIONAL_TEXT.get(name, []), fix)
+    sites = tables["sites.csv"]
+    bad = ~(sites["lat"].between(-90, 90) & sites["lon"].between(-180, 180))
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 1
+        raise PlanFolderError(f"{path / 'sites.csv'}, row {row}: lat/lon missing or out of range. {fix}")
+    for key in ("objective", "baseline"):
+        for k, v in summary[key].items():
+            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                raise PlanFolderError(f"{path / 'summary.json'}: {key}.{k} = {v!r} is not a finite number. {fix}")
+    return PlanFolder(path, summary, tables["flows.csv"], tables["routes.csv"], sites,
+                      tables["resources.csv"], tables["candidates.parquet"], comparison, pareto)

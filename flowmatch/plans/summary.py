@@ -1,0 +1,137 @@
+"""What a plan amounts to: baseline, totals by category, the balance check, ``summary.json``.
+
+The *baseline* is today's state priced like the plan (:mod:`flowmatch.costs`):
+every have disposed of, every want served with virgin input.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
+from flowmatch.errors import ModelError
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.plans.plan import DISPOSAL, VIRGIN
+from flowmatch.inputs.units import CATEGORIES
+
+__all__ = ["baseline", "by_category", "check_balance", "metrics_dict", "build_summary", "SUMMARY_FORMAT",
+           "BALANCE_RTOL"]
+
+SUMMARY_FORMAT = 1
+#: Relative tolerance of the balance check (of the supply or demand, at least 1 base unit).
+BALANCE_RTOL = 1e-6
+
+
+def metrics_dict(cost: float, co2_kg: float, landfill_t: float) -> dict[str, float]:
+    """``{"cost", "co2_t", "landfill_t"}`` as ``summary.json`` writes them."""
+    return {"cost": float(cost), "co2_t": float(co2_kg) / 1000.0, "landfill_t": float(landfill_t)}
+
+
+def baseline(inventory: Inventory) -> dict[str, float]:
+    """Cost (carbon included), CO2 (t) and landfill (t) of today: all disposed, all virgin."""
+    p = inventory.params
+    hv, wt = inventory.haves, inventory.wants
+    s, dm = hv["quantity"].to_numpy(float), wt["quantity"].to_numpy(float)
+    dc, dco2, land = disposal_terms(hv, p)
+    vc, vco2 = virgin_terms(wt, p)
+    co2 = float(s @ dco2 + dm @ vco2)
+    cost = float(s @ dc + dm @ vc) + carbon_cost(co2, p)
+    return metrics_dict(cost, co2, float(s @ land))
+
+
+def _flow_category(flows: pd.DataFrame, inventory: Inventory) -> pd.Series:
+    cat = inventory.resources.set_index("resource_id")["category"]
+    by_have = flows["have_id"].map(cat)
+    return by_have.fillna(flows["want_id"].map(cat))
+
+
+def by_category(flows: pd.DataFrame, inventory: Inventory) -> dict[str, dict[str, float]]:
+    """Supply, demand, reused, disposed and virgin per category, in base units.
+
+    For water ``virgin`` is fresh water and ``disposed`` wastewater; for energy
+    hot and cold utility (as the cascade part writes them).
+    """
+    res = inventory.resources
+    cat = _flow_category(flows, inventory)
+    out: dict[str, dict[str, float]] = {}
+    for c in CATEGORIES:
+        r = res[res["category"] == c]
+        f = flows[(cat == c).to_numpy()]
+        disp = (f["want_id"] == DISPOSAL).to_numpy()
+        virg = (f["have_id"] == VIRGIN).to_numpy()
+        q = f["quantity"].to_numpy(float)
+        out[c] = {
+            "supply": float(r.loc[r["role"] == "have", "quantity"].sum()),
+            "demand": float(r.loc[r["role"] == "want", "quantity"].sum()),
+            "reused": float(q[~disp & ~virg].sum()),
+            "disposed": float(q[disp].sum()),
+            "virgin": float(q[virg].sum()),
+        }
+    return out
+
+
+def check_balance(flows: pd.DataFrame, inventory: Inventory, rtol: float = BALANCE_RTOL) -> None:
+    """Raise :class:`ModelError` unless every have and want balances.
+
+    For every have, its flows (reused, milk rounds, cascades and disposal) sum
+    to its supply; for every want, its flows (virgin included) to its demand;
+    within ``rtol`` of the amount (at least 1 base unit). Quantities must not
+    be negative.
+    """
+    res = inventory.resources.set_index("resource_id")
+    problems = []
+    neg = flows["quantity"].to_numpy(float) < -rtol
+    if neg.any():
+        r = flows[neg].iloc[0]
+        problems.append(f"negative flow {r['quantity']:g} from {r['have_id']} to {r['want_id']}")
+    for role, col in (("have", "have_id"), ("want", "want_id")):
+        target = res.loc[res["role"] == role, "quantity"].astype(float)
+        got = flows.groupby(col)["quantity"].sum().reindex(target.index, fill_value=0.0)
+        err = np.abs(got.to_numpy() - target.to_numpy())
+        bad = err > rtol * np.maximum(np.abs(target.to_numpy()), 1.0)
+        for rid in target.index[bad][:10]:
+            what = "reused + disposed" if role == "have" else "reused + virgin"
+            amount = "supply" if role == "have" else "demand"
+            problems.append(f"{role} {rid}: {what} = {got[rid]:.9g} but {amount} = {target[rid]:.9g}")
+        if bad.sum() > 10:
+            problems.append(f"... and {int(bad.sum()) - 10} more {role}s")
+    if problems:
+        raise ModelError("the plan does not balance (a bug: please report it): " + "; ".join(problems))
+
+
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+def build_summary(*, status: str, gap: float, metrics: dict[str, float], inventory: Inventory,
+                  flows: pd.DataFrame, routes: pd.DataFrame, objective: str, weights: dict[str, float],
+                  solver: str, bound: float, n_components: int, timings: dict[str, float],
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``summary.json`` dict: the spec's keys first, then documented extras."""
+    from flowmatch import __version__
+
+    direct = int((flows["mode"] == "direct").sum()) if len(flows) else 0
+    out: dict[str, Any] = {
+        "status": status,
+        "gap": _finite_or_none(gap),
+        "objective": metrics_dict(metrics["cost"], metrics["co2"], metrics["landfill"]),
+        "baseline": baseline(inventory),
+        "by_category": by_category(flows, inventory),
+        "format": SUMMARY_FORMAT,
+        "flowmatch_version": __version__,
+        "minimised": objective,
+        "weights": {k: float(v) for k, v in weights.items()},
+        "bound": _finite_or_none(bound),
+        "solver": solver,
+        "n_synergies": direct,
+        "n_milk_rounds": int(len(routes)),
+        "n_components": int(n_components),
+        "currency": inventory.params.currency,
+        "timings": {k: round(float(v), 4) for k, v in timings.items()},
+    }
+    out.update(extra or {})
+    return out

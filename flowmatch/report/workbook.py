@@ -1,0 +1,189 @@
+"""``plan.xlsx``: the plan's tables as one workbook, for people who work in Excel.
+
+Sheets: ``summary`` (``summary.json`` flattened to key/value rows, plus notes),
+``sites``, ``resources``, ``candidates``, ``flows``, ``routes``, ``gaps`` and,
+where the folder has them, ``comparison`` and ``pareto``.
+
+Safety: a text cell from the user's data is always written as text, never as a
+formula, link or number: the workbook is opened with ``strings_to_formulas``,
+``strings_to_urls`` and ``strings_to_numbers`` off, every string goes through
+``write_string``, and one starting with ``=``, ``+``, ``-``, ``@`` (or a tab or
+carriage return) also gets Excel's quote prefix so that editing the cell keeps
+it text. Numbers stay numeric; NaN is an empty cell.
+
+A sheet longer than Excel's 1,048,576 rows holds the first 1,048,575 data rows;
+the summary sheet and the log say so (the full table is in the plan folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from flowmatch.plans.folder import PlanFolder
+from flowmatch.files import atomic_write
+
+__all__ = ["write_plan_xlsx", "EXCEL_MAX_ROWS", "flatten_summary"]
+
+log = logging.getLogger(__name__)
+
+EXCEL_MAX_ROWS = 1_048_576
+"""Rows in an Excel worksheet, the heading row included."""
+
+_RISKY = ("=", "+", "-", "@", "\t", "\r")
+_SOURCE = {"sites": "sites.csv", "resources": "resources.csv", "candidates": "candidates.parquet",
+           "flows": "flows.csv", "routes": "routes.csv", "gaps": "report.html",
+           "comparison": "comparison.csv", "pareto": "pareto.csv"}
+
+
+def flatten_summary(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``summary.json`` as ``(dotted.key, value)`` rows; lists become ``;``-joined text."""
+    rows: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows.extend(flatten_summary(v, key + "."))
+        elif isinstance(v, list | tuple):
+            rows.append((key, "; ".join(str(x) for x in v)))
+        else:
+            rows.append((key, v))
+    return rows
+
+
+class _Sheets:
+    """Writes DataFrames into an xlsxwriter workbook with safe text and numeric numbers."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, max_rows: int):
+        self.wb = wb
+        self.max_rows = max_rows
+        self.head = wb.add_format({"bold": True, "bg_color": "#EEF2F5", "bottom": 1})
+        self.quoted = wb.add_format({"quote_prefix": True})
+
+    def text(self, ws, r: int, c: int, v: str) -> None:
+        if v.startswith(_RISKY):
+            ws.write_string(r, c, v, self.quoted)
+        else:
+            ws.write_string(r, c, v)
+
+    def value(self, ws, r: int, c: int, v: Any) -> None:
+        if v is None or v is pd.NA or v is pd.NaT:
+            return
+        if isinstance(v, bool | np.bool_):
+            ws.write_boolean(r, c, bool(v))
+        elif isinstance(v, int | float | np.integer | np.floating):
+            f = float(v)
+            if math.isfinite(f):
+                ws.write_number(r, c, f)
+        else:
+            self.text(ws, r, c, str(v))
+
+    def frame(self, name: str, df: pd.DataFrame) -> int | None:
+        """Write ``df`` as sheet ``name``; return the number of rows left out, or None."""
+        ws = self.wb.add_worksheet(name)
+        cols = [str(c) for c in df.columns]
+        for j, c in enumerate(cols):
+            width = min(max(len(c) + 2, 10), 40)
+            ws.set_column(j, j, width)
+        for j, c in enumerate(cols):
+            ws.write_string(0, j, c, self.head)
+        ws.freeze_panes(1, 0)
+        n = min(len(df), self.max_rows - 1)
+        if cols:
+            ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
+        cells = []  # (column, kind, values, risky mask)
+        for j, c in enumerate(df.columns):
+            col = df[c].iloc[:n]
+            if pd.api.types.is_bool_dtype(col) and not col.isna().any():
+                cells.append((j, "bool", col.to_numpy(dtype=bool), None))
+            elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                vals = col.to_numpy(dtype=float, na_value=np.nan)
+                cells.append((j, "num", np.where(np.isfinite(vals), vals, np.nan), None))
+            elif pd.api.types.is_string_dtype(col) and col.map(lambda v: isinstance(v, str) or pd.isna(v)).all():
+                txt = col.fillna("").astype(str)
+                cells.append((j, "str", txt.to_numpy(dtype=object), txt.str.startswith(_RISKY).to_numpy()))
+            else:
+                cells.append((j, "any", col.to_numpy(dtype=object), None))
+        w_num, w_str, w_bool = ws.write_number, ws.write_string, ws.write_boolean
+        quoted = self.quoted
+        for i in range(n):
+            r = i + 1
+            for j, kind, vals, risky in cells:
+                v = vals[i]
+                if kind == "num":
+                    if v == v:
+                        w_num(r, j, v)
+                elif kind == "str":
+                    if v:
+                        if risky[i]:
+                            w_str(r, j, v, quoted)
+                        else:
+                            w_str(r, j, v)
+                elif kind == "bool":
+                    w_bool(r, j, bool(v))
+                else:
+                    self.value(ws, r, j, v)
+        return len(df) - n if len(df) > n else None
+
+
+def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
+                    max_rows: int = EXCEL_MAX_ROWS) -> Path:
+    """Write the plan folder's tables (and the gap analysis) to ``path`` atomically.
+
+    Parameters
+    ----------
+    pf : PlanFolder
+    gaps : pandas.DataFrame or None
+        The gap analysis (``gaps`` sheet); None where there is none (no
+        candidates in the folder, or a comparison-only folder).
+    path : str or Path
+    max_rows : int
+        Rows per sheet, heading included (Excel's limit by default).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    sheets: list[tuple[str, pd.DataFrame]] = []
+    if pf.has_plan:
+        sheets += [("sites", pf.sites), ("resources", pf.resources)]
+        if pf.candidates is not None:
+            sheets.append(("candidates", pf.candidates))
+        sheets += [("flows", pf.flows), ("routes", pf.routes)]
+        if gaps is not None:
+            sheets.append(("gaps", gaps))
+    for name, df in (("comparison", pf.comparison), ("pareto", pf.pareto)):
+        if df is not None:
+            sheets.append((name, df))
+
+    def _write(tmp: Path) -> None:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False, "constant_memory": True})
+        try:
+            w = _Sheets(wb, max_rows)
+            notes: list[str] = []
+            summary = wb.add_worksheet("summary")
+            for name, df in sheets:
+                left = w.frame(name, df)
+                if left:
+                    notes.append(f"sheet {name} holds the first {len(df) - left:,} of {len(df):,} rows "
+                                 f"(Excel's row limit); all are in {_SOURCE[name]}")
+                    log.warning("plan.xlsx: %s", notes[-1])
+            rows = flatten_summary(pf.summary) + [("note", n) for n in notes]
+            summary.set_column(0, 0, 36)
+            summary.set_column(1, 1, 60)
+            summary.write_string(0, 0, "key", w.head)
+            summary.write_string(0, 1, "value", w.head)
+            for i, (k, v) in enumerate(rows, start=1):
+                w.text(summary, i, 0, k)
+                w.value(summary, i, 1, v)
+            summary.activate()
+        finally:
+            wb.close()
+
+    return atomic_write(path, _write)

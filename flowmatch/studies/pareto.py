@@ -1,0 +1,214 @@
+"""The Pareto front between two objectives, by the epsilon-constraint method.
+
+For objectives A and B (``cost``, ``co2`` or ``landfill``): minimise A alone and
+B alone to find the two ends of the front, then minimise A subject to
+``B <= eps`` for ``eps`` on an even grid from B's minimum to B's value at A's
+minimum. Points that another point dominates, and duplicates, are dropped. The
+lowest ``eps`` (B's minimum) gives the end of the front where B is best and A is
+as low as it can be there.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pandas as pd
+
+from flowmatch.errors import FlowmatchError, ParamsError
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.plans.plan import Plan
+from flowmatch.files import atomic_write, write_table
+
+__all__ = ["pareto_front", "write_pareto", "non_dominated", "PARETO_METRICS"]
+
+log = logging.getLogger(__name__)
+
+#: Objective name -> column of the front (and key of ``plan.summary["objective"]``).
+PARETO_METRICS = {"cost": "cost", "co2": "co2_t", "landfill": "landfill_t"}
+#: Relative tolerance under which two values of a metric count as equal.
+_REL_TOL = 1e-6
+
+
+def _value(plan: Plan, metric: str) -> float:
+    return float(plan.summary["objective"][PARETO_METRICS[metric]])
+
+
+def _row(plan: Plan, cap: float) -> dict[str, Any]:
+    s = plan.summary
+    return {**{col: float(s["objective"][col]) for col in PARETO_METRICS.values()},
+            "cap": cap, "status": plan.status, "gap": plan.gap, "n_synergies": s.get("n_synergies"),
+            "solve_s": plan.timings.get("solve", math.nan)}
+
+
+def _tol(values: np.ndarray) -> float:
+    return _REL_TOL * max(1.0, float(np.max(np.abs(values))) if len(values) else 1.0)
+
+
+def non_dominated(front: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Rows of ``front`` that no other row dominates in columns ``a`` and ``b`` (both minimised).
+
+    Values within a relative 1e-6 count as equal; of equal rows the first is kept.
+    The result is sorted by ``a``.
+    """
+    x, y = front[a].to_numpy(float), front[b].to_numpy(float)
+    tx, ty = _tol(x), _tol(y)
+    keep = []
+    for i in range(len(front)):
+        no_worse = (x <= x[i] + tx) & (y <= y[i] + ty)
+        better = (x < x[i] - tx) | (y < y[i] - ty)
+        dominated = np.any(no_worse & better)
+        duplicate = any(abs(x[j] - x[i]) <= tx and abs(y[j] - y[i]) <= ty for j in keep)
+        if not dominated and not duplicate:
+            keep.append(i)
+    return front.iloc[keep].sort_values(a, kind="stable").reset_index(drop=True)
+
+
+def pareto_front(
+    inventory: Inventory,
+    between: tuple[str, str] = ("cost", "co2"),
+    points: int = 7,
+    time_limit: float = 30.0,
+    gap: float = 0.01,
+    solver: str = "highs",
+) -> pd.DataFrame:
+    """The Pareto front between two objectives (see the module docstring).
+
+    Parameters
+    ----------
+    inventory : Inventory
+    between : (str, str)
+        Objectives ``(A, B)``: A is minimised, B is capped.
+    points : int
+        Grid points from one end of the front to the other (at least 2); the
+        front has at most this many rows.
+    time_limit, gap, solver
+        For every solve, as for :func:`flowmatch.optimise.optimise`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-dominated point, sorted by A: ``point``, ``cost``,
+        ``co2_t``, ``landfill_t``, ``<B>_cap`` (the cap on B, empty for the
+        two ends found by minimising A alone or B alone), ``status``, ``gap``, ``n_synergies``,
+        ``solve_s``. ``attrs`` holds ``between`` and ``currency`` for the plot.
+
+    Raises
+    ------
+    ParamsError
+        Unknown or equal objectives, or fewer than 2 points.
+    """
+    a, b = between
+    if a not in PARETO_METRICS or b not in PARETO_METRICS or a == b:
+        raise ParamsError(f"between = {between!r}: give two different objectives of "
+                          f"{', '.join(PARETO_METRICS)}.")
+    if points < 2:
+        raise ParamsError(f"points = {points}: give at least 2 points (the two ends of the front).")
+    from flowmatch.milp.optimise import optimise
+
+    solve = dict(time_limit=time_limit, gap=gap, solver=solver)
+    best_a = optimise(inventory, objective=a, **solve)
+    solve["candidates"] = best_a.candidates  # match once: every solve uses the same pairs
+    best_b = optimise(inventory, objective=b, **solve)
+    hi, lo = _value(best_a, b), _value(best_b, b)
+    log.info("pareto %s-%s: %s from %.6g to %.6g", a, b, b, lo, hi)
+    rows = [_row(best_a, math.nan), _row(best_b, math.nan)]
+    if hi - lo > _tol(np.array([hi, lo])):
+        slack = _tol(np.array([hi, lo]))
+        for k in range(points - 1):  # the last grid point, eps = hi, is best_a itself
+            eps = lo + (hi - lo) * k / (points - 1)
+            try:
+                plan = optimise(inventory, objective=a, metric_caps={PARETO_METRICS[b]: eps + slack}, **solve)
+            except FlowmatchError as exc:
+                log.warning("pareto point %s <= %.6g skipped: %s", b, eps, exc)
+                continue
+            rows.append(_row(plan, eps))
+    front = pd.DataFrame(rows).rename(columns={"cap": f"{b}_cap"})
+    front = non_dominated(front, PARETO_METRICS[a], PARETO_METRICS[b])
+    front.insert(0, "point", np.arange(1, len(front) + 1))
+    front.attrs.update(between=(a, b), currency=inventory.params.currency)
+    return front
+
+
+# --------------------------------------------------------------------------- the plot
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
+    """Round tick values covering ``[lo, hi]``, about ``n`` of them."""
+    if hi <= lo:
+        lo, hi = lo - max(1.0, abs(lo)) * 0.5, hi + max(1.0, abs(hi)) * 0.5
+    raw = (hi - lo) / n
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return np.arange(math.floor(lo / step), math.ceil(hi / step) + 1) * step
+
+
+def _label(v: float) -> str:
+    av = abs(v)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if av >= div:
+            return f"{v / div:g}{suffix}"
+    return f"{v:g}"
+
+
+def _axis_title(metric: str, currency: str) -> str:
+    return {"cost": f"cost ({currency}/year)", "co2": "CO2e (t/year)", "landfill": "landfill (t/year)"}[metric]
+
+
+def pareto_svg(front: pd.DataFrame, a: str, b: str, currency: str = "") -> str:
+    """A small self-contained SVG of the front: B against A, one marker per point."""
+    w, h, left, right, top, bottom = 640, 420, 80, 24, 40, 56
+    x, y = front[PARETO_METRICS[a]].to_numpy(float), front[PARETO_METRICS[b]].to_numpy(float)
+    pad = lambda v: (float(v.min()) - 0.04 * np.ptp(v), float(v.max()) + 0.04 * np.ptp(v))  # noqa: E731
+    xt, yt = _ticks(*pad(x)), _ticks(*pad(y))
+    sx = lambda v: left + (v - xt[0]) / (xt[-1] - xt[0]) * (w - left - right)  # noqa: E731
+    sy = lambda v: h - bottom - (v - yt[0]) / (yt[-1] - yt[0]) * (h - top - bottom)  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+           'font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="15">'
+           f'Pareto front: {escape(a)} vs {escape(b)}</text>']
+    for v in xt:
+        px = sx(v)
+        out.append(f'<line x1="{px:.1f}" y1="{top}" x2="{px:.1f}" y2="{h - bottom}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{px:.1f}" y="{h - bottom + 16}" text-anchor="middle">{_label(v)}</text>')
+    for v in yt:
+        py = sy(v)
+        out.append(f'<line x1="{left}" y1="{py:.1f}" x2="{w - right}" y2="{py:.1f}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{left - 6}" y="{py + 4:.1f}" text-anchor="end">{_label(v)}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{w - left - right}" height="{h - top - bottom}" '
+               'fill="none" stroke="#444"/>')
+    out.append(f'<text x="{(left + w - right) / 2}" y="{h - 14}" text-anchor="middle">'
+               f'{escape(_axis_title(a, currency))}</text>')
+    out.append(f'<text transform="translate(18 {(top + h - bottom) / 2}) rotate(-90)" text-anchor="middle">'
+               f'{escape(_axis_title(b, currency))}</text>')
+    pts = " ".join(f"{sx(u):.1f},{sy(v):.1f}" for u, v in zip(x, y, strict=True))
+    out.append(f'<polyline points="{pts}" fill="none" stroke="#1f77b4" stroke-width="1.5" '
+               'stroke-dasharray="4 3"/>')  # the front is discrete: the line only guides the eye
+    for i, (u, v) in enumerate(zip(x, y, strict=True)):
+        tip = f"point {i + 1}: {a} {u:,.6g}, {b} {v:,.6g}"
+        out.append(f'<circle cx="{sx(u):.1f}" cy="{sy(v):.1f}" r="5" fill="#1f77b4" stroke="white">'
+                   f"<title>{escape(tip)}</title></circle>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def write_pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Write ``OUT/pareto.csv`` and the plot ``OUT/pareto.svg``, each atomically.
+
+    The plot's axes come from ``front.attrs["between"]`` (as :func:`pareto_front`
+    sets it), else cost against co2.
+    """
+    out = Path(out)
+    a, b = front.attrs.get("between", ("cost", "co2"))
+    paths = [write_table(front, out / "pareto.csv")]
+    if len(front):
+        svg = pareto_svg(front, a, b, front.attrs.get("currency", ""))
+        paths.append(atomic_write(out / "pareto.svg", lambda p: p.write_text(svg, encoding="utf-8")))
+    else:
+        log.warning("the Pareto front is empty: no plot written")
+    return paths

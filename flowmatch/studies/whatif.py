@@ -1,0 +1,235 @@
+"""What-if runs: optimise the baseline and each scenario, compare them in one table.
+
+A run is the inventory itself (``baseline``), each scenario file, or, with
+``vary`` axes such as ``landfill_price=40,100,200``, the full grid: every
+combination of axis values applied over the baseline and over each scenario
+file (the grid's values win over a file's ``[params]``). Scenarios are applied
+in this process first, so a bad file fails before any solve; the solves then run
+in parallel processes, each single-threaded so that ``jobs`` processes use
+``jobs`` cores.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flowmatch.errors import FlowmatchError, ParamsError, ScenarioError
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.params import Params
+from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
+from flowmatch.files import write_table
+
+__all__ = ["run_whatif", "write_comparison", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+BASELINE = "baseline"
+#: Columns of the comparison table; the varied parameters come after ``file``.
+COMPARISON_COLUMNS = ["scenario", "file", "status", "gap", "cost", "co2_t", "landfill_t",
+                      "baseline_cost", "baseline_co2_t", "baseline_landfill_t",
+                      "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message"]
+_PARAM_NAMES = tuple(f.name for f in fields(Params))
+#: Thread-count variables set in every worker so that one process uses one core.
+_SINGLE_THREAD_ENV = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def parse_vary(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
+    """Parse ``--vary`` axes such as ``"landfill_price=40,100,200"``.
+
+    Parameters
+    ----------
+    specs : sequence of str
+        ``NAME=V1,V2,...`` where ``NAME`` is a parameter.
+
+    Returns
+    -------
+    list of (name, values)
+        Values converted and range-checked as parameters.
+
+    Raises
+    ------
+    ScenarioError
+        With ``--vary`` as the file and the axis as the key.
+    """
+    axes: list[tuple[str, list[Any]]] = []
+    problems = []
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        name = name.strip()
+        texts = [t.strip() for t in rest.split(",")]
+        if not sep or not name or not all(texts):
+            problems.append((spec, "is not NAME=V1,V2,...", "Write e.g. --vary landfill_price=40,100,200."))
+            continue
+        if name not in _PARAM_NAMES:
+            problems.append((spec, f"'{name}' is not a parameter.",
+                             "Use a parameter name from the README's parameter table (e.g. landfill_tax)."))
+            continue
+        if any(n == name for n, _ in axes):
+            problems.append((spec, f"'{name}' is varied twice.", "Give each parameter one --vary."))
+            continue
+        values = []
+        for t in texts:
+            try:
+                values.append(getattr(Params().replace(**{name: t}), name))
+            except ParamsError as exc:
+                problems.append((spec, str(exc).removeprefix("override: ") + ".",
+                                 "Give values of the right type within the range."))
+        axes.append((name, values))
+    if problems:
+        raise ScenarioError("--vary", problems)
+    return axes
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def scenario_runs(scenarios: Sequence[Scenario], axes: Sequence[tuple[str, list[Any]]]) -> list[Scenario]:
+    """The scenarios to solve: the baseline first, then each scenario or grid point.
+
+    Without axes: the baseline and each scenario. With axes: the baseline, then
+    every combination of axis values over the baseline and over each scenario
+    (a scenario's name gets the values appended).
+    """
+    base = Scenario(name=BASELINE, source="")
+    if not axes:
+        return [base, *scenarios]
+    names = [n for n, _ in axes]
+    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))]
+    runs = [base]
+    for s in (base, *scenarios):
+        for point in points:
+            label = " ".join(f"{k}={_fmt(v)}" for k, v in point.items())
+            name = label if s is base else f"{s.name} {label}"
+            runs.append(replace(s, name=name, params={**s.params, **point}))
+    return runs
+
+
+def _init_worker() -> None:
+    """Make a worker process single-threaded (it is one of ``jobs`` parallel solves)."""
+    for var in _SINGLE_THREAD_ENV:
+        os.environ[var] = "1"
+    if "numba" in sys.modules:  # already loaded: its thread count is set at run time
+        import numba
+
+        numba.set_num_threads(1)
+
+
+def _solve_one(inventory: Inventory, solve: dict[str, Any]) -> dict[str, Any]:
+    """Optimise one inventory; the comparison row's solved figures."""
+    from flowmatch.milp.optimise import optimise
+
+    t0 = time.perf_counter()
+    try:
+        plan = optimise(inventory, **solve)
+    except FlowmatchError as exc:
+        log.warning("%s: %s", inventory.source, exc)
+        return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0}
+    s = plan.summary
+    obj, base = s["objective"], s["baseline"]
+    return {
+        "status": plan.status, "gap": plan.gap,
+        "cost": obj["cost"], "co2_t": obj["co2_t"], "landfill_t": obj["landfill_t"],
+        "baseline_cost": base["cost"], "baseline_co2_t": base["co2_t"], "baseline_landfill_t": base["landfill_t"],
+        "n_synergies": s.get("n_synergies"), "n_milk_rounds": s.get("n_milk_rounds"),
+        "solve_s": plan.timings.get("solve", math.nan), "total_s": time.perf_counter() - t0, "message": "",
+    }
+
+
+def _solve_all(inventories: list[Inventory], solve: dict[str, Any], jobs: int) -> list[dict[str, Any]]:
+    workers = max(1, min(jobs, len(inventories)))
+    inner = {**solve, "jobs": max(1, jobs // workers)}
+    if workers == 1:
+        return [_solve_one(inv, inner) for inv in inventories]
+    inner["threads"] = 1  # each worker is one of `workers` parallel solves: one core each
+    log.info("solving %d scenarios in %d processes", len(inventories), workers)
+    results: list[dict[str, Any]] = [{} for _ in inventories]
+    # spawn, not fork: a forked child would inherit the parent's solver and Numba thread pools
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
+        futures = {ex.submit(_solve_one, inv, inner): i for i, inv in enumerate(inventories)}
+        try:
+            for done, fut in enumerate(as_completed(futures), 1):
+                i = futures[fut]
+                results[i] = fut.result()
+                log.info("scenario %d/%d done: %s", done, len(inventories), inventories[i].source)
+        except BaseException:  # a crash or Ctrl-C: do not start the runs still queued
+            ex.shutdown(wait=True, cancel_futures=True)
+            raise
+    return results
+
+
+def run_whatif(
+    inventory: Inventory,
+    scenarios: Sequence[str | Path | Scenario] = (),
+    vary: Sequence[str] = (),
+    jobs: int | None = None,
+    objective: str = "cost",
+    time_limit: float = 60.0,
+    gap: float = 0.01,
+    solver: str = "highs",
+) -> pd.DataFrame:
+    """Optimise the baseline and every scenario (or grid point) and compare them.
+
+    Parameters
+    ----------
+    inventory : Inventory
+    scenarios : sequence of path-like or Scenario
+        Scenario TOML files (see ``docs/whatif.md``) or loaded scenarios.
+    vary : sequence of str
+        Grid axes ``NAME=V1,V2,...``; several give their cartesian product.
+    jobs : int, optional
+        Parallel processes (default: every core).
+    objective, time_limit, gap, solver
+        As for :func:`flowmatch.optimise.optimise`, for every run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run, baseline first: ``scenario``, ``file``, the value of
+        each varied parameter, then the rest of ``COMPARISON_COLUMNS``. A run
+        whose solve fails has ``status`` ``error`` and the reason in ``message``.
+
+    Raises
+    ------
+    ScenarioError
+        A bad scenario file or ``--vary`` axis, before anything is solved.
+    """
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs < 1:
+        raise ParamsError(f"jobs = {jobs} is not a number of processes. Give 1 or more.")
+    loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
+    axes = parse_vary(vary)
+    runs = scenario_runs(loaded, axes)
+    inventories = [inventory, *(apply_scenario(inventory, r) for r in runs[1:])]
+    t0 = time.perf_counter()
+    solved = _solve_all(inventories, dict(objective=objective, time_limit=time_limit, gap=gap, solver=solver),
+                        jobs)
+    log.info("what-if: %d runs in %.1f s", len(runs), time.perf_counter() - t0)
+    rows = []
+    for run, inv, res in zip(runs, inventories, solved, strict=True):
+        row: dict[str, Any] = {"scenario": run.name, "file": run.source}
+        row.update({name: getattr(inv.params, name) for name, _ in axes})
+        row.update(res)
+        rows.append(row)
+    cols = ["scenario", "file", *(n for n, _ in axes), *COMPARISON_COLUMNS[2:]]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Write ``OUT/comparison.csv`` and ``OUT/comparison.parquet``, each atomically."""
+    out = Path(out)
+    return [write_table(table, out / "comparison.csv"), write_table(table, out / "comparison.parquet")]
