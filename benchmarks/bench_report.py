@@ -16,10 +16,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from plan_fixture import make_plan_folder  # noqa: E402
 
-from flowmatch.report.workbook import write_plan_xlsx  # noqa: E402
 from flowmatch.matching.gaps import gap_analysis  # noqa: E402
 from flowmatch.plans.folder import read_plan_folder  # noqa: E402
 from flowmatch.report.page import render_report  # noqa: E402
+from flowmatch.report.workbook import write_plan_xlsx  # noqa: E402
 
 SIZES = {"1e4": dict(n_sites=1000, n_haves=4000, n_wants=2500),
          "1e5": dict(n_sites=5000, n_haves=40000, n_wants=25000)}

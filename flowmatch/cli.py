@@ -49,8 +49,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
-    from flowmatch.matching.search import match
-    from flowmatch.files import write_candidates
+    from flowmatch.matching.candidates import match, write_candidates
 
     inv = read_inventory(args.inventory)
     cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
@@ -69,7 +68,7 @@ def _solve_kwargs(args: argparse.Namespace) -> dict:
 def cmd_optimise(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.milp.optimise import optimise
-    from flowmatch.files import write_plan
+    from flowmatch.plans.folder import write_plan
 
     inv = read_inventory(args.inventory)
     plan = optimise(inv, write_lp=args.write_lp, write_mps=args.write_mps, **_solve_kwargs(args))
@@ -124,8 +123,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from flowmatch.matching.gaps import gaps_text
     from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.matching.gaps import gaps_text
 
     print(gaps_text(read_inventory(args.inventory), top=args.top))
     return 0

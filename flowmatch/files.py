@@ -12,21 +12,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 
-if TYPE_CHECKING:
-    from flowmatch.inputs.inventory import Inventory
-
-__all__ = ["atomic_write", "write_table", "write_json", "write_candidates", "write_plan",
-           "CANDIDATE_COLUMNS"]
-
-CANDIDATE_COLUMNS = ["have_id", "want_id", "score", "s_type", "s_quality", "s_quantity",
-                     "s_distance", "s_frequency", "distance_km", "rank"]
+__all__ = ["atomic_write", "write_table", "write_json"]
 
 
 def _ensure_dir(out: Path) -> None:
@@ -37,12 +29,22 @@ def _ensure_dir(out: Path) -> None:
 
 
 def _file_mode() -> int:
-    mask = os.umask(0)
+    """``0o666`` less the process umask: the mode ``open()`` would give a new file.
+
+    Read when a file is written, not on import (a program may set its umask
+    after importing flowmatch). Linux tells the umask in ``/proc``; elsewhere
+    it is read by setting it and putting it back at once.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = ".tmp") -> Path:
@@ -58,7 +60,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = "
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
-        os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
+        os.chmod(tmp_path, _file_mode())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -81,44 +83,3 @@ def write_json(obj: Any, path: str | Path) -> Path:
             json.dump(obj, fh, indent=2, sort_keys=False, allow_nan=False)
             fh.write("\n")
     return atomic_write(path, _w)
-
-
-def write_candidates(cands: pd.DataFrame, out: str | Path, csv: bool = False) -> list[Path]:
-    """Write ``OUT/candidates.parquet`` (and ``candidates.csv`` when ``csv``)."""
-    out = Path(out)
-    paths = [write_table(cands, out / "candidates.parquet")]
-    if csv:
-        paths.append(write_table(cands, out / "candidates.csv"))
-    return paths
-
-
-def _route_table(routes: pd.DataFrame) -> pd.DataFrame:
-    """``ROUTE_COLUMNS`` first, then any optional columns the parts give (milk rounds' loads...)."""
-    extra = [c for c in routes.columns if c not in ROUTE_COLUMNS]
-    return routes.reindex(columns=[*ROUTE_COLUMNS, *extra])
-
-
-def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) -> list[Path]:
-    """Write a plan folder: ``flows.csv``, ``routes.csv`` and ``summary.json``.
-
-    With ``inventory``, the plan is checked to balance first (nothing is
-    written otherwise), and the folder also gets ``sites.csv`` and
-    ``resources.csv`` (normalised: base units, ``month_mask``...) and, when the
-    plan kept them, ``candidates.parquet``, so maps and gap analyses need
-    only the folder. Each file is written atomically; ``summary.json`` comes
-    last, so a folder with a summary is a whole plan.
-    """
-    out = Path(out)
-    if inventory is not None:
-        from flowmatch.plans.summary import check_balance
-
-        check_balance(plan.flows, inventory)
-    paths = [write_table(plan.flows.reindex(columns=FLOW_COLUMNS), out / "flows.csv"),
-             write_table(_route_table(plan.routes), out / "routes.csv")]
-    if inventory is not None:
-        paths.append(write_table(inventory.sites, out / "sites.csv"))
-        paths.append(write_table(inventory.resources, out / "resources.csv"))
-        if plan.candidates is not None:
-            paths.append(write_table(plan.candidates, out / "candidates.parquet"))
-    paths.append(write_json(plan.summary, out / "summary.json"))
-    return paths

@@ -1,11 +1,13 @@
-"""Distances between given pairs of sites (the cascades' pipes and heat links).
+"""Distances on the Earth: one great-circle formula for every stage.
 
-Great-circle kilometres from the sites' coordinates (the chord formula of
-:mod:`flowmatch.kernels.geo`, on :func:`flowmatch.frozen.unit_vectors`),
-replaced by the inventory's ``distances`` table where it names the pair; a
-row serves the reverse pair too unless that is given itself. Matching scores
-pairs in bulk with its own kernels; this is for the few pairs a model part
-prices.
+Sites are unit vectors (:func:`unit_vectors`); the distance between two is the
+chord formula of the kernel :func:`flowmatch.kernels.geo.great_circle_km`, the
+one definition matching's kernels use too. :func:`great_circle_km` wraps it for
+points in degrees. :func:`site_pair_km` and :func:`site_pairs_within` measure
+given pairs of an inventory's sites (the cascades' pipes and heat links, milk
+rounds), taking the inventory's ``distances`` table where it names the pair (a
+row serves the reverse pair too unless that is given itself). Matching scores
+pairs in bulk with its own kernels; this is for the pairs a model part prices.
 """
 
 from __future__ import annotations
@@ -14,10 +16,45 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from flowmatch.matching.frozen import unit_vectors
 from flowmatch.inputs.inventory import Inventory
 
-__all__ = ["site_pair_km", "site_pairs_within"]
+__all__ = ["great_circle_km", "unit_vectors", "unit_km", "chord_of_km", "site_pair_km",
+           "site_pairs_within"]
+
+
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Unit vectors, shape (n, 3), of points given in radians."""
+    c = np.cos(lat)
+    return np.ascontiguousarray(np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1))
+
+
+def unit_km(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Great-circle km between rows of unit vectors ``u`` and ``v`` (same shape (n, 3))."""
+    from flowmatch.kernels.geo import great_circle_km as kernel  # loads Numba: only when needed
+
+    u = np.ascontiguousarray(u, dtype=float)
+    v = np.ascontiguousarray(v, dtype=float)
+    if u.shape != v.shape or u.ndim != 2 or u.shape[1] != 3:
+        raise ValueError(f"unit vectors of shape (n, 3) expected, got {u.shape} and {v.shape}")
+    out = np.empty(len(u))
+    kernel(u, v, out)
+    return out
+
+
+def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (broadcast)."""
+    a, b, c, d = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (lat1, lon1, lat2, lon2)))
+    shape = a.shape
+    u = unit_vectors(np.radians(a.ravel()), np.radians(b.ravel()))
+    v = unit_vectors(np.radians(c.ravel()), np.radians(d.ravel()))
+    return unit_km(u, v).reshape(shape)
+
+
+def chord_of_km(km: float) -> float:
+    """Chord between unit vectors ``km`` apart (capped at half the circumference), with slack."""
+    from flowmatch.kernels.geo import CHORD_SLACK, EARTH_RADIUS_KM
+
+    return 2.0 * float(np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0)) * (1 + CHORD_SLACK) + 1e-12
 
 
 def _measured(dist: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -62,13 +99,11 @@ def site_pairs_within(inv: Inventory, a: np.ndarray, b: np.ndarray,
     ia, ib, km : ndarray
         Positions in ``a`` and ``b`` and the distance of each pair found.
     """
-    from flowmatch.kernels.geo import EARTH_RADIUS_KM
-
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
     if len(a) == 0 or len(b) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    chord = 2.0 * np.sin(min(max_km / EARTH_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9) + 1e-12
+    chord = chord_of_km(max_km)
     near = cKDTree(_unit(inv, a)).sparse_distance_matrix(cKDTree(_unit(inv, b)), chord,
                                                          output_type="coo_matrix")
     ia, ib = near.row.astype(np.int64), near.col.astype(np.int64)
@@ -102,13 +137,10 @@ def site_pair_km(inv: Inventory, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         Measured where ``inv.distances`` names the pair, great-circle
         otherwise; 0 between a site and itself.
     """
-    from flowmatch.kernels.geo import EARTH_RADIUS_KM  # loads Numba: only when distances are needed
-
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
     u = _unit(inv, np.concatenate([a, b]))
-    chord = np.linalg.norm(u[: len(a)] - u[len(a):], axis=1)
-    km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / 2.0))
+    km = unit_km(u[: len(a)], u[len(a):]) if len(a) else np.zeros(0)
     measured = _measured(inv.distances, a, b)
     km = np.where(np.isnan(measured), km, measured)
     km[a == b] = 0.0

@@ -1,4 +1,4 @@
-"""Write plan folders by hand, in the exact layout ``writers.write_plan`` writes.
+"""Write plan folders by hand, in the exact layout ``flowmatch.plans.folder.write_plan`` writes.
 
 The tables are generated so that they agree with each other the way a real plan
 does: every have's flows add up to its supply, every want's to its demand, and

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.matching.gaps import GAP_COLUMNS, format_gaps, gap_analysis, gaps_text
 from flowmatch.inputs.inventory import build_inventory
 from flowmatch.inputs.knowledge import builtin_exchanges
 from flowmatch.inputs.taxonomy import builtin_taxonomy
+from flowmatch.matching.gaps import GAP_COLUMNS, format_gaps, gap_analysis, gaps_text
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -123,16 +123,16 @@ def test_format_gaps(inv):
 
 @pytest.fixture
 def fake_match(monkeypatch):
-    """Stand in for flowmatch.matching.search.match (another engineer's module) with fixed candidates."""
+    """Stand in for flowmatch.matching.candidates.match (another engineer's module) with fixed candidates."""
     calls = []
 
     def match(inventory, top_k=None, min_score=None, per_have=False, threads=None, progress=False):
         calls.append(inventory)
         return CANDIDATES.copy()
 
-    mod = types.ModuleType("flowmatch.matching.search")
+    mod = types.ModuleType("flowmatch.matching.candidates")
     mod.match = match
-    monkeypatch.setitem(sys.modules, "flowmatch.matching.search", mod)
+    monkeypatch.setitem(sys.modules, "flowmatch.matching.candidates", mod)
     return calls
 
 

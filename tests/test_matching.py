@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from flowmatch.errors import ParamsError
+from flowmatch.geo import great_circle_km
 from flowmatch.inputs.inventory import build_inventory, read_inventory
-from flowmatch.matching.search import EXTRA_COLUMNS, great_circle_km, match
-from flowmatch.files import CANDIDATE_COLUMNS
+from flowmatch.matching.candidates import CANDIDATE_COLUMNS, EXTRA_COLUMNS, match
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from flowmatch.inputs.inventory import read_inventory
-from flowmatch.matching.search import match
+from flowmatch.matching.candidates import match
 
 DATASETS = sorted(p.parent for p in (Path(__file__).resolve().parents[1] / "datasets").glob("*/expected_synergies.csv"))
 

@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.matching.frozen import freeze
+from flowmatch.geo import great_circle_km
 from flowmatch.inputs.inventory import build_inventory
-from flowmatch.matching.search import great_circle_km, match, search_top_k
 from flowmatch.inputs.params import Params
+from flowmatch.matching.candidates import match
+from flowmatch.matching.frozen import freeze
+from flowmatch.matching.search import search_top_k
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 

@@ -21,9 +21,9 @@ from scipy.optimize import linprog
 from flowmatch.errors import ModelError, ParamsError
 from flowmatch.inputs.inventory import read_inventory
 from flowmatch.milp.optimise import optimise
+from flowmatch.plans.folder import write_plan
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
 from flowmatch.plans.summary import check_balance
-from flowmatch.files import write_plan
 
 MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 SOLVERS = ["highs", "cbc"]
@@ -364,9 +364,9 @@ def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, caps
 
     from flowmatch.cli import main
 
-    fake = types.ModuleType("flowmatch.matching.search")
+    fake = types.ModuleType("flowmatch.matching.candidates")
     fake.match = lambda inv, **kw: mini_cands
-    monkeypatch.setitem(sys.modules, "flowmatch.matching.search", fake)
+    monkeypatch.setitem(sys.modules, "flowmatch.matching.candidates", fake)
     out = tmp_path / "out"
     rc = main(["optimise", str(MINI), "-o", str(out), "--solver", "cbc", "--objective", "landfill",
                "--write-lp", str(tmp_path / "m.lp")])

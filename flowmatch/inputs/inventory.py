@@ -38,7 +38,13 @@ from flowmatch.inputs.knowledge import merge_exchanges
 from flowmatch.inputs.params import Params, check_param_values, read_params_toml
 from flowmatch.inputs.schema import FREQUENCIES, TABLES, Table
 from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
-from flowmatch.inputs.units import BASE_UNIT, canonical_unit, known_units, to_base_factor, unit_factor_per_unit
+from flowmatch.inputs.units import (
+    BASE_UNIT,
+    canonical_unit,
+    known_units,
+    to_base_factor,
+    unit_factor_per_unit,
+)
 
 __all__ = ["Inventory", "read_inventory", "build_inventory", "parse_months", "ALL_MONTHS"]
 

@@ -37,11 +37,11 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.errors import FlowmatchError, ParamsError
+from flowmatch.files import write_table
 from flowmatch.inputs.knowledge import builtin_exchanges
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 from flowmatch.inputs.units import to_base_factor, unit_factor_per_unit
-from flowmatch.files import write_table
 
 __all__ = ["synth", "synth_tables", "SECTORS", "PROVINCES", "Sector"]
 

@@ -35,13 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from flowmatch.geo import unit_vectors
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.schema import FREQUENCIES
 from flowmatch.inputs.taxonomy import Taxonomy
 from flowmatch.inputs.units import CATEGORIES
 
-__all__ = ["MatchArrays", "freeze", "type_score_matrix", "unit_vectors", "property_csr", "positions",
+__all__ = ["MatchArrays", "freeze", "type_score_matrix", "property_csr", "positions",
            "FUNGIBLE_ROOTS"]
 
 log = logging.getLogger(__name__)
@@ -161,12 +162,6 @@ def positions(keys: pd.Index, values: pd.Series | pd.Index) -> np.ndarray:
     where = np.full(len(uniques) + 1, -1, dtype=np.int64)
     where[codes[:n]] = np.arange(n)
     return where[codes[n:]]  # factorize's -1 (missing) reads the sentinel at the end
-
-
-def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Unit vectors, shape (n, 3), of points given in radians."""
-    c = np.cos(lat)
-    return np.ascontiguousarray(np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1))
 
 
 def _reach_km(res: pd.DataFrame, params: Params) -> np.ndarray:

@@ -146,7 +146,7 @@ def gap_analysis(inventory_or_tables: Inventory | Mapping[str, pd.DataFrame],
         inv = inventory_or_tables
         sites, resources, taxonomy, kb = inv.sites, inv.resources, inv.taxonomy, inv.compatibility
         if candidates is None:
-            from flowmatch.matching.search import match
+            from flowmatch.matching.candidates import match
 
             candidates = match(inv)
     haves = resources[(resources["role"] == "have") & (resources["quantity"] > 0)]
@@ -209,6 +209,6 @@ def format_gaps(gaps: pd.DataFrame, top: int = 20, min_score: float = GOOD_SCORE
 
 def gaps_text(inv: Inventory, top: int = 20, min_score: float = GOOD_SCORE) -> str:
     """Match ``inv`` and return its gap analysis as text (``flowmatch gaps INVENTORY``)."""
-    from flowmatch.matching.search import match
+    from flowmatch.matching.candidates import match
 
     return format_gaps(gap_analysis(inv, match(inv), min_score=min_score), top=top, min_score=min_score)

@@ -1,12 +1,10 @@
-"""Match haves to wants: the best K haves of each want, scored, as a candidates table.
+"""The search: validating wrappers around the Numba kernels of ``flowmatch.kernels``.
 
-:func:`match` is the entry point: it freezes the inventory
-(:func:`flowmatch.frozen.freeze`), runs the Numba search (``flowmatch.kernels``)
-and returns the candidates frame ``flowmatch match`` writes. The other public
-functions are the validating wrappers around the kernels: :func:`search_top_k`
-(best K per want or per have, pruned or exhaustive), :func:`pair_scores` (the
-sub-scores of any pairs) and :func:`great_circle_km`. The scoring formulas and
-the pruning are described in ``docs/matching.md``.
+:func:`search_top_k` finds the best K haves of each want (or wants of each
+have), pruned or exhaustive; :func:`pair_scores` gives the sub-scores of any
+pairs. :func:`flowmatch.matching.candidates.match` runs them on a frozen
+inventory (:mod:`flowmatch.matching.frozen`) and builds the candidates table.
+The scoring formulas and the pruning are described in ``docs/matching.md``.
 """
 
 from __future__ import annotations
@@ -22,10 +20,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from flowmatch.errors import ParamsError
-from flowmatch.matching.frozen import MatchArrays, freeze, property_csr, unit_vectors
-from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.params import Params
+from flowmatch.inputs.schema import FREQUENCIES
+from flowmatch.inputs.units import CATEGORIES
 from flowmatch.kernels.geo import EARTH_RADIUS_KM, chord2_of_km_array
-from flowmatch.kernels.geo import great_circle_km as _gc_kernel
 from flowmatch.kernels.grid import Index, assign_bands
 from flowmatch.kernels.scoring import (
     C_C2,
@@ -52,18 +50,12 @@ from flowmatch.kernels.scoring import (
     Side,
 )
 from flowmatch.kernels.search import pair_details, search
-from flowmatch.inputs.params import Params
-from flowmatch.inputs.schema import FREQUENCIES
-from flowmatch.inputs.units import CATEGORIES
-from flowmatch.files import CANDIDATE_COLUMNS
+from flowmatch.matching.frozen import MatchArrays, property_csr
 
-__all__ = ["match", "search_top_k", "pair_scores", "great_circle_km", "build_rules",
-           "EXTRA_COLUMNS", "SUBSCORE_COLUMNS"]
+__all__ = ["search_top_k", "pair_scores", "build_rules", "check_match_params", "SUBSCORE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
-#: Columns :func:`match` adds after ``CANDIDATE_COLUMNS`` (``have_rank`` too with ``per_have``).
-EXTRA_COLUMNS = ["category", "have_site", "want_site"]
 #: Columns of :func:`pair_scores`.
 SUBSCORE_COLUMNS = ["s_type", "s_quality", "s_quantity", "s_distance", "s_frequency",
                     "distance_km", "score"]
@@ -76,7 +68,7 @@ MIN_BAND_KM = 1.0
 # --------------------------------------------------------------------------- validation
 
 
-def _check_params(params: Params, top_k: int | None, min_score: float | None) -> Params:
+def check_match_params(params: Params, top_k: int | None, min_score: float | None) -> Params:
     """``params`` with ``top_k``/``min_score`` applied, all validated (ParamsError)."""
     changes = {k: v for k, v in (("top_k", top_k), ("min_score", min_score)) if v is not None}
     if changes:
@@ -337,7 +329,7 @@ def search_top_k(arrays: MatchArrays, params: Params, top_k: int | None = None,
     """
     if by not in ("want", "have"):
         raise ParamsError(f"match: by = {by!r}; use 'want' or 'have'.")
-    params = _check_params(params, top_k, min_score)
+    params = check_match_params(params, top_k, min_score)
     haves, wants = _side(arrays, "h"), _side(arrays, "w")
     by_want = by == "want"
     queries, targets = (wants, haves) if by_want else (haves, wants)
@@ -391,7 +383,7 @@ def pair_scores(arrays: MatchArrays, params: Params, have_idx: np.ndarray,
         :data:`SUBSCORE_COLUMNS`; a pair that is not a candidate (type, reach,
         months, hazard or a failed range) has score 0 and NaN sub-scores.
     """
-    params = _check_params(params, None, None)
+    params = check_match_params(params, None, None)
     h = np.ascontiguousarray(have_idx, dtype=np.int64)
     w = np.ascontiguousarray(want_idx, dtype=np.int64)
     if h.shape != w.shape or h.ndim != 1:
@@ -406,115 +398,3 @@ def pair_scores(arrays: MatchArrays, params: Params, have_idx: np.ndarray,
 
     _run_parallel(kernel, len(h), _thread_count(threads))
     return pd.DataFrame(out, columns=SUBSCORE_COLUMNS)
-
-
-def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcast)."""
-    a, b, c, d = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (lat1, lon1, lat2, lon2)))
-    shape = a.shape
-    u = unit_vectors(np.radians(a.ravel()), np.radians(b.ravel()))
-    v = unit_vectors(np.radians(c.ravel()), np.radians(d.ravel()))
-    out = np.empty(len(u))
-    _gc_kernel(u, v, out)
-    return out.reshape(shape)
-
-
-# --------------------------------------------------------------------------- match
-
-
-def _ranks(group: np.ndarray, score: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """1-based rank within each group by score (higher first), ties by ``other`` (lower first)."""
-    order = np.lexsort((other, -score, group))
-    g = group[order]
-    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-    first = np.repeat(starts, np.diff(np.r_[starts, len(g)]))
-    rank = np.empty(len(g), dtype=np.int64)
-    rank[order] = np.arange(len(g)) - first + 1
-    return rank
-
-
-def _frame(arrays: MatchArrays, h: np.ndarray, w: np.ndarray, rank: np.ndarray,
-           details: pd.DataFrame, have_rank: np.ndarray | None) -> pd.DataFrame:
-    """The candidates table of pairs already sorted by want and rank."""
-    cats = pd.Index(arrays.categories, dtype=str)
-    cols = {
-        "have_id": pd.Series(arrays.have_ids.take(h), dtype=str),
-        "want_id": pd.Series(arrays.want_ids.take(w), dtype=str),
-        **{c: details[c].to_numpy(dtype=float) for c in ["score", *SUBSCORE_COLUMNS[:6]]},
-        "rank": rank.astype(np.int64),
-        "category": pd.Series(cats.take(arrays.w_cat[w]), dtype=str),
-        "have_site": pd.Series(arrays.site_ids.take(arrays.h_site[h]), dtype=str),
-        "want_site": pd.Series(arrays.site_ids.take(arrays.w_site[w]), dtype=str),
-    }
-    extra = []
-    if have_rank is not None:
-        cols["have_rank"] = have_rank.astype(np.int64)
-        extra = ["have_rank"]
-    return pd.DataFrame(cols)[CANDIDATE_COLUMNS + EXTRA_COLUMNS + extra]
-
-
-def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
-          per_have: bool = False, threads: int | None = None, progress: bool = False,
-          exhaustive: bool = False) -> pd.DataFrame:
-    """Score haves against wants and keep each want's best K haves.
-
-    Parameters
-    ----------
-    inventory : Inventory
-    top_k : int, optional
-        Candidates kept per want (default ``params.top_k``).
-    min_score : float, optional
-        Candidates scoring below this are dropped (default ``params.min_score``).
-    per_have : bool
-        Also keep each have's best K wants (the union of both lists is returned;
-        ``have_rank`` then ranks the wants of each have among the rows returned).
-    threads : int, optional
-        Numba threads (default: all Numba may use).
-    progress : bool
-        Show a progress bar on stderr.
-    exhaustive : bool
-        Score every pair instead of the pruned candidates (same result; for tests).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``flowmatch.writers.CANDIDATE_COLUMNS`` then ``category, have_site,
-        want_site`` (and ``have_rank``), sorted by want (inventory order) and
-        rank. ``rank`` 1 is the best have of the want among the rows returned.
-        Empty, with the same columns and dtypes, when no pair is possible.
-
-    Raises
-    ------
-    ParamsError
-        K, min_score, the weights or ``threads`` out of range.
-    """
-    params = _check_params(inventory.params, top_k, min_score)
-    t0 = time.perf_counter()
-    arrays = freeze(inventory)
-    log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants,
-             time.perf_counter() - t0)
-    kw = dict(exhaustive=exhaustive, threads=threads, progress=progress)
-    idx, _ = search_top_k(arrays, params, by="want", **kw)
-    w, slot = np.nonzero(idx >= 0)  # by want, then rank
-    h = idx[w, slot]
-    rank, have_rank = slot + 1, None
-    if per_have:
-        idx_h, _ = search_top_k(arrays, params, by="have", **kw)
-        h2, slot2 = np.nonzero(idx_h >= 0)
-        n_h = max(1, arrays.n_haves)
-        key = np.unique(np.concatenate([w * n_h + h, idx_h[h2, slot2] * n_h + h2]))
-        w, h = key // n_h, key % n_h
-    details = pair_scores(arrays, params, h, w, threads=threads)
-    if per_have:
-        score = details["score"].to_numpy()
-        rank, have_rank = _ranks(w, score, h), _ranks(h, score, w)
-        order = np.lexsort((rank, w))
-        h, w, rank, have_rank = h[order], w[order], rank[order], have_rank[order]
-        details = details.iloc[order]
-    cands = _frame(arrays, h, w, rank, details, have_rank)
-    if len(cands) == 0:
-        log.warning("no have can serve any want within the limits: no candidates")
-    else:
-        log.info("%d candidates for %d of %d wants", len(cands), cands["want_id"].nunique(),
-                 arrays.n_wants)
-    return cands

@@ -47,6 +47,10 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from flowmatch.errors import InputProblem, InventoryError
+from flowmatch.geo import site_pairs_within
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
@@ -54,11 +58,7 @@ from flowmatch.milp.costs import (
     transport_rates,
     virgin_terms,
 )
-from flowmatch.errors import InputProblem, InventoryError
-from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.builder import ModelBuilder
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
-from flowmatch.geo import site_pairs_within
 
 __all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "heat_parts",
            "build_slots", "STEAM_LEVELS"]

@@ -38,13 +38,19 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
-from flowmatch.matching.frozen import type_score_matrix
-from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.builder import ModelBuilder
-from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
-from flowmatch.milp.routing import Route, RoutingInstance, generate_routes, planar_xy, site_distance_matrices
 from flowmatch.geo import site_pairs_within
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.matching.frozen import type_score_matrix
+from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
+from flowmatch.milp.routing import (
+    Route,
+    RoutingInstance,
+    generate_routes,
+    planar_xy,
+    site_distance_matrices,
+)
+from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
 
 __all__ = [
     "MilkRoundPart",

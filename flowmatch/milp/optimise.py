@@ -28,16 +28,16 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from flowmatch.errors import ModelError, ParamsError, SolverError
-from flowmatch.milp.heat import heat_parts, heat_resource_ids
 from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.milkrounds import MilkRoundPart
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.heat import heat_parts, heat_resource_ids
+from flowmatch.milp.milkrounds import MilkRoundPart
 from flowmatch.milp.part import ModelPart
-from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.milp.solvers import SolveResult, new_highs, pass_highs, relative_gap, solve
-from flowmatch.plans.summary import baseline, build_summary, check_balance
 from flowmatch.milp.synergies import SynergyPart
 from flowmatch.milp.water import WaterPart
+from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
+from flowmatch.plans.summary import baseline, build_summary, check_balance
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
            "OBJECTIVES", "explain_infeasible", "describe_row", "ROW_MEANING"]
@@ -459,7 +459,7 @@ def optimise(
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     if candidates is None:
-        from flowmatch.matching.search import match
+        from flowmatch.matching.candidates import match
 
         candidates = match(inventory)
         timings["match"] = time.perf_counter() - t_start

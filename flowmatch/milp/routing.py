@@ -39,8 +39,8 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from flowmatch.inputs.inventory import Inventory
 from flowmatch.geo import site_pair_km
+from flowmatch.inputs.inventory import Inventory
 
 __all__ = [
     "Route",

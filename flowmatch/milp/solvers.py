@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from flowmatch.errors import SolverError
-from flowmatch.milp.builder import LinearModel
 from flowmatch.files import atomic_write
+from flowmatch.milp.builder import LinearModel
 
 __all__ = ["SolveResult", "solve", "STATUSES", "SOLVERS"]
 

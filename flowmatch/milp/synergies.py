@@ -35,6 +35,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
@@ -42,8 +44,6 @@ from flowmatch.milp.costs import (
     transport_rates,
     virgin_terms,
 )
-from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.builder import ModelBuilder
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
 __all__ = ["SynergyPart"]

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.errors import ModelError
-from flowmatch.milp.heat import build_slots, heat_resource_ids, heat_streams
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.heat import build_slots, heat_resource_ids, heat_streams
 from flowmatch.milp.solvers import solve
 from flowmatch.milp.water import WaterPart, water_streams
 

@@ -37,6 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from flowmatch.errors import InputProblem, InventoryError, ModelError
+from flowmatch.geo import site_pairs_within
+from flowmatch.inputs.inventory import Inventory
+from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
@@ -44,12 +48,8 @@ from flowmatch.milp.costs import (
     transport_rates,
     virgin_terms,
 )
-from flowmatch.errors import InputProblem, InventoryError, ModelError
-from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.builder import ModelBuilder
-from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
-from flowmatch.geo import site_pairs_within
 from flowmatch.milp.solvers import solve
+from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
 __all__ = ["WaterPart", "WaterStreams", "water_streams", "contaminant_of", "CONCENTRATION_SUFFIXES"]
 

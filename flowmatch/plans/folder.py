@@ -1,6 +1,7 @@
-"""Read a plan folder back: the tables ``flowmatch optimise`` wrote, checked.
+"""The plan folder: written and read in this one place.
 
-A plan folder (``flowmatch optimise INVENTORY -o OUT``) holds ``summary.json``,
+:func:`write_plan` writes a :class:`~flowmatch.plans.plan.Plan`;
+:func:`read_plan_folder` reads the tables back, checked. A plan folder (``flowmatch optimise INVENTORY -o OUT``) holds ``summary.json``,
 ``flows.csv``, ``routes.csv``, ``sites.csv``, ``resources.csv`` and, when the
 plan kept its candidates, ``candidates.parquet``; a what-if or Pareto run
 leaves ``comparison.csv`` or ``pareto.csv``. Reports read *only* these files, never the inventory, so a plan
@@ -15,16 +16,20 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from flowmatch.errors import PlanFolderError
-from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
-from flowmatch.plans.summary import SUMMARY_FORMAT
-from flowmatch.files import CANDIDATE_COLUMNS
+from flowmatch.files import write_json, write_table
+from flowmatch.matching.candidates import CANDIDATE_COLUMNS
+from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
+from flowmatch.plans.summary import SUMMARY_FORMAT, check_balance
 
-__all__ = ["PlanFolder", "read_plan_folder", "PLAN_FORMAT", "PLAN_FILES", "COMPARISON_FILES"]
+if TYPE_CHECKING:
+    from flowmatch.inputs.inventory import Inventory
+
+__all__ = ["write_plan", "PlanFolder", "read_plan_folder", "PLAN_FORMAT", "PLAN_FILES", "COMPARISON_FILES"]
 
 PLAN_FORMAT = SUMMARY_FORMAT
 """The plan folder format this flowmatch writes and reads (``summary.json`` ``format``)."""
@@ -217,3 +222,33 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
                 raise PlanFolderError(f"{path / 'summary.json'}: {key}.{k} = {v!r} is not a finite number. {fix}")
     return PlanFolder(path, summary, tables["flows.csv"], tables["routes.csv"], sites,
                       tables["resources.csv"], tables["candidates.parquet"], comparison, pareto)
+
+
+def _route_table(routes: pd.DataFrame) -> pd.DataFrame:
+    """``ROUTE_COLUMNS`` first, then any optional columns the parts give (milk rounds' loads...)."""
+    extra = [c for c in routes.columns if c not in ROUTE_COLUMNS]
+    return routes.reindex(columns=[*ROUTE_COLUMNS, *extra])
+
+
+def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) -> list[Path]:
+    """Write a plan folder: ``flows.csv``, ``routes.csv`` and ``summary.json``.
+
+    With ``inventory``, the plan is checked to balance first (nothing is
+    written otherwise), and the folder also gets ``sites.csv`` and
+    ``resources.csv`` (normalised: base units, ``month_mask``...) and, when the
+    plan kept them, ``candidates.parquet``, so maps and gap analyses need
+    only the folder. Each file is written atomically; ``summary.json`` comes
+    last, so a folder with a summary is a whole plan.
+    """
+    out = Path(out)
+    if inventory is not None:
+        check_balance(plan.flows, inventory)
+    paths = [write_table(plan.flows.reindex(columns=FLOW_COLUMNS), out / "flows.csv"),
+             write_table(_route_table(plan.routes), out / "routes.csv")]
+    if inventory is not None:
+        paths.append(write_table(inventory.sites, out / "sites.csv"))
+        paths.append(write_table(inventory.resources, out / "resources.csv"))
+        if plan.candidates is not None:
+            paths.append(write_table(plan.candidates, out / "candidates.parquet"))
+    paths.append(write_json(plan.summary, out / "summary.json"))
+    return paths

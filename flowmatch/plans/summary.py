@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 from flowmatch.errors import ModelError
 from flowmatch.inputs.inventory import Inventory
-from flowmatch.plans.plan import DISPOSAL, VIRGIN
 from flowmatch.inputs.units import CATEGORIES
+from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
+from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
 __all__ = ["baseline", "by_category", "check_balance", "metrics_dict", "build_summary", "SUMMARY_FORMAT",
            "BALANCE_RTOL"]

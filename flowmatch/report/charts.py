@@ -25,10 +25,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from flowmatch.plans.plan import DISPOSAL, VIRGIN
-from flowmatch.plans.folder import PlanFolder
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 from flowmatch.inputs.units import BASE_UNIT, CATEGORIES
+from flowmatch.plans.folder import PlanFolder
+from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
 __all__ = ["esc", "esc_plot", "Headline", "headline_figures", "sankey_figures", "site_map", "comparison_figure",
            "pareto_figure", "fmt_number", "fmt_scaled", "REUSE_MODES"]

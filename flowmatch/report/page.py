@@ -28,7 +28,10 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from flowmatch.report.workbook import write_plan_xlsx
+from flowmatch.files import atomic_write
+from flowmatch.inputs.units import CATEGORIES
+from flowmatch.matching.gaps import GOOD_SCORE, gap_analysis, sector_names
+from flowmatch.plans.folder import PLAN_FORMAT, PlanFolder, read_plan_folder
 from flowmatch.report.charts import (
     comparison_figure,
     esc,
@@ -39,10 +42,7 @@ from flowmatch.report.charts import (
     sankey_figures,
     site_map,
 )
-from flowmatch.matching.gaps import GOOD_SCORE, gap_analysis, sector_names
-from flowmatch.plans.folder import PLAN_FORMAT, PlanFolder, read_plan_folder
-from flowmatch.inputs.units import CATEGORIES
-from flowmatch.files import atomic_write
+from flowmatch.report.workbook import write_plan_xlsx
 
 __all__ = ["write_report", "render_report", "ReportLimits"]
 

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.errors import FlowmatchError, ParamsError
+from flowmatch.files import atomic_write, write_table
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.plans.plan import Plan
-from flowmatch.files import atomic_write, write_table
 
 __all__ = ["pareto_front", "write_pareto", "non_dominated", "PARETO_METRICS"]
 

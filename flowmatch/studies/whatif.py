@@ -27,10 +27,10 @@ from typing import Any
 import pandas as pd
 
 from flowmatch.errors import FlowmatchError, ParamsError, ScenarioError
+from flowmatch.files import write_table
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
-from flowmatch.files import write_table
 
 __all__ = ["run_whatif", "write_comparison", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
 
