@@ -61,8 +61,12 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
-def _solve_kwargs(args: argparse.Namespace) -> dict:
-    return dict(objective=args.objective, time_limit=args.time_limit, gap=args.gap, solver=args.solver)
+def _solve_options(args: argparse.Namespace, **fixed):
+    """The run's one :class:`~flowmatch.milp.options.SolveOptions`, validated once, from the flags."""
+    from flowmatch.milp.options import SolveOptions
+
+    given = {k: getattr(args, k) for k in ("objective", "time_limit", "gap", "solver") if hasattr(args, k)}
+    return SolveOptions(**{**given, **fixed})
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
@@ -70,8 +74,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     from flowmatch.milp.optimise import optimise
     from flowmatch.plans.folder import write_plan
 
+    options = _solve_options(args)
     inv = read_inventory(args.inventory)
-    plan = optimise(inv, write_lp=args.write_lp, write_mps=args.write_mps, **_solve_kwargs(args))
+    plan = optimise(inv, options=options, write_lp=args.write_lp, write_mps=args.write_mps)
     write_plan(plan, args.output, inventory=inv)
     print(plan.text_summary())
     if args.report:
@@ -85,9 +90,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.studies.pareto import pareto_front, write_pareto
 
+    options = _solve_options(args)
     inv = read_inventory(args.inventory)
-    front = pareto_front(inv, between=tuple(args.between), points=args.points,
-                         time_limit=args.time_limit, gap=args.gap, solver=args.solver)
+    front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
     paths = write_pareto(front, args.output)
     print(front.to_string(index=False))
     print(f"wrote {', '.join(str(p) for p in paths)}")
@@ -98,9 +103,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.studies.whatif import run_whatif, write_comparison
 
+    options = _solve_options(args)
     inv = read_inventory(args.inventory)
-    table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs,
-                       **_solve_kwargs(args))
+    table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options)
     paths = write_comparison(table, args.output)
     print(table.to_string(index=False))
     print(f"wrote {', '.join(str(p) for p in paths)}")
@@ -134,10 +139,13 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 
 def _add_solve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--objective", choices=["cost", "co2", "landfill", "weighted"], default="cost",
+    from flowmatch.metrics import OBJECTIVES
+
+    p.add_argument("--objective", choices=list(OBJECTIVES), default="cost",
                    help="what to minimise (default: cost)")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
-                   help="total solve time in seconds, shared among independent parts (default: 60)")
+                   help="seconds for everything after matching: model parts, solves, explanations "
+                        "(default: 60)")
     p.add_argument("--gap", type=float, default=0.01, metavar="G",
                    help="relative MIP gap to stop at (default: 0.01)")
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs",
@@ -146,6 +154,7 @@ def _add_solve_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from flowmatch import __version__
+    from flowmatch.metrics import MODEL_METRICS
 
     ap = argparse.ArgumentParser(prog="flowmatch", description=__doc__.splitlines()[0])
     ap.add_argument("--version", action="version", version=f"flowmatch {__version__}")
@@ -190,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pareto", help="Pareto front between two objectives")
     p.add_argument("inventory", type=Path)
     p.add_argument("--between", nargs=2, default=["cost", "co2"], metavar=("A", "B"),
-                   choices=["cost", "co2", "landfill"])
+                   choices=list(MODEL_METRICS))
     p.add_argument("--points", type=int, default=7)
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--time-limit", type=float, default=30.0)

@@ -17,6 +17,7 @@ __all__ = [
     "ParamsError",
     "ModelError",
     "SolverError",
+    "SolveOptionsError",
     "ScenarioError",
     "PlanFolderError",
 ]
@@ -95,6 +96,10 @@ class ModelError(FlowmatchError):
 
 class SolverError(FlowmatchError):
     """A solver failed, or is not available."""
+
+
+class SolveOptionsError(ParamsError, SolverError):
+    """A solve option (objective, time limit, gap, solver, jobs, threads, weights) out of range."""
 
 
 class ScenarioError(FlowmatchError):

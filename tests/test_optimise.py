@@ -271,16 +271,19 @@ def _two_parks(seed: int):
 
 def test_components_solve_apart_as_together(tmp_path, monkeypatch, caplog):
     inv, cands = _two_parks(21)
-    whole = optimise(inv, candidates=cands, gap=0.0, write_lp=tmp_path / "m.lp")  # one block
+    import flowmatch.milp.blocks as opt
+
+    with monkeypatch.context() as m:
+        m.setattr(opt, "BUNDLE_MAX_INT", 10**9)  # every component in one bundle: one block
+        whole = optimise(inv, candidates=cands, gap=0.0)
     assert whole.summary["n_solves"] == 1
-    import flowmatch.milp.optimise as opt
 
     monkeypatch.setattr(opt, "BUNDLE_MAX_INT", -1)  # every component its own solve...
     split = optimise(inv, candidates=cands, gap=0.0, jobs=1)
     assert split.summary["n_components"] >= 2 and split.summary["n_solves"] == split.summary["n_components"]
     assert split.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
     monkeypatch.setattr(opt, "POOL_MIN_INT", 1)  # ...and in a process pool
-    with caplog.at_level(logging.INFO, logger="flowmatch.milp.optimise"):
+    with caplog.at_level(logging.INFO, logger="flowmatch.milp.blocks"):
         pooled = optimise(inv, candidates=cands, gap=0.0, jobs=2)
     assert "in 2 processes" in caplog.text
     assert pooled.summary["objective"]["cost"] == pytest.approx(whole.summary["objective"]["cost"], rel=1e-7)
@@ -332,8 +335,9 @@ def test_infeasibility_found_by_elimination():
     assert "link_min" in text and "want" in text
 
 
-def test_synergy_part_exposes_rows_for_other_parts(mini, mini_cands):
-    """Milk rounds join the have balances through have_row; the indices must point at them."""
+def test_synergy_part_declares_balances_for_other_parts(mini, mini_cands):
+    """Milk rounds join the have balances the synergy part declares on the builder; the
+    declared indices must point at them."""
     from flowmatch.milp.builder import ModelBuilder
     from flowmatch.milp.synergies import SynergyPart
 
@@ -342,18 +346,18 @@ def test_synergy_part_exposes_rows_for_other_parts(mini, mini_cands):
     mb.add_vars(2, name="before")  # another part's variables come first
     part.add_to(mb)
     extra = mb.add_vars(1, 0.0, 5000.0, name="collect[H1]")
-    mb.add_entries(np.array([part.have_row["H1"]]), extra, np.ones(1))
+    mb.add_entries(np.array([mb.balances["H1"].row]), extra, np.ones(1))
     model = mb.build()
-    assert model.row_names[part.have_row["H1"]] == "have[H1]"
-    assert model.row_names[part.want_row["W2"]] == "want[W2]"
-    assert model.var_names[part.disposal_var["H2"]] == "disposal[H2]"
-    assert model.var_names[part.virgin_var["W1"]] == "virgin[W1]"
+    assert model.row_names[mb.balances["H1"].row] == "have[H1]"
+    assert model.row_names[mb.balances["W2"].row] == "want[W2]"
+    assert model.var_names[mb.balances["H2"].slack] == "disposal[H2]"
+    assert model.var_names[mb.balances["W1"].slack] == "virgin[W1]"
     x = np.zeros(model.n_vars)
     part.warm_start(x)
     x[extra] = 3000.0  # the other part collects 3,000 t of H1, taken off its disposal
-    x[part.disposal_var["H1"]] -= 3000.0
+    x[mb.balances["H1"].slack] -= 3000.0
     ax = model.A @ x
-    assert ax[part.have_row["H1"]] == pytest.approx(120000.0)
+    assert ax[mb.balances["H1"].row] == pytest.approx(120000.0)
     assert np.all(ax >= model.row_lb - 1e-6) and np.all(ax <= model.row_ub + 1e-6)
 
 

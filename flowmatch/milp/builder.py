@@ -3,22 +3,45 @@ rounds) adds its variables and rows to, and the frozen model a solver adapter
 takes.
 
 Nothing here calls a solver. Each variable carries its coefficient in every
-*metric* (``cost``, ``co2`` in kg, ``landfill`` in t), so one built model serves
-every objective and the Pareto front: the objective is a weighted sum of
-metrics chosen at solve time, and an epsilon constraint is one more row over a
-metric vector.
+*metric* (:data:`flowmatch.metrics.MODEL_METRICS`: ``cost``, ``co2`` in kg,
+``landfill`` in t), so one built model serves every objective and the Pareto
+front: the objective is a weighted sum of metrics chosen at solve time, and an
+epsilon constraint is one more row over a metric vector.
+
+Parts meet on the builder, never on each other: a part that owns a resource's
+balance row ``flows + slack = amount`` declares it
+(:meth:`ModelBuilder.declare_balances`), and a part that moves the same
+resource another way (milk rounds) adds its entries to that row through
+:attr:`ModelBuilder.balances`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ModelBuilder", "LinearModel", "METRICS"]
+from flowmatch.metrics import MODEL_METRICS
 
-METRICS = ("cost", "co2", "landfill")
+__all__ = ["ModelBuilder", "LinearModel", "Balance", "METRICS"]
+
+#: The model metrics every variable has a coefficient in.
+METRICS = MODEL_METRICS
+
+
+class Balance(NamedTuple):
+    """A resource's balance row ``flows + slack = amount`` on a :class:`ModelBuilder`.
+
+    ``slack`` is the variable that takes what no flow does: a have's disposal,
+    a want's virgin supply. A part joining the row in its warm start moves
+    quantities from ``slack`` onto its own variables.
+    """
+
+    row: int
+    slack: int
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,8 @@ class ModelBuilder:
     _row_ub: list[np.ndarray] = field(default_factory=list)
     _row_names: list[list[str] | tuple[str, int]] = field(default_factory=list)
     metric_const: dict[str, float] = field(default_factory=lambda: {m: 0.0 for m in METRICS})
+    #: Declared balance rows by resource id (:meth:`declare_balances`).
+    balances: dict[str, Balance] = field(default_factory=dict)
     n_vars: int = 0
     n_rows: int = 0
 
@@ -161,6 +186,18 @@ class ModelBuilder:
         self._rows_i.append(np.asarray(rows, np.int64))
         self._rows_j.append(np.asarray(cols, np.int64))
         self._rows_v.append(np.asarray(vals, float))
+
+    def declare_balances(self, resource_ids, rows: np.ndarray, slacks: np.ndarray, owner: str) -> None:
+        """Declare that ``rows`` are the balances of ``resource_ids`` with slack variables ``slacks``.
+
+        Other parts may then add their own flows of those resources to the
+        rows (:meth:`add_entries`); each resource has one balance.
+        """
+        for rid, r, v in zip(resource_ids, np.asarray(rows).tolist(), np.asarray(slacks).tolist(), strict=True):
+            rid = str(rid)
+            if rid in self.balances:
+                raise ValueError(f"the balance of {rid} is declared by {self.balances[rid].owner} already")
+            self.balances[rid] = Balance(int(r), int(v), owner)
 
     def add_constant(self, **metrics: float) -> None:
         """Add constant terms to metrics (costs that no decision changes)."""

@@ -58,6 +58,7 @@ from flowmatch.milp.costs import (
     transport_rates,
     virgin_terms,
 )
+from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
 __all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "heat_parts",
@@ -379,6 +380,14 @@ class HeatPart:
     """
 
     name = "heat"
+    row_meaning = {
+        "heat_balance": "the heat cascade of zone and interval",
+        "heat_import_balance": "the heat imported by zone and interval",
+        "steam_give": "the steam that can be let down from",
+        "steam_take": "the steam let down to",
+        "heat_export_limit": "the heat a zone can export,",
+        "heat_link_use": "the capacity of the heat link",
+    }
 
     def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None):
         self.params = inventory.params
@@ -877,3 +886,11 @@ class _Disaggregation:
         out["unit"] = "MWh"
         out["route_id"] = ""
         return out[FLOW_COLUMNS]
+
+
+def _build(ctx: PartContext, resource_ids: list[str]) -> list[HeatPart]:
+    return heat_parts(ctx.inventory, resource_ids) if resource_ids else []
+
+
+#: The heat network owns the heat and steam resources (:func:`heat_resource_ids`).
+KIND = PartKind("heat", build=_build, takes=heat_resource_ids)

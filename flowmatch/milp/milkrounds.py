@@ -7,9 +7,10 @@ one load from each per collection and runs as often a year as those haves need.
 Each route is one binary variable; choosing it
 
 - collects each of its haves' whole yearly quantity: the quantity enters the
-  have's balance row ``flows + disposal + collections = supply``, owned by the
-  synergy part, so a have is collected by at most one route and never both
-  collected and shipped or disposed beyond its supply;
+  have's balance row ``flows + disposal + collections = supply``, declared on the
+  builder by the part that owns it (direct synergies), so a have is collected by
+  at most one route and never both collected and shipped or disposed beyond its
+  supply;
 - delivers the sum into the processor's want balance row
   ``flows + virgin + deliveries = demand``;
 - emits ``collections * km * vehicle_co2_kg_km`` kg CO2e and costs
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,8 +41,10 @@ from scipy.sparse.csgraph import connected_components
 from flowmatch.geo import site_pairs_within
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.matching.frozen import type_score_matrix
-from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.builder import Balance, ModelBuilder
 from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
+from flowmatch.milp.options import SolveBudget
+from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.milp.routing import (
     Route,
     RoutingInstance,
@@ -54,7 +56,7 @@ from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
 
 __all__ = [
     "MilkRoundPart",
-    "BalanceRows",
+    "KIND",
     "milk_round_pairs",
     "milk_round_haves",
     "collections_per_year",
@@ -73,23 +75,6 @@ COLLECTIONS_PER_YEAR = {"daily": 365, "weekly": 52, "monthly": 12, "quarterly": 
 ROUTE_EXTRA_COLUMNS = ["want_id", "haves", "load_per_collection", "cost", "co2_kg"]
 
 MILK_ROUND = "milk_round"
-
-
-class BalanceRows(Protocol):
-    """What the milk rounds need from the part that owns material balances.
-
-    ``have_row`` and ``want_row`` map a resource id to the global index of its
-    balance row (``flows + disposal (+ collections) = supply``; ``flows + virgin
-    (+ deliveries) = demand``); ``disposal_var`` and ``virgin_var`` to the global
-    index of the have's disposal and the want's virgin-supply variable (the warm
-    start moves quantities from those onto routes). All are filled by that
-    part's ``add_to``.
-    """
-
-    have_row: dict[str, int]
-    want_row: dict[str, int]
-    disposal_var: dict[str, int]
-    virgin_var: dict[str, int]
 
 
 def collections_per_year(resources: pd.DataFrame, continuous: int) -> np.ndarray:
@@ -264,26 +249,33 @@ class MilkRoundPart:
     candidates : pandas.DataFrame or None
         Candidate pairs from matching (``have_id``, ``want_id``, ``distance_km``);
         may be ``None``.
-    balances : BalanceRows
-        The part owning the material balance rows (the synergy part); its
-        ``add_to`` must run before this part's.
     seed : int
         Seed of the route generation; the same seed gives the same plan.
+    budget : SolveBudget, optional
+        The run's clock: PyVRP's route search takes at most a quarter of the
+        time left when the routes are generated.
+
+    Routes serve only haves and wants whose balance rows another part declared
+    on the builder before this part's :meth:`add_to` runs.
     """
 
     name = "milk_rounds"
+    row_meaning: dict[str, str] = {}
+    #: Share of the run's time left that route generation may take.
+    BUDGET_SHARE = 0.25
 
-    def __init__(self, inventory: Inventory, candidates: pd.DataFrame | None,
-                 balances: BalanceRows, seed: int = 0):
+    def __init__(self, inventory: Inventory, candidates: pd.DataFrame | None, seed: int = 0,
+                 budget: SolveBudget | None = None):
         self.inventory = inventory
-        self.balances = balances
         self.seed = seed
+        self.budget = budget
         self.pairs = milk_round_pairs(inventory, candidates)
         self.offers: list[_Offer] = []
         self.var_idx = np.zeros(0, np.int64)
+        self.balances: dict[str, Balance] = {}
 
     def resource_ids(self) -> list[str]:
-        """None: the balances milk rounds join belong to the synergy part."""
+        """None: milk rounds join the balances other parts declared."""
         return []
 
     # ----------------------------------------------------------------- routes
@@ -291,8 +283,8 @@ class MilkRoundPart:
     def _offers(self) -> list[_Offer]:
         """The route pool: one routing instance per frequency, hazard class and connected group."""
         inv = self.inventory
-        pairs = self.pairs[self.pairs["have_id"].isin(self.balances.have_row.keys())
-                           & self.pairs["want_id"].isin(self.balances.want_row.keys())]
+        pairs = self.pairs[self.pairs["have_id"].isin(self.balances.keys())
+                           & self.pairs["want_id"].isin(self.balances.keys())]
         if pairs.empty:
             return []
         haves = milk_round_haves(inv).loc[pairs["have_id"].unique()]
@@ -333,7 +325,9 @@ class MilkRoundPart:
         qty = np.array([look.quantity[h] for h in hids])
         demand = np.array([look.quantity[w] for w in wids])
         offers = []
-        pool = generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations)
+        limit = None if self.budget is None else self.budget.share(self.BUDGET_SHARE, at_least=0.0)
+        pool = generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations,
+                               time_limit=limit)
         best = set(pool.best)
         for i, r in enumerate(pool.routes):
             q = qty[list(r.stops)]
@@ -357,6 +351,7 @@ class MilkRoundPart:
 
     def add_to(self, mb: ModelBuilder) -> None:
         """One binary per route; its quantities join the have and want balance rows."""
+        self.balances = dict(mb.balances)
         self.offers = self._offers()
         n = len(self.offers)
         if n == 0:
@@ -367,13 +362,13 @@ class MilkRoundPart:
                                    cost=np.array([o.cost for o in self.offers]),
                                    co2=np.array([o.co2 for o in self.offers]))
         rows, cols, vals = [], [], []
-        hrow, wrow = self.balances.have_row, self.balances.want_row
+        bal = self.balances
         for j, o in zip(self.var_idx.tolist(), self.offers, strict=True):
             for h, q in zip(o.have_ids, o.quantities.tolist(), strict=True):
-                rows.append(hrow[h])
+                rows.append(bal[h].row)
                 cols.append(j)
                 vals.append(q)
-            rows.append(wrow[o.want_id])
+            rows.append(bal[o.want_id].row)
             cols.append(j)
             vals.append(float(o.quantities.sum()))
         mb.add_entries(np.array(rows), np.array(cols), np.array(vals))
@@ -403,15 +398,15 @@ class MilkRoundPart:
         x[self.var_idx] = 0.0
         if not self.offers:
             return
-        disp, virg = self.balances.disposal_var, self.balances.virgin_var
+        bal = self.balances
         saving = self._savings()
         start = np.array([o.start for o in self.offers])
         for j in np.lexsort((-saving, ~start)):
             if saving[j] <= 0:
                 break
             o = self.offers[j]
-            dv = np.array([disp[h] for h in o.have_ids])
-            vv = virg[o.want_id]
+            dv = np.array([bal[h].slack for h in o.have_ids])
+            vv = bal[o.want_id].slack
             total = float(o.quantities.sum())
             if np.any(x[dv] < o.quantities * (1 - 1e-9)) or x[vv] < total * (1 - 1e-9):
                 continue
@@ -453,3 +448,10 @@ class MilkRoundPart:
                          ";".join(o.have_ids), o.route.load, o.cost, o.co2))
         return pd.DataFrame(recs, columns=[*ROUTE_COLUMNS, *ROUTE_EXTRA_COLUMNS])
 
+
+def _build(ctx: PartContext, resource_ids: list[str]) -> list[MilkRoundPart]:
+    return [MilkRoundPart(ctx.inventory, ctx.candidates, budget=ctx.budget)]
+
+
+#: Milk rounds own no balance: they join the material balances declared before them.
+KIND = PartKind("milk_rounds", build=_build, joins=True)

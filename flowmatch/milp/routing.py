@@ -361,7 +361,8 @@ def _sweep(inst: RoutingInstance, depot: int, members: np.ndarray, start: float,
     return routes
 
 
-def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000) -> list[Route]:
+def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
+                 time_limit: float | None = None) -> list[Route]:
     """Solve the routing instance with PyVRP; return the routes of its best solution.
 
     The most-stops limit is a second load dimension. Distances are rounded to metres
@@ -375,6 +376,9 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000) -
         PyVRP's random seed; with a fixed ``iterations`` the result is reproducible.
     iterations : int
         Iterations of PyVRP's iterated local search.
+    time_limit : float, optional
+        Seconds after which PyVRP stops, whatever the iterations (the run's
+        solve budget); the result then depends on the machine's speed.
 
     Returns
     -------
@@ -385,7 +389,7 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000) -
         a depot that may not take it is dropped from its route.
     """
     from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
-    from pyvrp.stop import MaxIterations
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     m, n = inst.n_depots, inst.n_haves
     if n == 0:
@@ -415,7 +419,10 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000) -
               for dep in range(m)]
     data = ProblemData(locations, clients, [Depot(i) for i in range(m)], vtypes, profiles,
                        [np.zeros_like(p) for p in profiles])
-    res = solve(data, stop=MaxIterations(iterations), seed=seed, collect_stats=False)
+    stop = MaxIterations(iterations)
+    if time_limit is not None:
+        stop = MultipleCriteria([stop, MaxRuntime(max(float(time_limit), 0.0))])
+    res = solve(data, stop=stop, seed=seed, collect_stats=False)
     if not res.is_feasible():
         log.warning("PyVRP found no feasible solution (seed %d); its routes are left out", seed)
         return []
@@ -454,7 +461,8 @@ def _pieces(stops: Sequence[int]) -> Iterable[tuple[int, ...]]:
 
 
 def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int = 2000,
-                    pyvrp_runs: int = 1, savings_runs: int = 12, pieces_from: int = 2) -> RoutePool:
+                    pyvrp_runs: int = 1, savings_runs: int = 12, pieces_from: int = 2,
+                    time_limit: float | None = None) -> RoutePool:
     """A pool of good feasible routes (see the module docstring).
 
     Parameters
@@ -472,6 +480,8 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     pieces_from : int
         Sub-routes are added from this many of the shortest heuristic solutions
         (and from every PyVRP solution).
+    time_limit : float, optional
+        Seconds the PyVRP runs may take together (see :func:`pyvrp_routes`).
 
     Returns
     -------
@@ -536,7 +546,8 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
                               for r in _sweep(inst, dep, members, start, cw)))
     n_heuristic = len(whole)
     for k in range(pyvrp_runs if pyvrp_iterations > 0 else 0):
-        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations)
+        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations,
+                              time_limit=None if time_limit is None else time_limit / pyvrp_runs)
         missed = set(everyone.tolist()) - {h for r in routes for h in r.stops}
         whole.append(routes + [_make_route(inst, int(nearest[h]), [h]) for h in sorted(missed)])
     for sol in whole + partial:

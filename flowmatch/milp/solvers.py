@@ -37,13 +37,13 @@ import numpy as np
 from flowmatch.errors import SolverError
 from flowmatch.files import atomic_write
 from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.options import SOLVERS, SolveOptions
 
-__all__ = ["SolveResult", "solve", "STATUSES", "SOLVERS"]
+__all__ = ["SolveResult", "solve", "write_model", "STATUSES", "SOLVERS"]
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("optimal", "time_limit", "infeasible", "unbounded", "error")
-SOLVERS = ("highs", "cbc", "pulp")
 
 
 @dataclass
@@ -143,10 +143,7 @@ def solve(
     SolverError
         The solver is unknown, not installed, or crashed.
     """
-    if time_limit is None or not time_limit > 0:
-        raise SolverError(f"time_limit must be a positive number of seconds, not {time_limit!r}.")
-    if gap is None or not gap >= 0:
-        raise SolverError(f"gap must be a relative gap >= 0, not {gap!r}.")
+    SolveOptions(time_limit=time_limit, gap=gap, solver=solver, threads=threads)  # validates them
     unknown = set(weights) - set(model.metrics)
     if unknown:
         raise SolverError(f"unknown metrics {sorted(unknown)} in the objective; use {sorted(model.metrics)}.")
@@ -156,13 +153,33 @@ def solve(
     name = solver.lower()
     if name == "highs":
         res = _solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, threads)
-    elif name in ("cbc", "pulp") or name.startswith("pulp:"):
-        res = _solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write_mps, threads)
     else:
-        raise SolverError(f"unknown solver '{solver}'; use highs, cbc, or pulp:NAME for a PuLP solver.")
+        res = _solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write_mps, threads)
     log.info("%s: %s, objective %.6g, bound %.6g, gap %.3g, %.2f s", res.solver, res.status,
              res.objective, res.bound, res.gap, res.time_s)
     return res
+
+
+def write_model(model: LinearModel, weights: dict[str, float], path: str | Path, solver: str = "highs") -> Path:
+    """Write ``model`` with objective ``weights`` as an LP or MPS file (by ``path``'s suffix), atomically.
+
+    Writing does not solve: a run that writes its model solves it exactly as
+    one that does not. ``highs`` writes through HiGHS, any other solver name
+    through PuLP.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".lp", ".mps"):
+        raise SolverError(f"{path}: a model file ends in .lp or .mps.")
+    c, k = model.objective(weights)
+    if solver.lower() == "highs":
+        h = new_highs()
+        pass_highs(h, model, c, k, names=True)
+        _highs_write(h, path)
+    else:
+        prob, _ = build_pulp(model, c, k)
+        write = prob.writeLP if path.suffix.lower() == ".lp" else prob.writeMPS
+        atomic_write(path, lambda p: write(str(p)), suffix=path.suffix)
+    return path
 
 
 # --------------------------------------------------------------------------- HiGHS

@@ -9,9 +9,9 @@ For the resources it owns, :class:`SynergyPart` adds to the shared
   (flow >= ``min_synergy_flow`` * use) rows;
 * a ``disposal[H]`` variable per have and a ``virgin[W]`` variable per want;
 * balance rows ``have[H]`` (flows + disposal = supply) and ``want[W]``
-  (flows + virgin = demand), whose global indices are in :attr:`have_row` and
-  :attr:`want_row` so other parts (milk rounds) can add their own collections
-  with :meth:`ModelBuilder.add_entries`;
+  (flows + virgin = demand), declared on the builder
+  (:meth:`~flowmatch.milp.builder.ModelBuilder.declare_balances`) so that other
+  parts (milk rounds) can add their own collections to them;
 * blending rows ``blend_max[W:prop]`` / ``blend_min[W:prop]`` where a want has
   a range on a property and some candidate have lies outside it: the flow-
   weighted mean of the haves' values must stay within the range (haves without
@@ -44,9 +44,10 @@ from flowmatch.milp.costs import (
     transport_rates,
     virgin_terms,
 )
+from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
-__all__ = ["SynergyPart"]
+__all__ = ["SynergyPart", "KIND"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,15 @@ class SynergyPart:
     """
 
     name = "synergies"
+    row_meaning = {
+        "have": "the supply balance of have",
+        "want": "the demand balance of want",
+        "link_max": "the most a synergy can carry,",
+        "link_min": "the minimum economic flow of synergy",
+        "blend_max": "the blend's maximum at want",
+        "blend_min": "the blend's minimum at want",
+        "suppliers": "the cap on suppliers of want",
+    }
 
     def __init__(self, inventory: Inventory, candidates: pd.DataFrame, resource_ids=None):
         self.inventory = inventory
@@ -194,7 +204,8 @@ class SynergyPart:
                              np.ones(n + H), supply, supply, name=_names("have", self._have_ids))
         rows_w = mb.add_rows(np.concatenate([w, np.arange(W)]), np.concatenate([self.x_idx, self.v_idx]),
                              np.ones(n + W), demand, demand, name=_names("want", self._want_ids))
-        self._have_rows, self._want_rows = rows_h, rows_w
+        mb.declare_balances(self._have_ids, rows_h, self.d_idx, self.name)
+        mb.declare_balances(self._want_ids, rows_w, self.v_idx, self.name)
         # linking flow and binary
         if nb:
             bp = self.bin_pairs
@@ -226,30 +237,6 @@ class SynergyPart:
             sel = local >= 0
             mb.add_rows(local[sel], self.y_idx[sel], np.ones(int(sel.sum())), -np.inf, float(K),
                         name=_names("suppliers", self._want_ids[crowded_w]))
-
-    @property
-    def have_row(self) -> dict[str, int]:
-        """Global index of each have's balance row (after :meth:`add_to`)."""
-        return dict(zip(self._have_ids, self._have_rows.tolist(), strict=True))
-
-    @property
-    def want_row(self) -> dict[str, int]:
-        """Global index of each want's balance row (after :meth:`add_to`)."""
-        return dict(zip(self._want_ids, self._want_rows.tolist(), strict=True))
-
-    @property
-    def disposal_var(self) -> dict[str, int]:
-        """Global index of each have's disposal variable (after :meth:`add_to`).
-
-        A part that adds to :attr:`have_row` and sets its own variables in its
-        warm start takes the same amount off this variable in ``x``.
-        """
-        return dict(zip(self._have_ids, self.d_idx.tolist(), strict=True))
-
-    @property
-    def virgin_var(self) -> dict[str, int]:
-        """Global index of each want's virgin-supply variable (after :meth:`add_to`)."""
-        return dict(zip(self._want_ids, self.v_idx.tolist(), strict=True))
 
     def warm_start(self, x: np.ndarray) -> None:
         """Greedy plan: best net saving per unit first, each pair as much as it can carry.
@@ -329,3 +316,11 @@ class SynergyPart:
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Direct synergies have no routes."""
         return pd.DataFrame(columns=ROUTE_COLUMNS)
+
+
+def _build(ctx: PartContext, resource_ids: list[str]) -> list[SynergyPart]:
+    return [SynergyPart(ctx.inventory, ctx.candidates, resource_ids=resource_ids)]
+
+
+#: Direct synergies own every resource no other part kind takes.
+KIND = PartKind("synergies", build=_build, default=True)

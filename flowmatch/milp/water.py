@@ -48,10 +48,13 @@ from flowmatch.milp.costs import (
     transport_rates,
     virgin_terms,
 )
+from flowmatch.milp.options import SolveBudget, SolveOptions
+from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.milp.solvers import solve
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
-__all__ = ["WaterPart", "WaterStreams", "water_streams", "contaminant_of", "CONCENTRATION_SUFFIXES"]
+__all__ = ["WaterPart", "WaterStreams", "water_streams", "water_resource_ids", "contaminant_of",
+           "CONCENTRATION_SUFFIXES", "KIND"]
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +278,13 @@ def _pairs(inv: Inventory, ws: WaterStreams, removal: float | None, ignore_dista
     return _Pairs(src, snk, km, tf, ff, np.concatenate(out_regen).astype(bool))
 
 
-def _infeasible_sinks(ws: WaterStreams, pairs: _Pairs, removal: float | None) -> list[str]:
-    """Names of sinks that no mix of their sources and fresh water can meet."""
+def _infeasible_sinks(ws: WaterStreams, pairs: _Pairs, removal: float | None,
+                      budget: SolveBudget) -> list[str]:
+    """Names of sinks that no mix of their sources and fresh water can meet.
+
+    Each check is a small LP solved within the run's ``budget`` (a tenth of
+    the time left each).
+    """
     dirty_fresh = (ws.snk_fresh > ws.snk_max).any(axis=1)
     if not dirty_fresh.any():
         return []
@@ -300,7 +308,8 @@ def _infeasible_sinks(ws: WaterStreams, pairs: _Pairs, removal: float | None) ->
                 coef = np.append(np.minimum(conc, 1e12), ws.snk_fresh[j, c]) - ws.snk_max[j, c]
                 mb.add_rows(np.zeros(len(coef), np.int64), np.append(f[here], fresh[k]),
                             coef / max(np.abs(coef).max(), 1.0), -np.inf, 0.0, name="quality")
-        return solve(mb.build(), {}, gap=0.0).status == "optimal"
+        r = solve(mb.build(), {}, gap=0.0, time_limit=budget.share(0.1))
+        return r.status == "optimal" or r.status not in ("infeasible", "unbounded")
 
     candidates = np.flatnonzero(dirty_fresh)
     for j in candidates:
@@ -323,6 +332,9 @@ class WaterPart:
         Build the targeting LP instead: every pair regardless of distance, no
         pipes, no regeneration, and a cost of 1 per m3 of fresh water and 0 for
         everything else, so the optimum is the minimum fresh water.
+    budget : SolveBudget, optional
+        The run's clock, for the pre-check of the sinks (default: a fresh
+        budget of the default time limit).
 
     Raises
     ------
@@ -333,16 +345,22 @@ class WaterPart:
     """
 
     name = "water"
+    row_meaning = {
+        "water_source": "the flow balance of water source",
+        "water_sink": "the flow balance of water sink",
+        "water_pipe_use": "the capacity of the water pipe",
+        "water_quality": "the inlet limit of water sink",
+    }
 
     def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None, *,
-                 targeting: bool = False):
+                 targeting: bool = False, budget: SolveBudget | None = None):
         p = inventory.params
         self.params = p
         self.targeting = targeting
         self.streams = ws = water_streams(inventory, resource_ids)
         self.removal = None if targeting or p.regeneration_cost_m3 <= 0 else p.regeneration_removal
         self.pairs = _pairs(inventory, ws, self.removal, ignore_distance=targeting)
-        bad = _infeasible_sinks(ws, self.pairs, self.removal)
+        bad = _infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start())
         if bad:
             raise ModelError(
                 f"water sink{'s' if len(bad) > 1 else ''} {', '.join(bad)} cannot be met: no mix of "
@@ -560,3 +578,19 @@ class WaterPart:
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Water is piped: no routes."""
         return pd.DataFrame(columns=ROUTE_COLUMNS)
+
+
+def water_resource_ids(inventory: Inventory) -> list[str]:
+    """Ids of the resources the water network owns: every resource of category ``water``."""
+    res = inventory.resources
+    return res.loc[res["category"] == "water", "resource_id"].astype(str).tolist()
+
+
+def _build(ctx: PartContext, resource_ids: list[str]) -> list[WaterPart]:
+    if not resource_ids:
+        return []
+    return [WaterPart(ctx.inventory, resource_ids, budget=ctx.budget)]
+
+
+#: The water network owns every water resource.
+KIND = PartKind("water", build=_build, takes=water_resource_ids)

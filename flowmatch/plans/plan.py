@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from flowmatch.metrics import metric_named
+
 __all__ = ["Plan", "FLOW_COLUMNS", "ROUTE_COLUMNS", "DISPOSAL", "VIRGIN", "MODES"]
 
 FLOW_COLUMNS = ["have_id", "want_id", "quantity", "unit", "mode", "route_id", "distance_km",
@@ -61,8 +63,9 @@ class Plan:
         cur = s.get("currency", "")
         base, obj = s.get("baseline", {}), s.get("objective", {})
         rows = []
-        for key, label in (("landfill_t", "landfill t"), ("cost", f"cost {cur}".strip()),
-                           ("co2_t", "CO2 t")):
+        for m in (metric_named(n) for n in ("landfill", "cost", "co2")):
+            key = m.key
+            label = f"{m.label} {cur}".strip() if m.name == "cost" else m.label
             b, p = base.get(key), obj.get(key)
             if b is None or p is None:
                 continue

@@ -15,6 +15,7 @@ import pandas as pd
 from flowmatch.errors import ModelError
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.units import CATEGORIES
+from flowmatch.metrics import summary_values
 from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
@@ -28,7 +29,7 @@ BALANCE_RTOL = 1e-6
 
 def metrics_dict(cost: float, co2_kg: float, landfill_t: float) -> dict[str, float]:
     """``{"cost", "co2_t", "landfill_t"}`` as ``summary.json`` writes them."""
-    return {"cost": float(cost), "co2_t": float(co2_kg) / 1000.0, "landfill_t": float(landfill_t)}
+    return summary_values({"cost": cost, "co2": co2_kg, "landfill": landfill_t})
 
 
 def baseline(inventory: Inventory) -> dict[str, float]:
@@ -118,7 +119,7 @@ def build_summary(*, status: str, gap: float, metrics: dict[str, float], invento
     out: dict[str, Any] = {
         "status": status,
         "gap": _finite_or_none(gap),
-        "objective": metrics_dict(metrics["cost"], metrics["co2"], metrics["landfill"]),
+        "objective": summary_values(metrics),
         "baseline": baseline(inventory),
         "by_category": by_category(flows, inventory),
         "format": SUMMARY_FORMAT,

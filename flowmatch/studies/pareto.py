@@ -22,6 +22,8 @@ import pandas as pd
 from flowmatch.errors import FlowmatchError, ParamsError
 from flowmatch.files import atomic_write, write_table
 from flowmatch.inputs.inventory import Inventory
+from flowmatch.metrics import METRICS
+from flowmatch.milp.options import SolveOptions
 from flowmatch.plans.plan import Plan
 
 __all__ = ["pareto_front", "write_pareto", "non_dominated", "PARETO_METRICS"]
@@ -29,7 +31,7 @@ __all__ = ["pareto_front", "write_pareto", "non_dominated", "PARETO_METRICS"]
 log = logging.getLogger(__name__)
 
 #: Objective name -> column of the front (and key of ``plan.summary["objective"]``).
-PARETO_METRICS = {"cost": "cost", "co2": "co2_t", "landfill": "landfill_t"}
+PARETO_METRICS = {m.name: m.key for m in METRICS}
 #: Relative tolerance under which two values of a metric count as equal.
 _REL_TOL = 1e-6
 
@@ -72,9 +74,10 @@ def pareto_front(
     inventory: Inventory,
     between: tuple[str, str] = ("cost", "co2"),
     points: int = 7,
-    time_limit: float = 30.0,
-    gap: float = 0.01,
-    solver: str = "highs",
+    time_limit: float | None = None,
+    gap: float | None = None,
+    solver: str | None = None,
+    options: SolveOptions | None = None,
 ) -> pd.DataFrame:
     """The Pareto front between two objectives (see the module docstring).
 
@@ -86,8 +89,11 @@ def pareto_front(
     points : int
         Grid points from one end of the front to the other (at least 2); the
         front has at most this many rows.
+    options : SolveOptions, optional
+        For every solve (each point has its own time limit); its objective is
+        set per point. Default: a time limit of 30 s per point.
     time_limit, gap, solver
-        For every solve, as for :func:`flowmatch.optimise.optimise`.
+        Override those fields of ``options``.
 
     Returns
     -------
@@ -110,10 +116,11 @@ def pareto_front(
         raise ParamsError(f"points = {points}: give at least 2 points (the two ends of the front).")
     from flowmatch.milp.optimise import optimise
 
-    solve = dict(time_limit=time_limit, gap=gap, solver=solver)
-    best_a = optimise(inventory, objective=a, **solve)
-    solve["candidates"] = best_a.candidates  # match once: every solve uses the same pairs
-    best_b = optimise(inventory, objective=b, **solve)
+    given = dict(time_limit=time_limit, gap=gap, solver=solver)
+    opts = (options or SolveOptions(time_limit=30.0)).replace(**{k: v for k, v in given.items() if v is not None})
+    best_a = optimise(inventory, options=opts.replace(objective=a))
+    cands = best_a.candidates  # match once: every solve uses the same pairs
+    best_b = optimise(inventory, options=opts.replace(objective=b), candidates=cands)
     hi, lo = _value(best_a, b), _value(best_b, b)
     log.info("pareto %s-%s: %s from %.6g to %.6g", a, b, b, lo, hi)
     rows = [_row(best_a, math.nan), _row(best_b, math.nan)]
@@ -122,7 +129,8 @@ def pareto_front(
         for k in range(points - 1):  # the last grid point, eps = hi, is best_a itself
             eps = lo + (hi - lo) * k / (points - 1)
             try:
-                plan = optimise(inventory, objective=a, metric_caps={PARETO_METRICS[b]: eps + slack}, **solve)
+                plan = optimise(inventory, options=opts.replace(objective=a), candidates=cands,
+                                metric_caps={PARETO_METRICS[b]: eps + slack})
             except FlowmatchError as exc:
                 log.warning("pareto point %s <= %.6g skipped: %s", b, eps, exc)
                 continue

@@ -26,11 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from flowmatch.errors import FlowmatchError, ParamsError, ScenarioError
+from flowmatch.errors import FlowmatchError, ParamsError, ScenarioError, SolveOptionsError
 from flowmatch.files import write_table
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
+from flowmatch.metrics import SUMMARY_KEYS
+from flowmatch.milp.options import SolveOptions
 
 __all__ = ["run_whatif", "write_comparison", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
 
@@ -38,8 +40,8 @@ log = logging.getLogger(__name__)
 
 BASELINE = "baseline"
 #: Columns of the comparison table; the varied parameters come after ``file``.
-COMPARISON_COLUMNS = ["scenario", "file", "status", "gap", "cost", "co2_t", "landfill_t",
-                      "baseline_cost", "baseline_co2_t", "baseline_landfill_t",
+COMPARISON_COLUMNS = ["scenario", "file", "status", "gap", *SUMMARY_KEYS,
+                      *(f"baseline_{k}" for k in SUMMARY_KEYS),
                       "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message"]
 _PARAM_NAMES = tuple(f.name for f in fields(Params))
 #: Thread-count variables set in every worker so that one process uses one core.
@@ -128,13 +130,13 @@ def _init_worker() -> None:
         numba.set_num_threads(1)
 
 
-def _solve_one(inventory: Inventory, solve: dict[str, Any]) -> dict[str, Any]:
+def _solve_one(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
     """Optimise one inventory; the comparison row's solved figures."""
     from flowmatch.milp.optimise import optimise
 
     t0 = time.perf_counter()
     try:
-        plan = optimise(inventory, **solve)
+        plan = optimise(inventory, options=options)
     except FlowmatchError as exc:
         log.warning("%s: %s", inventory.source, exc)
         return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0}
@@ -142,19 +144,18 @@ def _solve_one(inventory: Inventory, solve: dict[str, Any]) -> dict[str, Any]:
     obj, base = s["objective"], s["baseline"]
     return {
         "status": plan.status, "gap": plan.gap,
-        "cost": obj["cost"], "co2_t": obj["co2_t"], "landfill_t": obj["landfill_t"],
-        "baseline_cost": base["cost"], "baseline_co2_t": base["co2_t"], "baseline_landfill_t": base["landfill_t"],
+        **{k: obj[k] for k in SUMMARY_KEYS}, **{f"baseline_{k}": base[k] for k in SUMMARY_KEYS},
         "n_synergies": s.get("n_synergies"), "n_milk_rounds": s.get("n_milk_rounds"),
         "solve_s": plan.timings.get("solve", math.nan), "total_s": time.perf_counter() - t0, "message": "",
     }
 
 
-def _solve_all(inventories: list[Inventory], solve: dict[str, Any], jobs: int) -> list[dict[str, Any]]:
+def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int) -> list[dict[str, Any]]:
     workers = max(1, min(jobs, len(inventories)))
-    inner = {**solve, "jobs": max(1, jobs // workers)}
+    inner = options.replace(jobs=max(1, jobs // workers))
     if workers == 1:
         return [_solve_one(inv, inner) for inv in inventories]
-    inner["threads"] = 1  # each worker is one of `workers` parallel solves: one core each
+    inner = inner.replace(threads=1)  # each worker is one of `workers` parallel solves: one core each
     log.info("solving %d scenarios in %d processes", len(inventories), workers)
     results: list[dict[str, Any]] = [{} for _ in inventories]
     # spawn, not fork: a forked child would inherit the parent's solver and Numba thread pools
@@ -177,10 +178,11 @@ def run_whatif(
     scenarios: Sequence[str | Path | Scenario] = (),
     vary: Sequence[str] = (),
     jobs: int | None = None,
-    objective: str = "cost",
-    time_limit: float = 60.0,
-    gap: float = 0.01,
-    solver: str = "highs",
+    objective: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    solver: str | None = None,
+    options: SolveOptions | None = None,
 ) -> pd.DataFrame:
     """Optimise the baseline and every scenario (or grid point) and compare them.
 
@@ -193,8 +195,10 @@ def run_whatif(
         Grid axes ``NAME=V1,V2,...``; several give their cartesian product.
     jobs : int, optional
         Parallel processes (default: every core).
+    options : SolveOptions, optional
+        How to solve each run (the time limit is each run's own).
     objective, time_limit, gap, solver
-        As for :func:`flowmatch.optimise.optimise`, for every run.
+        Override those fields of ``options``.
 
     Returns
     -------
@@ -208,16 +212,17 @@ def run_whatif(
     ScenarioError
         A bad scenario file or ``--vary`` axis, before anything is solved.
     """
+    given = dict(objective=objective, time_limit=time_limit, gap=gap, solver=solver)
+    opts = (options or SolveOptions()).replace(**{k: v for k, v in given.items() if v is not None})
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if jobs < 1:
-        raise ParamsError(f"jobs = {jobs} is not a number of processes. Give 1 or more.")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise SolveOptionsError(f"jobs = {jobs} is not a number of processes. Give 1 or more.")
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
     axes = parse_vary(vary)
     runs = scenario_runs(loaded, axes)
     inventories = [inventory, *(apply_scenario(inventory, r) for r in runs[1:])]
     t0 = time.perf_counter()
-    solved = _solve_all(inventories, dict(objective=objective, time_limit=time_limit, gap=gap, solver=solver),
-                        jobs)
+    solved = _solve_all(inventories, opts, jobs)
     log.info("what-if: %d runs in %.1f s", len(runs), time.perf_counter() - t0)
     rows = []
     for run, inv, res in zip(runs, inventories, solved, strict=True):

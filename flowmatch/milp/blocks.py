@@ -1,0 +1,186 @@
+"""Solve a model by independent blocks, within the run's budget.
+
+The constraint matrix of a park's model falls apart into connected components
+(the candidate graph is sparse: a cement plant in one province and a brewery in
+another share no row). Each component is solved alone, which is much faster
+than one solve of the whole, and with the same optimum. Components with at most
+``BUNDLE_MAX_INT`` integer variables are bundled (each solves at the root);
+bigger ones are solved one by one, largest first, in a process pool when at
+least two are big and ``jobs`` allows it.
+
+Time: each block, when it starts, gets its share of the run's
+:class:`~flowmatch.milp.options.SolveBudget` left (in proportion to its integer
+variables, times the processes running at once); time a block does not use
+passes on to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context, parent_process
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.options import MIN_SOLVE_S, SolveBudget, SolveOptions
+from flowmatch.milp.solvers import SolveResult, solve
+
+__all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "BUNDLE_MAX_INT", "BUNDLE_VARS",
+           "POOL_MIN_INT"]
+
+log = logging.getLogger(__name__)
+
+#: Components with at most this many integer variables are solved together in
+#: bundles (each solves at the root); bigger ones are solved one by one, since
+#: one gap over a bundle would let each of its components stop far from its optimum.
+BUNDLE_MAX_INT = 4
+#: Most variables in one bundle.
+BUNDLE_VARS = 20000
+#: A process pool is used (for every block with binaries) when at least two
+#: blocks have this many integer variables and ``jobs`` is not 1.
+POOL_MIN_INT = 50
+
+
+@dataclass
+class Block:
+    """Columns and rows of the model that form one independent solve."""
+
+    cols: np.ndarray
+    rows: np.ndarray
+
+
+def split_blocks(model: LinearModel) -> tuple[list[Block], int]:
+    """Independent blocks: connected components of the variables through the rows.
+
+    Components with at most ``BUNDLE_MAX_INT`` integer variables are bundled;
+    the others stay alone, largest first. Returns the blocks and the number of
+    components.
+    """
+    n, m = model.n_vars, model.n_rows
+    A = model.A.tocoo()
+    graph = sp.coo_matrix((np.ones(A.nnz), (A.col, n + A.row)), shape=(n + m, n + m))
+    k, label = connected_components(graph, directed=False)
+    col_lab, row_lab = label[:n], label[n:]
+    size = np.bincount(col_lab, minlength=k)
+    n_int = np.bincount(col_lab, weights=model.integrality.astype(float), minlength=k)
+    order = np.argsort(col_lab, kind="stable")
+    starts = np.searchsorted(col_lab[order], np.arange(k + 1))
+    rorder = np.argsort(row_lab, kind="stable")
+    rstarts = np.searchsorted(row_lab[rorder], np.arange(k + 1))
+    blocks: list[Block] = []
+    bundle_c: list[np.ndarray] = []
+    bundle_r: list[np.ndarray] = []
+    in_bundle = 0
+    for comp in np.argsort(-size, kind="stable"):
+        cols = order[starts[comp]:starts[comp + 1]]
+        rows = rorder[rstarts[comp]:rstarts[comp + 1]]
+        if len(cols) == 0:
+            continue  # an empty row: checked by the caller
+        if n_int[comp] > BUNDLE_MAX_INT:
+            blocks.append(Block(cols, rows))
+            continue
+        bundle_c.append(cols)
+        bundle_r.append(rows)
+        in_bundle += len(cols)
+        if in_bundle >= BUNDLE_VARS:
+            blocks.append(Block(np.concatenate(bundle_c), np.concatenate(bundle_r)))
+            bundle_c, bundle_r, in_bundle = [], [], 0
+    if bundle_c:
+        blocks.append(Block(np.concatenate(bundle_c), np.concatenate(bundle_r)))
+    return blocks, int((size > 0).sum())
+
+
+def sub_model(model: LinearModel, b: Block) -> LinearModel:
+    """The model restricted to block ``b`` (whose indices are sorted in place)."""
+    cols, rows = np.sort(b.cols), np.sort(b.rows)
+    b.cols, b.rows = cols, rows
+    A = model.A[:, cols].tocsr()[rows, :].tocsc()
+    return LinearModel(
+        lb=model.lb[cols], ub=model.ub[cols], integrality=model.integrality[cols], A=A,
+        row_lb=model.row_lb[rows], row_ub=model.row_ub[rows],
+        metrics={k: v[cols] for k, v in model.metrics.items()},
+        metric_const={k: 0.0 for k in model.metric_const},
+        var_names=[model.var_names[j] for j in cols], row_names=[model.row_names[i] for i in rows],
+    )
+
+
+class _Shares:
+    """Shares what is left of the budget among blocks in proportion to their weights."""
+
+    def __init__(self, budget: SolveBudget, weights: np.ndarray):
+        self.budget = budget
+        self.weights = weights
+        self.rest = float(weights.sum())
+
+    def take(self, i: int, parallel: int = 1) -> float:
+        left = self.budget.left()
+        share = left * parallel * self.weights[i] / max(self.rest, 1e-12)
+        self.rest -= self.weights[i]
+        return max(min(share, left), MIN_SOLVE_S)
+
+
+def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shares: _Shares,
+                   results: list[SolveResult | None], weights: dict[str, float],
+                   starts: list[np.ndarray | None], options: SolveOptions) -> None:
+    """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        queue = list(order)
+        running: dict[Future[SolveResult], int] = {}
+        while queue or running:
+            while queue and len(running) < workers:
+                i = queue.pop(0)
+                running[pool.submit(solve, subs[i], weights, solver=options.solver,
+                                    time_limit=shares.take(i, workers), gap=options.gap,
+                                    warm_start=starts[i], threads=1)] = i
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                results[running.pop(f)] = f.result()
+
+
+def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None,
+                 options: SolveOptions, budget: SolveBudget
+                 ) -> tuple[list[Block], list[SolveResult], int]:
+    """Solve every independent block of ``model`` within ``budget``.
+
+    Returns the blocks, their results (same order) and the number of connected
+    components.
+    """
+    blocks, n_comp = split_blocks(model)
+    subs = [sub_model(model, b) for b in blocks]
+    starts = [None if x0 is None else x0[b.cols] for b in blocks]
+    n_int = np.array([s.integrality.sum() for s in subs], float)
+    shares = _Shares(budget, n_int + 1.0)
+    # with a pool, every block with binaries goes to it (largest first); LPs are solved here
+    pooled = [i for i in range(len(subs)) if n_int[i] > 0]
+    workers = min(options.jobs or os.cpu_count() or 1, len(pooled))
+    if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None:
+        workers = 1  # nothing worth a pool, or already a worker of someone's pool (what-if, Pareto)
+    if workers < 2:
+        pooled = []
+    in_pool = set(pooled)
+    results: list[SolveResult | None] = [None] * len(subs)
+
+    def here(i: int) -> SolveResult:
+        return solve(subs[i], weights, solver=options.solver, time_limit=shares.take(i), gap=options.gap,
+                     warm_start=starts[i], threads=options.threads)
+
+    for i in range(len(subs)):
+        if i not in in_pool:
+            results[i] = here(i)
+    if pooled:
+        log.info("solving %d blocks in %d processes", len(pooled), workers)
+        try:
+            _solve_in_pool(subs, pooled, workers, shares, results, weights, starts, options)
+        except BrokenProcessPool:
+            log.warning("the process pool failed (a script that calls optimise needs an "
+                        "'if __name__ == \"__main__\":' guard): solving the remaining blocks here")
+        for i in pooled:
+            if results[i] is None:
+                results[i] = here(i)
+    return blocks, [r for r in results if r is not None], n_comp
