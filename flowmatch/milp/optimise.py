@@ -28,16 +28,16 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from flowmatch.errors import ModelError, ParamsError, SolverError
-from flowmatch.milp.heat import heat_parts, heat_resource_ids
 from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.milkrounds import MilkRoundPart
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.heat import heat_parts, heat_resource_ids
+from flowmatch.milp.milkrounds import MilkRoundPart
 from flowmatch.milp.part import ModelPart
-from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.milp.solvers import SolveResult, new_highs, pass_highs, relative_gap, solve
-from flowmatch.plans.summary import baseline, build_summary, check_balance
 from flowmatch.milp.synergies import SynergyPart
 from flowmatch.milp.water import WaterPart
+from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
+from flowmatch.plans.summary import baseline, build_summary, check_balance
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
            "OBJECTIVES", "explain_infeasible", "describe_row", "ROW_MEANING"]
@@ -71,7 +71,7 @@ def build_parts(inventory: Inventory, candidates: pd.DataFrame) -> list[ModelPar
     """The model parts and which resources each owns (every resource exactly once).
 
     Water goes to the water cascade, heat (see
-    :func:`~flowmatch.heat_cascade.heat_resource_ids`) to the heat cascade,
+    :func:`~flowmatch.milp.heat.heat_resource_ids`) to the heat cascade,
     everything else to direct synergies. Milk rounds own no balance: they join
     the synergy part's have and want rows, so they come right after it.
     """
