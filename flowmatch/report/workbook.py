@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from flowmatch.plans.folder import PlanFolder
 from flowmatch.files import atomic_write
+from flowmatch.plans.folder import PlanFolder
 
 __all__ = ["write_plan_xlsx", "EXCEL_MAX_ROWS", "flatten_summary"]
 
