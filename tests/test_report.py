@@ -23,9 +23,9 @@ from flowmatch.report.charts import (
     headline_figures,
     pareto_figure,
     sankey_figures,
-    site_map,
 )
 from flowmatch.report.page import ReportLimits, render_report, write_report
+from flowmatch.report.sitemap import site_map
 from flowmatch.report.workbook import flatten_summary, write_plan_xlsx
 
 

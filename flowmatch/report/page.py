@@ -10,8 +10,9 @@ page, so the report opens offline and needs no tile server: the map is drawn on
 longitude/latitude axes.
 
 Every string from the user's data is HTML-escaped. A plan too large to draw or
-list one row at a time is aggregated (see :mod:`flowmatch.figures`) and the
-page says so next to the figure or table concerned.
+list one row at a time is aggregated (see :mod:`flowmatch.report.charts` and
+:mod:`flowmatch.report.sitemap`) and the page says so next to the figure or
+table concerned.
 """
 
 from __future__ import annotations
@@ -34,14 +35,12 @@ from flowmatch.matching.gaps import GOOD_SCORE, gap_analysis, sector_names
 from flowmatch.plans.folder import PLAN_FORMAT, PlanFolder, read_plan_folder
 from flowmatch.report.charts import (
     comparison_figure,
-    esc,
-    fmt_number,
-    fmt_scaled,
     headline_figures,
     pareto_figure,
     sankey_figures,
-    site_map,
 )
+from flowmatch.report.format import esc, fmt_number, fmt_scaled
+from flowmatch.report.sitemap import site_map
 from flowmatch.report.workbook import write_plan_xlsx
 
 __all__ = ["write_report", "render_report", "ReportLimits"]

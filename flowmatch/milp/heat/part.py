@@ -1,21 +1,4 @@
-"""The heat cascade: recovery of heat and steam between streams and sites.
-
-Every heat resource of an inventory (an energy resource whose type is heat,
-steam or hot water, or that gives a temperature) joins one transshipment model
-over temperature intervals (Papoulias and Grossmann, 1983). Hot streams
-(energy haves) give heat, cold streams (energy wants) take it; ``quantity`` is
-the duty in MWh per year. Two forms (``properties``):
-
-- *stream*: ``temperature_c`` and ``target_temperature_c`` values; a hot stream
-  cools from supply to target, a cold one heats up;
-- *level*: a have with only a ``temperature_c`` value offers its heat at that
-  temperature (steam condensing, say); a want with a ``temperature_c`` ``min``
-  (or only a ``value``) needs its heat at that temperature.
-
-Temperatures are shifted by ``dt_min_k / 2`` (hot down, cold up), so heat moves
-from a hot to a cold stream only across at least ``dt_min_k``. The shifted
-temperatures cut the range into *slots*: the intervals between them, and a
-point slot at each temperature where a level sits.
+"""The heat cascade as a model part: zones, heat links, let-down and the cascade rows.
 
 Sites at zero distance form a *zone* whose streams share one cascade: heat
 left over in a slot flows down to the next, and within a zone recovery is
@@ -31,282 +14,32 @@ may also be let down directly from a steam have to a steam want of the same or
 a lower level (hp -> mp -> lp; never up), with no exchanger and so no
 ``dt_min_k``.
 
-After the solve, a top-down pass through each zone's cascade (pools of heat
-labelled by where it came from) turns the solution into flows from hot to cold
-streams, hot utility and cold utility, each stream balancing exactly.
+Zones that no link could ever join are planned apart, one :class:`HeatPart`
+each group (:func:`heat_parts`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from flowmatch.errors import InputProblem, InventoryError
 from flowmatch.geo import site_pairs_within
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.milp.builder import ModelBuilder
-from flowmatch.milp.costs import (
-    carbon_cost,
-    disposal_terms,
-    infrastructure_factors,
-    transport_rates,
-    virgin_terms,
-)
+from flowmatch.milp.costs import carbon_cost, infrastructure_factors, transport_rates
+from flowmatch.milp.heat.flows import stream_flows
+from flowmatch.milp.heat.slots import build_slots, cat
+from flowmatch.milp.heat.streams import TOL, heat_resource_ids, heat_streams
 from flowmatch.milp.part import PartContext, PartKind
-from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
+from flowmatch.plans.plan import ROUTE_COLUMNS
 
-__all__ = ["HeatPart", "HeatStreams", "Slots", "heat_streams", "heat_resource_ids", "heat_parts",
-           "build_slots", "STEAM_LEVELS"]
+__all__ = ["HeatPart", "heat_parts", "KIND"]
 
 log = logging.getLogger(__name__)
-
-HEAT_ROOT = "energy:heat"
-STEAM_ROOT = "energy:steam"
-STEAM_LEVELS = {"energy:steam:lp": 1, "energy:steam:mp": 2, "energy:steam:hp": 3}
-TEMPERATURE_PROPERTIES = ("temperature_c", "target_temperature_c")
-_ROUND = 6  # decimals of a shifted temperature (equal temperatures share a boundary)
-_TOL = 1e-9
-
-
-def _cat(parts: list[np.ndarray], dtype=np.int64) -> np.ndarray:
-    """Concatenate array blocks (an empty array of ``dtype`` for none)."""
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-
-def _heat_mask(inv: Inventory) -> np.ndarray:
-    res = inv.resources
-    tax = inv.taxonomy
-    energy = (res["category"] == "energy").to_numpy()
-    types = res.loc[energy, "type"].unique()
-    is_heat_type = {t: HEAT_ROOT in tax.ancestors(t) for t in types}
-    by_type = res["type"].map(is_heat_type).eq(True).to_numpy()
-    props = inv.properties
-    with_temp = props.loc[props["property"].isin(TEMPERATURE_PROPERTIES), "resource_id"].unique()
-    return energy & (by_type | res["resource_id"].isin(with_temp).to_numpy())
-
-
-def heat_resource_ids(inv: Inventory) -> list[str]:
-    """Ids of the energy resources the heat cascade owns.
-
-    Those whose type is heat (``energy:heat`` and below: steam, hot water,
-    flue gas) or that give a ``temperature_c``/``target_temperature_c``;
-    electricity, fuel gas and the like stay direct synergies.
-    """
-    return inv.resources.loc[_heat_mask(inv), "resource_id"].astype(str).tolist()
-
-
-@dataclass(frozen=True)
-class HeatStreams:
-    """Heat streams and levels as arrays (one entry per resource).
-
-    Attributes
-    ----------
-    ids, sites : ndarray of str
-    hot : ndarray of bool
-        Hot (have) or cold (want).
-    level : ndarray of bool
-        A level (all its heat at one temperature) rather than a stream.
-    t_supply, t_target : ndarray of float
-        Real temperatures, degrees C (equal for a level).
-    duty : ndarray of float
-        MWh per year.
-    price, co2 : ndarray of float
-        Per MWh of utility: cold utility for a hot stream, hot utility for a
-        cold one (:mod:`flowmatch.costs`; price includes carbon).
-    reach : ndarray of float
-        Farthest a stream's heat is piped, km.
-    steam_rank : ndarray of int
-        Steam pressure level of a steam level (lp 1, mp 2, hp 3; 0 for other
-        steam of unknown level, -1 for anything else).
-    dt_min : float
-    """
-
-    ids: np.ndarray
-    sites: np.ndarray
-    hot: np.ndarray
-    level: np.ndarray
-    t_supply: np.ndarray
-    t_target: np.ndarray
-    duty: np.ndarray
-    price: np.ndarray
-    co2: np.ndarray
-    reach: np.ndarray
-    steam_rank: np.ndarray
-    dt_min: float
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @property
-    def shifted_hi(self) -> np.ndarray:
-        """Top of each stream's span on the shifted scale."""
-        shift = np.where(self.hot, -self.dt_min / 2, self.dt_min / 2)
-        return np.round(np.maximum(self.t_supply, self.t_target) + shift, _ROUND)
-
-    @property
-    def shifted_lo(self) -> np.ndarray:
-        """Bottom of each stream's span on the shifted scale."""
-        shift = np.where(self.hot, -self.dt_min / 2, self.dt_min / 2)
-        return np.round(np.minimum(self.t_supply, self.t_target) + shift, _ROUND)
-
-
-def _steam_rank(tax, types: pd.Series) -> np.ndarray:
-    def rank(t: str) -> int:
-        anc = tax.ancestors(t)
-        for a in anc:
-            if a in STEAM_LEVELS:
-                return STEAM_LEVELS[a]
-        return 0 if STEAM_ROOT in anc else -1
-    cache = {t: rank(t) for t in types.unique()}
-    return types.map(cache).to_numpy(dtype=np.int64)
-
-
-def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatStreams:
-    """Read the heat streams of ``inv`` (the heat resources, or those in ``resource_ids``).
-
-    Raises
-    ------
-    InventoryError
-        Naming each stream without temperatures, each hot stream colder than
-        its target and each cold stream hotter than its target.
-    """
-    p = inv.params
-    res = inv.resources
-    ids = heat_resource_ids(inv) if resource_ids is None else list(resource_ids)
-    heat = res[res["resource_id"].isin(ids)]
-    props = inv.properties[inv.properties["property"].isin(TEMPERATURE_PROPERTIES)]
-    props = props[props["resource_id"].isin(heat["resource_id"])]
-    wide = props.pivot_table(index="resource_id", columns="property", values=["value", "min"],
-                             aggfunc="first")
-    rid = heat["resource_id"]
-
-    def col(kind: str, prop: str) -> np.ndarray:
-        if (kind, prop) not in wide.columns:
-            return np.full(len(heat), np.nan)
-        return wide[(kind, prop)].reindex(rid).to_numpy(dtype=float)
-
-    t_val, t_min, tgt = col("value", "temperature_c"), col("min", "temperature_c"), \
-        col("value", "target_temperature_c")
-    hot = (heat["role"] == "have").to_numpy()
-    where = f"{inv.source}: properties"
-    problems = []
-    names = rid.to_numpy(dtype=object)
-    sites = heat["site_id"].to_numpy(dtype=object)
-    # a have needs its supply temperature; a want its supply temperature or a level minimum
-    no_temp = np.where(hot, np.isnan(t_val), np.isnan(t_val) & np.isnan(t_min))
-    for k in np.flatnonzero(no_temp):
-        what = "hot stream" if hot[k] else "cold stream"
-        problems.append(InputProblem(
-            where, None, "property", f"{what} '{names[k]}' (site {sites[k]}) has no temperatures.",
-            f"Add properties rows for {names[k]}: temperature_c and target_temperature_c values "
-            "(a stream), or only temperature_c ("
-            + ("a level: its value)." if hot[k] else "a level: its min, the temperature it needs).")))
-    wrong_way = ~no_temp & ~np.isnan(tgt) & ~np.isnan(t_val) & np.where(hot, tgt > t_val, tgt < t_val)
-    for k in np.flatnonzero(wrong_way):
-        if hot[k]:
-            msg = (f"hot stream '{names[k]}' (site {sites[k]}) is colder than its target "
-                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a have gives heat, so it cools.")
-            fix = "Swap temperature_c and target_temperature_c, or make it a want (a cold stream)."
-        else:
-            msg = (f"cold stream '{names[k]}' (site {sites[k]}) is hotter than its target "
-                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a want takes heat, so it warms.")
-            fix = "Swap temperature_c and target_temperature_c, or make it a have (a hot stream)."
-        problems.append(InputProblem(where, None, "target_temperature_c", msg, fix))
-    if problems:
-        raise InventoryError(problems)
-
-    stream = ~np.isnan(tgt) & ~np.isnan(t_val) & (tgt != t_val)
-    # a level sits at its value (have, or want with only a value) or its min (want)
-    t_level = np.where(hot | np.isnan(t_min), t_val, t_min)
-    t_supply = np.where(stream, t_val, t_level)
-    t_target = np.where(stream, tgt, t_level)
-    d_cost, d_co2, _ = disposal_terms(heat, p)
-    v_cost, v_co2 = virgin_terms(heat, p)
-    co2 = np.where(hot, d_co2, v_co2)
-    reach = heat["max_distance_km"].to_numpy(dtype=float)
-    rank = _steam_rank(inv.taxonomy, heat["type"])
-    return HeatStreams(
-        ids=names, sites=sites, hot=hot, level=~stream,
-        t_supply=t_supply, t_target=t_target, duty=heat["quantity"].to_numpy(dtype=float),
-        price=np.where(hot, d_cost, v_cost) + carbon_cost(co2, p), co2=co2,
-        reach=np.where(np.isnan(reach), p.max_distance_energy_km, reach),
-        steam_rank=np.where(stream, -1, rank), dt_min=p.dt_min_k,
-    )
-
-
-@dataclass(frozen=True)
-class Slots:
-    """Temperature slots of a set of streams, top (hottest) first.
-
-    Attributes
-    ----------
-    top, bottom : ndarray of float
-        Shifted temperatures bounding each slot (equal for a point slot).
-    stream, slot, heat : ndarray
-        COO triplets: stream ``stream[k]`` gives (hot) or takes (cold)
-        ``heat[k]`` MWh a year in slot ``slot[k]``.
-    first, last : ndarray of int
-        Each stream's top and bottom slot.
-    """
-
-    top: np.ndarray
-    bottom: np.ndarray
-    stream: np.ndarray
-    slot: np.ndarray
-    heat: np.ndarray
-    first: np.ndarray
-    last: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.top)
-
-
-def build_slots(hs: HeatStreams) -> Slots:
-    """Cut the shifted temperature range of ``hs`` into slots and spread each duty over them."""
-    hi, lo = hs.shifted_hi, hs.shifted_lo
-    active = hs.duty > 0
-    bounds = np.unique(np.concatenate([hi[active], lo[active]]))[::-1]  # descending
-    level_at = np.zeros(len(bounds), dtype=bool)
-    pos_hi = np.searchsorted(-bounds, -hi)
-    pos_lo = np.searchsorted(-bounds, -lo)
-    level_at[pos_hi[active & hs.level]] = True
-    # slot numbering: the interval above bound m (m >= 1), then the point slot at bound m
-    n_b = len(bounds)
-    interval_slot = np.full(n_b, -1)
-    point_slot = np.full(n_b, -1)
-    tops, bots = [], []
-    for m in range(n_b):
-        if m > 0:
-            interval_slot[m] = len(tops)
-            tops.append(bounds[m - 1])
-            bots.append(bounds[m])
-        if level_at[m]:
-            point_slot[m] = len(tops)
-            tops.append(bounds[m])
-            bots.append(bounds[m])
-    s_idx, slot_idx, heat = [], [], []
-    first = np.full(len(hs), -1)
-    last = np.full(len(hs), -1)
-    for k in np.flatnonzero(active):
-        if hs.level[k]:
-            sl = np.array([point_slot[pos_hi[k]]])
-            q = np.array([hs.duty[k]])
-        else:
-            ms = np.arange(pos_hi[k] + 1, pos_lo[k] + 1)
-            sl = interval_slot[ms]
-            q = hs.duty[k] * (bounds[ms - 1] - bounds[ms]) / (hi[k] - lo[k])
-        s_idx.append(np.full(len(sl), k))
-        slot_idx.append(sl)
-        heat.append(q)
-        first[k], last[k] = sl[0], sl[-1]
-    return Slots(np.array(tops, float), np.array(bots, float), _cat(s_idx), _cat(slot_idx),
-                 _cat(heat, float), first, last)
 
 
 def _zones(inv: Inventory, sites: np.ndarray, max_km: float):
@@ -365,7 +98,7 @@ def heat_parts(inventory: Inventory, resource_ids: list[str] | None = None) -> l
 
 
 class HeatPart:
-    """The heat cascade as a :class:`~flowmatch.parts.ModelPart` (see the module docstring).
+    """The heat cascade as a :class:`~flowmatch.milp.part.ModelPart` (see the module docstring).
 
     Parameters
     ----------
@@ -462,7 +195,7 @@ class HeatPart:
             cap[lo:lo + 2048] = cold_duty[sb] - qh
         cap = np.minimum(np.minimum(self.hot_duty[a], cold_duty[b]),
                          np.maximum(cap, 0.0) + np.minimum(steam_hot[a], steam_cold[b]))
-        return np.where(cap > _TOL * max(float(hs.duty.sum()), 1.0), cap, 0.0)
+        return np.where(cap > TOL * max(float(hs.duty.sum()), 1.0), cap, 0.0)
 
     def _drop_unpaying_links(self, zone: np.ndarray) -> None:
         """Leave out links whose most possible saving is below their yearly cost.
@@ -512,7 +245,7 @@ class HeatPart:
                 to.append(np.full(len(slots), y))
                 sl.append(slots)
                 ln.append(np.full(len(slots), k))
-        self.exp_from, self.exp_to, self.exp_slot, self.exp_link = _cat(fr), _cat(to), _cat(sl), _cat(ln)
+        self.exp_from, self.exp_to, self.exp_slot, self.exp_link = cat(fr), cat(to), cat(sl), cat(ln)
 
     def _steam_pairs(self) -> None:
         """Let-down pairs: a steam level have to a steam level want of the same or a lower level."""
@@ -579,8 +312,8 @@ class HeatPart:
         starts[self.zone[on], sl.last[on] + 1] = True
         starts[self.exp_from, self.exp_slot + 1] = True
         starts[self.exp_to, self.exp_slot] = True
-        zz = _cat([np.full(max(last[z] - first[z] + 1, 0), z) for z in range(n_zone)])
-        ss = _cat([np.arange(first[z], last[z] + 1) for z in range(n_zone)])
+        zz = cat([np.full(max(last[z] - first[z] + 1, 0), z) for z in range(n_zone)])
+        ss = cat([np.arange(first[z], last[z] + 1) for z in range(n_zone)])
         st = starts[zz, ss] | np.r_[True, zz[1:] != zz[:-1]] if len(zz) else np.zeros(0, bool)
         run = np.cumsum(st) - 1
         n_run = int(run[-1]) + 1 if len(run) else 0
@@ -702,190 +435,11 @@ class HeatPart:
 
     def flows(self, x: np.ndarray) -> pd.DataFrame:
         """Hot-to-cold, hot-utility and cold-utility rows; each stream balances exactly."""
-        return _Disaggregation(self, x).frame()
+        return stream_flows(self, x)
 
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Heat is piped: no routes."""
         return pd.DataFrame(columns=ROUTE_COLUMNS)
-
-
-class _Disaggregation:
-    """Top-down pass through each zone's cascade turning a solution into stream flows.
-
-    Heat in a pool is labelled ``(source, link)``: ``source`` a hot stream
-    index, or ``-1 - j`` for hot utility bought by cold stream ``j``; ``link``
-    the heat link it came over (-1 if none).
-    """
-
-    def __init__(self, part: HeatPart, x: np.ndarray):
-        self.part = part
-        self.x = x
-        hs = part.streams
-        self.pairs: dict[tuple[int, int, int], float] = defaultdict(float)  # (source, cold, link)
-        self.rejected = np.zeros(len(hs))  # heat of hot stream i sent to cold utility
-        self.rejected_cost = np.zeros(len(hs))
-        self.rejected_co2 = np.zeros(len(hs))
-        self.run()
-
-    @staticmethod
-    def _take(pool: dict, amount: float, prefer: tuple | None = None) -> list[tuple[tuple, float]]:
-        out = []
-        keys = list(pool)
-        if prefer is not None and pool.get(prefer, 0.0) > 0:
-            keys = [prefer] + [k for k in keys if k != prefer]
-        for key in keys:
-            if amount <= 0:
-                break
-            t = min(pool[key], amount)
-            out.append((key, t))
-            amount -= t
-            pool[key] -= t
-            if pool[key] <= 0:
-                del pool[key]
-        return out
-
-    def run(self) -> None:
-        part, x, hs, sl = self.part, self.x, self.part.streams, self.part.slots
-        ix = part._idx
-        n_zone, n_slot = part.H.shape
-        tol = _TOL * max(float(hs.duty.sum()), 1.0)
-        # events per slot
-        inflow = defaultdict(list)  # slot -> (zone, label, amount)
-        for k in range(len(sl.stream)):
-            i = sl.stream[k]
-            if hs.hot[i]:
-                inflow[sl.slot[k]].append((part.zone[i], (int(i), -1), sl.heat[k]))
-        hu = np.clip(x[ix["hot_utility"]], 0.0, None)
-        for j, q in zip(ix["cold"], hu, strict=True):
-            if q > tol:
-                inflow[sl.first[j]].append((part.zone[j], (-1 - int(j), -1), q))
-        steam = np.clip(x[ix["steam"]], 0.0, None)
-        steam_out = defaultdict(float)
-        steam_in = defaultdict(float)
-        for k, (i, j) in enumerate(zip(part.steam_i, part.steam_j, strict=True)):
-            if steam[k] > tol:
-                self.pairs[(int(i), int(j), int(part.steam_link[k]))] += steam[k]
-                steam_out[int(i)] += steam[k]
-                steam_in[int(j)] += steam[k]
-        exports = defaultdict(list)  # slot -> (from, to, link, amount)
-        for a, b, s, ln, q in zip(part.exp_from, part.exp_to, part.exp_slot, part.exp_link,
-                                  np.clip(x[ix["export"]], 0.0, None), strict=True):
-            if q > tol:
-                exports[s].append((a, b, ln, q))
-        import_use = defaultdict(float)  # a run's imported heat, spread over its slots by demand
-        for z, a, b, q in zip(ix["ci_z"], ix["ci_start"], ix["ci_end"],
-                              np.clip(x[ix["import_use"]], 0.0, None), strict=True):
-            need = part.C[z, a:b + 1]
-            for k in np.flatnonzero(need > 0):
-                import_use[(int(z), int(a + k))] = q * need[k] / need.sum()
-        demand = defaultdict(list)  # slot -> (zone, cold stream, amount)
-        for k in range(len(sl.stream)):
-            j = sl.stream[k]
-            if not hs.hot[j]:
-                demand[sl.slot[k]].append((part.zone[j], int(j), sl.heat[k]))
-        cu = np.clip(x[ix["cold_utility"]], 0.0, None)
-        reject = defaultdict(list)  # slot -> (zone, hot stream, amount)
-        for i, q in zip(ix["hot"], cu, strict=True):
-            if q > tol:
-                reject[sl.last[i]].append((part.zone[i], int(i), q))
-
-        own = [dict() for _ in range(n_zone)]
-        imp = [dict() for _ in range(n_zone)]
-        for s in range(n_slot):
-            for z, label, q in inflow.get(s, ()):
-                src = label[0]
-                if src >= 0 and src in steam_out:  # steam let down directly leaves first
-                    given = min(q, steam_out.pop(src))
-                    q -= given
-                if q > 0:
-                    own[z][label] = own[z].get(label, 0.0) + q
-            for a, b, ln, q in exports.get(s, ()):
-                for (src, _), t in self._take(own[a], q):
-                    key = (src, int(ln))
-                    imp[b][key] = imp[b].get(key, 0.0) + t
-            for z, j, q in demand.get(s, ()):
-                if j in steam_in:
-                    met = min(q, steam_in[j])
-                    steam_in[j] -= met
-                    q -= met
-                from_imp = min(q, import_use.get((int(z), s), 0.0))
-                if from_imp > 0:
-                    import_use[(int(z), s)] -= from_imp
-                    got = self._take(imp[z], from_imp)
-                    q -= sum(t for _, t in got)
-                    self._consume(j, got)
-                got = self._take(own[z], q)
-                q -= sum(t for _, t in got)
-                self._consume(j, got)
-                if q > 0:  # solver tolerance: the rest is hot utility
-                    self.pairs[(-1 - j, j, -1)] += q
-            for z, i, q in reject.get(s, ()):
-                for (src, _), t in self._take(own[z], q, prefer=(i, -1)):
-                    self._reject(src, i, t)
-        for pool in [*own, *imp]:  # heat left at the bottom (solver tolerance) is rejected
-            for (src, _), t in pool.items():
-                self._reject(src, src, t)
-
-    def _consume(self, j: int, got: list[tuple[tuple, float]]) -> None:
-        for (src, ln), t in got:
-            self.pairs[(src, j, ln)] += t
-
-    def _reject(self, src: int, cooler: int, amount: float) -> None:
-        if src < 0:
-            return  # hot utility bought but not needed: not bought
-        hs = self.part.streams
-        if not hs.hot[cooler]:
-            cooler = src
-        self.rejected[src] += amount
-        self.rejected_cost[src] += amount * hs.price[cooler]
-        self.rejected_co2[src] += amount * hs.co2[cooler]
-
-    def frame(self) -> pd.DataFrame:
-        part, hs = self.part, self.part.streams
-        link_cost, link_co2 = part._link_unit_cost()
-        built = self.x[part._idx["link"]] > 0.5 if len(part.link_a) else np.zeros(0, bool)
-        fixed = part._link_fixed()
-        if not self.pairs:
-            pairs = pd.DataFrame({"src": [], "cold": [], "link": [], "q": []})
-        else:
-            keys = np.array(list(self.pairs.keys()), dtype=np.int64)
-            pairs = pd.DataFrame({"src": keys[:, 0], "cold": keys[:, 1], "link": keys[:, 2],
-                                  "q": np.fromiter(self.pairs.values(), float, len(self.pairs))})
-        pairs = pairs[pairs["q"] > 0].astype({"src": np.int64, "cold": np.int64, "link": np.int64})
-        ln = pairs["link"].to_numpy()
-        q = pairs["q"].to_numpy()
-        on = ln >= 0
-        cost = np.zeros(len(pairs))
-        co2 = np.zeros(len(pairs))
-        km = np.zeros(len(pairs))
-        if on.any():
-            cost[on] = q[on] * link_cost[ln[on]]
-            co2[on] = q[on] * link_co2[ln[on]]
-            km[on] = part.link_km[ln[on]]
-            carried = np.bincount(ln[on], weights=q[on], minlength=len(part.link_a))
-            cost[on] += np.where(built[ln[on]], fixed[ln[on]], 0.0) * q[on] / carried[ln[on]]
-        src = pairs["src"].to_numpy()
-        util = src < 0
-        buyer = np.where(util, -1 - src, 0)
-        cost[util] += q[util] * hs.price[buyer[util]]
-        co2[util] += q[util] * hs.co2[buyer[util]]
-        have = np.where(util, VIRGIN, hs.ids[np.maximum(src, 0)])
-        rows = pd.DataFrame({"have_id": have, "want_id": hs.ids[pairs["cold"].to_numpy()],
-                             "quantity": q, "mode": np.where(util, "virgin", "cascade"),
-                             "distance_km": km, "cost": cost, "co2_kg": co2})
-        rows = rows.groupby(["have_id", "want_id", "mode"], as_index=False, sort=False).agg(
-            quantity=("quantity", "sum"), distance_km=("distance_km", "max"), cost=("cost", "sum"),
-            co2_kg=("co2_kg", "sum"))
-        rej = self.rejected > 0
-        disposal = pd.DataFrame({"have_id": hs.ids[rej], "want_id": DISPOSAL,
-                                 "quantity": self.rejected[rej], "mode": "disposal",
-                                 "distance_km": 0.0, "cost": self.rejected_cost[rej],
-                                 "co2_kg": self.rejected_co2[rej]})
-        parts = [df for df in (rows, disposal) if len(df)]
-        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FLOW_COLUMNS)
-        out["unit"] = "MWh"
-        out["route_id"] = ""
-        return out[FLOW_COLUMNS]
 
 
 def _build(ctx: PartContext, resource_ids: list[str]) -> list[HeatPart]:
