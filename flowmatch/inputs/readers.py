@@ -5,7 +5,7 @@ sheet per table, and the parameters of ``params.toml`` and a ``params`` sheet.
 Each reader turns cells into a :class:`~flowmatch.inputs.problems._Table`
 (columns named from the header, empty rows dropped, row numbers kept) and
 reports what it cannot read as a problem instead of raising; the cells are
-checked afterwards, table by table.
+checked afterwards by :mod:`flowmatch.inputs.columns`.
 """
 
 from __future__ import annotations
