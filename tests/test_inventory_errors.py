@@ -12,7 +12,8 @@ from inventory_cases import tables, write_csv, write_xlsx
 
 from flowmatch.cli import main
 from flowmatch.errors import InputProblem, InventoryError
-from flowmatch.inputs.inventory import MAX_ROWS_PER_PROBLEM, build_inventory, read_inventory
+from flowmatch.inputs.inventory import build_inventory, read_inventory
+from flowmatch.inputs.problems import MAX_ROWS_PER_PROBLEM
 
 
 def problems_of(path: Path) -> list[InputProblem]:

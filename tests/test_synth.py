@@ -10,7 +10,8 @@ from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, ParamsError
 from flowmatch.inputs.inventory import build_inventory, read_inventory
 from flowmatch.inputs.knowledge import builtin_exchanges
-from flowmatch.inputs.synth import PROVINCES, SECTORS, _templates, synth, synth_tables
+from flowmatch.inputs.synth import synth, synth_tables
+from flowmatch.inputs.synth_world import PROVINCES, SECTORS, _templates
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 
 N = 20_000
