@@ -8,7 +8,8 @@ after the kind that declares them (direct synergies).
 
 from __future__ import annotations
 
-from flowmatch.milp import heat, milkrounds, synergies, water
+from flowmatch.milp import milkrounds, synergies, water
+from flowmatch.milp.heat import part as heat
 from flowmatch.milp.part import register_part
 
 register_part(synergies.KIND)
