@@ -32,7 +32,7 @@ from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
 
 __all__ = ["disposal_terms", "virgin_terms", "transport_rates", "carbon_cost", "is_landfilled",
-           "infrastructure_factors"]
+           "infrastructure_factors", "link_fixed_cost"]
 
 
 def _given(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -94,6 +94,23 @@ def transport_rates(categories: np.ndarray, params: Params) -> tuple[np.ndarray,
     co2 = _by_category(categories, {"material": params.co2_kg_t_km, "water": params.co2_kg_m3_km,
                                     "energy": params.co2_kg_mwh_km})
     return cost, co2
+
+
+def link_fixed_cost(category: str | np.ndarray, km: np.ndarray, params: Params) -> np.ndarray:
+    """Yearly fixed cost of a piped link ``km`` long: a water pipe or a heat link.
+
+    ``pipe_fixed_cost + pipe_cost_km * km`` for ``water``,
+    ``heat_link_fixed_cost + heat_link_cost_km * km`` for ``energy``; NaN for a
+    category moved by road (material), whose fixed cost is a synergy's.
+    The one formula the direct synergies and the water and heat networks use.
+    """
+    km = np.asarray(km, dtype=float)
+    cat = np.broadcast_to(np.asarray(category, dtype=object), km.shape)
+    out = np.full(km.shape, np.nan)
+    water, energy = cat == "water", cat == "energy"
+    out[water] = params.pipe_fixed_cost + params.pipe_cost_km * km[water]
+    out[energy] = params.heat_link_fixed_cost + params.heat_link_cost_km * km[energy]
+    return out
 
 
 def carbon_cost(co2_kg: np.ndarray | float, params: Params) -> np.ndarray | float:

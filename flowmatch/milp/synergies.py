@@ -41,6 +41,7 @@ from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
     infrastructure_factors,
+    link_fixed_cost,
     transport_rates,
     virgin_terms,
 )
@@ -132,8 +133,8 @@ class SynergyPart:
         pr["cost_unit"] = d * rate * tf + carbon_cost(pr["co2_unit"].to_numpy(), p)
         byp = hv["byproduct"].to_numpy(bool)[h] if "byproduct" in hv else np.zeros(len(pr), bool)
         fixed = np.where(byp, p.byproduct_fixed_cost, p.fixed_cost_synergy)
-        fixed = np.where(cat == "water", p.pipe_fixed_cost + p.pipe_cost_km * d, fixed)
-        fixed = np.where(cat == "energy", p.heat_link_fixed_cost + p.heat_link_cost_km * d, fixed)
+        piped = link_fixed_cost(cat, d, p)
+        fixed = np.where(np.isnan(piped), fixed, piped)
         pr["fixed"] = fixed * ff
         dc, dco2, land = disposal_terms(hv, p)
         self.disp_co2 = dco2

@@ -45,6 +45,7 @@ from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
     infrastructure_factors,
+    link_fixed_cost,
     transport_rates,
     virgin_terms,
 )
@@ -374,7 +375,7 @@ class WaterPart:
     def _pipe_cost(self) -> np.ndarray:
         """Yearly cost of each pipe if built."""
         p = self.params
-        return (p.pipe_fixed_cost + p.pipe_cost_km * self.link_km) * self.link_fixed_factor
+        return link_fixed_cost("water", self.link_km, p) * self.link_fixed_factor
 
     def _drop_unpaying_pipes(self) -> None:
         """Leave out pipes whose most possible saving is below their yearly cost.

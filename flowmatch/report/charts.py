@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 from flowmatch.inputs.units import BASE_UNIT, CATEGORIES
+from flowmatch.metrics import METRICS, SUMMARY_KEYS, metric_named
 from flowmatch.plans.folder import PlanFolder
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 from flowmatch.report.format import esc_plot, fmt_number
@@ -191,10 +192,9 @@ def sankey_figures(pf: PlanFolder, max_types: int = 12) -> list[tuple[str, go.Fi
 
 # --------------------------------------------------------------------------- comparisons
 
-_METRICS = ["cost", "landfill_t", "co2_t", "n_synergies", "n_milk_rounds"]
-_PARETO_AXES = ["cost", "co2_t", "landfill_t"]
-_METRIC_OF = {"cost": "cost", "co2": "co2_t", "landfill": "landfill_t", "co2_t": "co2_t",
-              "landfill_t": "landfill_t"}
+_METRICS = [*(metric_named(n).key for n in ("cost", "landfill", "co2")), "n_synergies", "n_milk_rounds"]
+_PARETO_AXES = list(SUMMARY_KEYS)
+_METRIC_OF = {**{m.name: m.key for m in METRICS}, **{m.key: m.key for m in METRICS}}
 
 
 def _label_column(df: pd.DataFrame, metrics: list[str]) -> pd.Series:

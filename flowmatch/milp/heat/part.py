@@ -30,7 +30,12 @@ from scipy.sparse.csgraph import connected_components
 from flowmatch.geo import site_pairs_within
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.milp.builder import ModelBuilder
-from flowmatch.milp.costs import carbon_cost, infrastructure_factors, transport_rates
+from flowmatch.milp.costs import (
+    carbon_cost,
+    infrastructure_factors,
+    link_fixed_cost,
+    transport_rates,
+)
 from flowmatch.milp.heat.flows import stream_flows
 from flowmatch.milp.heat.slots import build_slots, cat
 from flowmatch.milp.heat.streams import TOL, heat_resource_ids, heat_streams
@@ -171,7 +176,7 @@ class HeatPart:
     def _link_fixed(self) -> np.ndarray:
         """Yearly cost of each heat link if built."""
         p = self.params
-        return (p.heat_link_fixed_cost + p.heat_link_cost_km * self.link_km) * self.link_fixed_factor
+        return link_fixed_cost("energy", self.link_km, p) * self.link_fixed_factor
 
     def _direction_cap(self, a: np.ndarray, b: np.ndarray, cold_duty: np.ndarray) -> np.ndarray:
         """Most heat zone ``a`` can send zone ``b`` (per pair of zones), MWh a year.
