@@ -25,7 +25,6 @@ import numpy as np
 from numba import njit
 
 from .config import NJIT_INLINE
-
 from .geo import km_of_chord2
 
 __all__ = ["Side", "Rules", "NEG", "MIN_LOG_SCORE", "N_COLS", "N_CONSTS", "override_km", "score_pair",

@@ -25,7 +25,6 @@ import numpy as np
 from numba import njit
 
 from .config import NJIT
-
 from .geo import CHORD_SLACK, EARTH_RADIUS_KM, lon_halfwidth
 from .grid import band_of, band_range, lon_bounds, lower_bound
 from .scoring import (

@@ -29,7 +29,7 @@ named sites) and reclassifies haves as by-products. The format is documented in
 
 :func:`load_scenario` checks a file's structure; :func:`apply_scenario` applies
 it to an inventory by editing the inventory's source tables and rebuilding
-through :func:`flowmatch.inventory.build_inventory`, so added rows are validated
+through :func:`flowmatch.inputs.inventory.build_inventory`, so added rows are validated
 exactly like rows read from disk. Every mistake raises a
 :class:`~flowmatch.errors.ScenarioError` naming the file and the key.
 """
@@ -385,7 +385,7 @@ def apply_scenario(inventory: Inventory, scenario: Scenario) -> Inventory:
 
     The inventory's source tables (``inventory.tables``) are edited (rows
     removed, then rows added, then by-products marked) and rebuilt through
-    :func:`~flowmatch.inventory.build_inventory` with the new parameters, so
+    :func:`~flowmatch.inputs.inventory.build_inventory` with the new parameters, so
     added rows get the same checks as rows read from disk; then the
     infrastructure is set. A scenario that changes only parameters (other than
     ``hours_per_year``, which the reader uses) and infrastructure needs no
@@ -395,7 +395,7 @@ def apply_scenario(inventory: Inventory, scenario: Scenario) -> Inventory:
     ----------
     inventory : Inventory
         A validated inventory; to change rows it must keep its source tables
-        (as :func:`~flowmatch.inventory.read_inventory` and ``build_inventory`` make).
+        (as :func:`~flowmatch.inputs.inventory.read_inventory` and ``build_inventory`` make).
     scenario : Scenario
 
     Returns

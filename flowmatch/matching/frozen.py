@@ -1,4 +1,4 @@
-"""Freeze an :class:`~flowmatch.inventory.Inventory` into the arrays the matching kernels read.
+"""Freeze an :class:`~flowmatch.inputs.inventory.Inventory` into the arrays the matching kernels read.
 
 :func:`freeze` turns the validated tables into one :class:`MatchArrays`: a
 frozen dataclass of contiguous NumPy arrays, one row per have (``h_*``) and per
@@ -84,7 +84,7 @@ class MatchArrays:
     h_months, w_months : ndarray of int64
         12-bit month masks (bit 0 is January).
     h_freq, w_freq : ndarray of int64
-        Index into :data:`flowmatch.schema.FREQUENCIES`.
+        Index into :data:`flowmatch.inputs.schema.FREQUENCIES`.
     h_haz, w_haz : ndarray of bool
         A have is hazardous; a want is licensed to accept hazardous input.
     h_value : ndarray of float64, shape (n_haves, n_properties)

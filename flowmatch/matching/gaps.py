@@ -118,12 +118,12 @@ def gap_analysis(inventory_or_tables: Inventory | Mapping[str, pd.DataFrame],
     Parameters
     ----------
     inventory_or_tables : Inventory or mapping
-        An :class:`~flowmatch.inventory.Inventory` (its taxonomy and merged
+        An :class:`~flowmatch.inputs.inventory.Inventory` (its taxonomy and merged
         knowledge base are used), or ``{"sites": df, "resources": df}`` as a
         plan folder holds them (the built-in taxonomy and knowledge base are used).
     candidates : pandas.DataFrame, optional
         Scored pairs (``have_id``, ``score``, ...). Computed with
-        :func:`flowmatch.matching.match` when an inventory is given without them.
+        :func:`flowmatch.matching.candidates.match` when an inventory is given without them.
     min_score : float
         A candidate scoring at least this is good; haves with none are gaps.
 

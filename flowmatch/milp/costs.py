@@ -3,7 +3,7 @@
 One place for the per-unit prices every model part and the baseline use, so a
 plan and "today" are priced alike. All figures are per base unit (t, m3, MWh)
 and come from the resource where it gives them (``cost``, ``co2``), otherwise
-from :class:`~flowmatch.params.Params`:
+from :class:`~flowmatch.inputs.params.Params`:
 
 ========  =====================================  ===================================
 category  disposal of a have (cost / kg CO2e)     virgin input of a want

@@ -1,6 +1,6 @@
 """Milk rounds: pool small loads of a waste into collection routes to a processor.
 
-:class:`MilkRoundPart` is the model part (:class:`~flowmatch.parts.ModelPart`)
+:class:`MilkRoundPart` is the model part (:class:`~flowmatch.milp.part.ModelPart`)
 that offers the MILP a pool of collection routes. A route starts and ends at a
 processor (a material want), visits several haves compatible with it, collects
 one load from each per collection and runs as often a year as those haves need.
@@ -18,7 +18,7 @@ Each route is one binary variable; choosing it
   the carbon price of that CO2 (as every cost in the model).
 
 So the MILP chooses among routes, direct synergies and disposal in one plan.
-Routes come from :func:`~flowmatch.routing.generate_routes`; every route respects
+Routes come from :func:`~flowmatch.milp.routing.generate_routes`; every route respects
 the vehicle capacity per collection and ``milk_round_max_stops``.
 
 Which haves go on milk rounds: material haves whose load per collection fits one
@@ -105,7 +105,7 @@ def collections_per_year(resources: pd.DataFrame, continuous: int) -> np.ndarray
 def _type_pairs(inventory: Inventory, have_types: list[str], want_types: list[str]) -> set[tuple[str, str]]:
     """Which (have type, want type) pairs are compatible.
 
-    Those matching's type score (:func:`~flowmatch.frozen.type_score_matrix`)
+    Those matching's type score (:func:`~flowmatch.matching.frozen.type_score_matrix`)
     rates above zero by the same type, is-a (the want's type an ancestor of the
     have's) or a knowledge-base row; merely related types (cousins in the
     taxonomy) do not count.

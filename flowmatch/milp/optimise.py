@@ -56,7 +56,7 @@ def _check_candidates(candidates: pd.DataFrame, inventory: Inventory) -> pd.Data
     lacking = [c for c in need if c not in candidates.columns]
     if lacking:
         raise ModelError(f"the candidates lack column(s) {', '.join(lacking)}; give candidates as "
-                         "flowmatch.matching.match returns them.")
+                         "flowmatch.matching.candidates.match returns them.")
     res = inventory.resources.set_index("resource_id")["role"]
     for col, role in (("have_id", "have"), ("want_id", "want")):
         got = candidates[col].astype(str).map(res)

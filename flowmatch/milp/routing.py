@@ -25,7 +25,7 @@ some depots only. The same seed always gives the same pool.
 
 Distances come from :func:`site_distance_matrix`: great-circle between sites,
 replaced by the inventory's ``distances`` table where it gives a pair (the
-project's :mod:`flowmatch.sitepairs`).
+project's :mod:`flowmatch.geo`).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def planar_xy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def site_distance_matrix(inventory: Inventory, site_ids: Sequence[str]) -> np.ndarray:
-    """Distances between ``site_ids`` (km), as :func:`~flowmatch.sitepairs.site_pair_km` gives them.
+    """Distances between ``site_ids`` (km), as :func:`~flowmatch.geo.site_pair_km` gives them.
 
     Great-circle, replaced by the inventory's ``distances`` table where it names
     the pair (a row serves the reverse pair too unless that is given itself).

@@ -1,4 +1,4 @@
-"""One small adapter from a :class:`~flowmatch.model.LinearModel` to a MILP solver.
+"""One small adapter from a :class:`~flowmatch.milp.builder.LinearModel` to a MILP solver.
 
 Two back ends take the same frozen arrays:
 

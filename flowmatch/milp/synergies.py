@@ -1,7 +1,7 @@
 """The direct-synergy part of the MILP: which candidate pairs to run, and how much.
 
 For the resources it owns, :class:`SynergyPart` adds to the shared
-:class:`~flowmatch.model.ModelBuilder`:
+:class:`~flowmatch.milp.builder.ModelBuilder`:
 
 * a flow variable ``flow[H>W]`` per candidate pair (0 .. min(supply, demand));
 * a binary ``use[H>W]`` per pair that carries a fixed yearly cost or a minimum
@@ -19,7 +19,7 @@ For the resources it owns, :class:`SynergyPart` adds to the shared
 * ``suppliers[W]`` rows capping the haves per want at
   ``params.max_suppliers_per_want`` (when that is above 0).
 
-Metrics per unit (see :mod:`flowmatch.costs`): a flow costs transport by
+Metrics per unit (see :mod:`flowmatch.milp.costs`): a flow costs transport by
 distance and category (times an infrastructure factor) and emits transport
 CO2; a binary costs the fixed yearly cost (``fixed_cost_synergy``,
 ``byproduct_fixed_cost`` for a have marked ``byproduct``; for water a pipe and
@@ -67,7 +67,7 @@ class SynergyPart:
     ----------
     inventory : Inventory
     candidates : pandas.DataFrame
-        As :func:`flowmatch.matching.match` returns them (``have_id``,
+        As :func:`flowmatch.matching.candidates.match` returns them (``have_id``,
         ``want_id``, ``distance_km`` at least). Pairs whose have or want this
         part does not own, or that cannot carry ``min_synergy_flow``, are left out.
     resource_ids : iterable of str, optional

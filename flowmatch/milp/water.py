@@ -84,7 +84,7 @@ class WaterStreams:
     src_conc : ndarray, shape (n_src, n_c)
         ppm; NaN where the source gives no value for that contaminant.
     src_price, src_co2 : ndarray
-        Wastewater price (carbon included, :mod:`flowmatch.costs`) and kg CO2e
+        Wastewater price (carbon included, :mod:`flowmatch.milp.costs`) and kg CO2e
         per m3 of each source.
     src_reach : ndarray
         Farthest a source's water is piped, km.
@@ -322,7 +322,7 @@ def _infeasible_sinks(ws: WaterStreams, pairs: _Pairs, removal: float | None,
 
 
 class WaterPart:
-    """The water cascade as a :class:`~flowmatch.parts.ModelPart` (see the module docstring).
+    """The water cascade as a :class:`~flowmatch.milp.part.ModelPart` (see the module docstring).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """What a plan amounts to: baseline, totals by category, the balance check, ``summary.json``.
 
-The *baseline* is today's state priced like the plan (:mod:`flowmatch.costs`):
+The *baseline* is today's state priced like the plan (:mod:`flowmatch.milp.costs`):
 every have disposed of, every want served with virgin input.
 """
 

@@ -1,11 +1,11 @@
 """The plan report: one self-contained ``report.html`` and a ``plan.xlsx``.
 
 ``write_report(plan_dir)`` reads only the plan folder (see
-:mod:`flowmatch.plan_folder`) and writes, atomically, ``report.html`` (headline
+:mod:`flowmatch.plans.folder`) and writes, atomically, ``report.html`` (headline
 figures against the baseline, resource-fate Sankey diagrams, a map of sites
 with synergy links and milk rounds, the plan's tables, sortable, the gap
 analysis and, for a what-if grid or a Pareto front, the comparison chart) and
-``plan.xlsx`` (see :mod:`flowmatch.excel`). plotly.js is embedded once in the
+``plan.xlsx`` (see :mod:`flowmatch.report.workbook`). plotly.js is embedded once in the
 page, so the report opens offline and needs no tile server: the map is drawn on
 longitude/latitude axes.
 
