@@ -32,7 +32,7 @@ from flowmatch.milp.options import MIN_SOLVE_S, SolveBudget, SolveOptions
 from flowmatch.milp.solvers import SolveResult, solve
 
 __all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "BUNDLE_MAX_INT", "BUNDLE_VARS",
-           "POOL_MIN_INT"]
+           "POOL_MIN_INT", "POOL_MIN_LEFT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ BUNDLE_VARS = 20000
 #: A process pool is used (for every block with binaries) when at least two
 #: blocks have this many integer variables and ``jobs`` is not 1.
 POOL_MIN_INT = 50
+#: ... and at least this many seconds of the budget are left: starting worker
+#: processes (each imports flowmatch) costs about a second.
+POOL_MIN_LEFT_S = 2.0
 
 
 @dataclass
@@ -159,8 +162,8 @@ def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray |
     # with a pool, every block with binaries goes to it (largest first); LPs are solved here
     pooled = [i for i in range(len(subs)) if n_int[i] > 0]
     workers = min(options.jobs or os.cpu_count() or 1, len(pooled))
-    if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None:
-        workers = 1  # nothing worth a pool, or already a worker of someone's pool (what-if, Pareto)
+    if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None or budget.left() < POOL_MIN_LEFT_S:
+        workers = 1  # nothing worth a pool, already a worker of someone's pool (what-if, Pareto), or no time
     if workers < 2:
         pooled = []
     in_pool = set(pooled)
