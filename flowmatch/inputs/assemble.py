@@ -172,8 +172,8 @@ def _resources(t: _Table, cols: dict[str, Any], params: Params, taxonomy: Taxono
         cname = categories[c]
         f = to_base_factor(u, cname, params.hours_per_year)
         if f is None:
-            known = canonical_unit(u) is not None
-            msg = (f"unit '{u}' does not fit category '{cname}'." if known
+            unit_known = canonical_unit(u) is not None
+            msg = (f"unit '{u}' does not fit category '{cname}'." if unit_known
                    else f"unit '{u}' is not known.")
             fix = f"Use one of: {', '.join(known_units(cname))}."
             if cname == "energy":
