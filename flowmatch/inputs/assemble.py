@@ -67,9 +67,9 @@ def _assemble(t: _Table | None, cols: dict[str, Any] | None, defaults: dict[str,
         else:
             data[c.name] = pd.Series([""] * n, dtype="str")
     if t is not None:
-        for c in t.df.columns:
-            if c not in data:
-                data[c] = t.df[c].reset_index(drop=True)
+        for extra in t.df.columns:
+            if extra not in data:
+                data[extra] = t.df[extra].reset_index(drop=True)
     return pd.DataFrame(data)
 
 
