@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, TypedDict
 
 import numba
 
-__all__ = ["NJIT", "NJIT_INLINE", "NJIT_PARALLEL", "cache_dir"]
+__all__ = ["NJIT", "NJIT_INLINE", "NJIT_PARALLEL", "JitFlags", "cache_dir"]
 
 
 def cache_dir() -> Path:
@@ -27,22 +28,36 @@ def cache_dir() -> Path:
 
 
 def _use_cache_dir() -> None:
-    if numba.config.CACHE_DIR:  # the user's NUMBA_CACHE_DIR: leave it
+    # numba.config fills its settings into globals() at import, so type checkers
+    # cannot see them: hence the ignores on CACHE_DIR.
+    if numba.config.CACHE_DIR:  # type: ignore[attr-defined]  # the user's NUMBA_CACHE_DIR: leave it
         return
     try:
         d = cache_dir()
         d.mkdir(parents=True, exist_ok=True)
     except OSError:  # pragma: no cover - unwritable home: numba falls back to __pycache__
         return
-    numba.config.CACHE_DIR = str(d)
+    numba.config.CACHE_DIR = str(d)  # type: ignore[attr-defined]
 
 
 _use_cache_dir()
 
+
+class JitFlags(TypedDict, total=False):
+    """The keyword arguments of ``numba.njit`` the kernels set, typed as ``njit`` takes them."""
+
+    cache: bool
+    nogil: bool
+    fastmath: bool
+    error_model: Literal["python", "numpy"]
+    inline: Literal["never", "always"]
+    parallel: bool
+
+
 #: Flags for serial kernels: every ``@njit`` in ``kernels/`` uses these.
-NJIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+NJIT: JitFlags = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
 #: Flags for small kernels called once per pair from other kernels: inlined by
 #: Numba, because a call passing tuples of arrays costs more than the work.
-NJIT_INLINE = dict(NJIT, inline="always")
+NJIT_INLINE: JitFlags = {**NJIT, "inline": "always"}
 #: Flags for kernels that use ``prange``.
-NJIT_PARALLEL = dict(NJIT, parallel=True)
+NJIT_PARALLEL: JitFlags = {**NJIT, "parallel": True}

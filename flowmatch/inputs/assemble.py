@@ -67,9 +67,9 @@ def _assemble(t: _Table | None, cols: dict[str, Any] | None, defaults: dict[str,
         else:
             data[c.name] = pd.Series([""] * n, dtype="str")
     if t is not None:
-        for c in t.df.columns:
-            if c not in data:
-                data[c] = t.df[c].reset_index(drop=True)
+        for extra in t.df.columns:
+            if extra not in data:
+                data[extra] = t.df[extra].reset_index(drop=True)
     return pd.DataFrame(data)
 
 
@@ -172,8 +172,8 @@ def _resources(t: _Table, cols: dict[str, Any], params: Params, taxonomy: Taxono
         cname = categories[c]
         f = to_base_factor(u, cname, params.hours_per_year)
         if f is None:
-            known = canonical_unit(u) is not None
-            msg = (f"unit '{u}' does not fit category '{cname}'." if known
+            unit_known = canonical_unit(u) is not None
+            msg = (f"unit '{u}' does not fit category '{cname}'." if unit_known
                    else f"unit '{u}' is not known.")
             fix = f"Use one of: {', '.join(known_units(cname))}."
             if cname == "energy":

@@ -139,6 +139,7 @@ def check_param_values(values: dict[str, Any]) -> tuple[dict[str, Any], list[tup
                              f"Use a documented parameter name (docs/inventory.md).{hint}"))
             continue
         typ = type(f.default)
+        v: str | int | float
         try:
             if typ is str:
                 if isinstance(val, dict | list):

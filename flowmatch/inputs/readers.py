@@ -198,23 +198,23 @@ def _read_params(toml: Path | None, sheet: _Table | None, problems: _Problems) -
                            column=c)
         if not missing:
             keys = _np(_text(df["key"])).astype(object)
-            vals = _np(_text(df["value"])).astype(object)
+            cells = _np(_text(df["value"])).astype(object)
             seen: dict[str, int] = {}
-            for i, (k, v) in enumerate(zip(keys, vals, strict=True)):
-                row = int(sheet.rows[i])
+            for i, (k, v) in enumerate(zip(keys, cells, strict=True)):
+                sheet_row = int(sheet.rows[i])
                 if not k:
-                    problems.items.append(InputProblem(sheet.label, row, "key", "a value without a key.",
+                    problems.items.append(InputProblem(sheet.label, sheet_row, "key", "a value without a key.",
                                                        "Write the parameter's name in 'key'."))
                     continue
                 if k in seen:
-                    problems.items.append(InputProblem(sheet.label, row, "key",
+                    problems.items.append(InputProblem(sheet.label, sheet_row, "key",
                                                        f"parameter '{k}' is given more than once "
                                                        f"(first in row {seen[k]}).",
                                                        "Give each parameter once."))
                     continue
-                seen[k] = row
+                seen[k] = sheet_row
                 values[k] = v
-                where[k] = (sheet.label, row, None)
+                where[k] = (sheet.label, sheet_row, None)
     clean, bad = check_param_values(values)
     for key, message, fix in bad:
         label, row, _line = where[key]

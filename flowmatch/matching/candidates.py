@@ -112,13 +112,14 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     arrays = freeze(inventory)
     log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants,
              time.perf_counter() - t0)
-    kw = dict(exhaustive=exhaustive, threads=threads, progress=progress)
-    idx, _ = search_top_k(arrays, params, by="want", **kw)
+    idx, _ = search_top_k(arrays, params, by="want", exhaustive=exhaustive, threads=threads,
+                          progress=progress)
     w, slot = np.nonzero(idx >= 0)  # by want, then rank
     h = idx[w, slot]
     rank, have_rank = slot + 1, None
     if per_have:
-        idx_h, _ = search_top_k(arrays, params, by="have", **kw)
+        idx_h, _ = search_top_k(arrays, params, by="have", exhaustive=exhaustive, threads=threads,
+                                progress=progress)
         h2, slot2 = np.nonzero(idx_h >= 0)
         n_h = max(1, arrays.n_haves)
         key = np.unique(np.concatenate([w * n_h + h, idx_h[h2, slot2] * n_h + h2]))

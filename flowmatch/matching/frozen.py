@@ -282,9 +282,9 @@ def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Ta
         kb.setdefault(str(a), []).append((str(b), float(s)))
     for i, t in enumerate(have_types):
         for k1, a in enumerate(_chain(taxonomy, t)):
-            j = want_col.get(a)
-            if j is not None:  # same type (k1 == 0) or the want asks for an ancestor (is-a)
-                out[i, j] = max(out[i, j], disc**k1)
+            col = want_col.get(a)
+            if col is not None:  # same type (k1 == 0) or the want asks for an ancestor (is-a)
+                out[i, col] = max(out[i, col], disc**k1)
             for b, s in kb.get(a, ()):
                 for j2, k2 in below.get(b, ()):
                     out[i, j2] = max(out[i, j2], s * disc ** (k1 + k2))

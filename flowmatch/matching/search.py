@@ -90,7 +90,8 @@ def _thread_count(threads: int | None) -> int:
     """Worker threads: ``threads`` validated, or all Numba may use."""
     if threads is None:
         return numba.get_num_threads()
-    most = numba.config.NUMBA_NUM_THREADS
+    # numba.config fills its settings into globals() at import: invisible to mypy
+    most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or not 1 <= threads <= most:
         raise ParamsError(f"match: threads = {threads!r} is out of range. Give an integer from 1 "
                           f"to {most} (the cores Numba may use; NUMBA_NUM_THREADS raises it).")

@@ -25,6 +25,8 @@ optimiser's ``cost`` metric includes it.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import pandas as pd
 
@@ -113,8 +115,12 @@ def link_fixed_cost(category: str | np.ndarray, km: np.ndarray, params: Params) 
     return out
 
 
+@overload
+def carbon_cost(co2_kg: float, params: Params) -> float: ...
+@overload
+def carbon_cost(co2_kg: np.ndarray, params: Params) -> np.ndarray: ...
 def carbon_cost(co2_kg: np.ndarray | float, params: Params) -> np.ndarray | float:
-    """Money for ``co2_kg`` at ``params.carbon_price`` per t CO2e."""
+    """Money for ``co2_kg`` at ``params.carbon_price`` per t CO2e (a number for a number)."""
     return co2_kg * (params.carbon_price / 1000.0)
 
 

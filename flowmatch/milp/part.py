@@ -26,7 +26,7 @@ to add a kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -49,9 +49,16 @@ class ModelPart(Protocol):
     """One part of the MILP (see the module docstring)."""
 
     name: str
-    #: Row-name prefix (``have`` for ``have[H1]``) -> what such a row means, in
-    #: words that read before the row's label ("the supply balance of have").
-    row_meaning: Mapping[str, str]
+
+    @property
+    def row_meaning(self) -> Mapping[str, str]:
+        """Row-name prefix (``have`` for ``have[H1]``) -> what such a row means, in
+        words that read before the row's label ("the supply balance of have").
+
+        Read-only here, so that a part may keep it in a plain ``dict`` (a settable
+        protocol attribute would have to be exactly a ``Mapping``).
+        """
+        ...
 
     def resource_ids(self) -> list[str]:
         """Ids of the resources whose balance this part owns."""
@@ -117,7 +124,9 @@ class PartKind:
     """
 
     name: str
-    build: Callable[[PartContext, list[str]], list[ModelPart]]
+    # Sequence, not list: a kind's build returns a list of its own part class
+    # (list is invariant, Sequence is covariant)
+    build: Callable[[PartContext, list[str]], Sequence[ModelPart]]
     takes: Callable[[Inventory], Iterable[str]] | None = None
     default: bool = False
     joins: bool = False

@@ -389,7 +389,7 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
         a depot that may not take it is dropped from its route.
     """
     from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
     m, n = inst.n_depots, inst.n_haves
     if n == 0:
@@ -419,7 +419,7 @@ def pyvrp_routes(inst: RoutingInstance, seed: int = 0, iterations: int = 2000,
               for dep in range(m)]
     data = ProblemData(locations, clients, [Depot(i) for i in range(m)], vtypes, profiles,
                        [np.zeros_like(p) for p in profiles])
-    stop = MaxIterations(iterations)
+    stop: StoppingCriterion = MaxIterations(iterations)
     if time_limit is not None:
         stop = MultipleCriteria([stop, MaxRuntime(max(float(time_limit), 0.0))])
     res = solve(data, stop=stop, seed=seed, collect_stats=False)
@@ -503,13 +503,13 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
             pool[key] = route
 
     everyone = np.arange(n)
-    takes = {dep: np.array([h for h in everyone if inst.is_allowed(h, dep)], int) for dep in range(m)}
+    takes = {dep: np.array([h for h in range(n) if inst.is_allowed(h, dep)], int) for dep in range(m)}
     for dep, members in takes.items():
         for h in members:
             add(_make_route(inst, dep, [h]))
     nearest = _nearest_depot(inst)
     if inst.max_stops < 2 or n < 2:
-        return _pool(pool, [[_make_route(inst, int(nearest[h]), [h]) for h in everyone]])
+        return _pool(pool, [[_make_route(inst, int(nearest[h]), [h]) for h in range(n)]])
     groups = {dep: everyone[nearest == dep] for dep in range(m)}
     # whole solutions (every have once), and partial ones (a depot's haves)
     whole: list[list[Route]] = []

@@ -323,7 +323,9 @@ def _solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, 
     M = highspy.HighsModelStatus
     if ms == M.kOptimal:
         status = "optimal"
-    elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt, M.kHighsInterrupt):
+    # kHighsInterrupt (19) exists at run time but is missing from highspy's stub
+    elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt,
+                M.kHighsInterrupt):  # type: ignore[attr-defined]
         status = "time_limit"
     elif ms == M.kInfeasible:
         status, x = "infeasible", None

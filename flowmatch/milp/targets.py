@@ -164,7 +164,7 @@ def _lp_min_fresh(inv: Inventory) -> tuple[float, float]:
     mb = ModelBuilder()
     part.add_to(mb)
     res = solve(mb.build(), {"cost": 1.0}, gap=0.0)
-    if res.status != "optimal":
+    if res.status != "optimal" or res.x is None:  # an optimal result always has x
         raise ModelError(f"the water targeting LP ended {res.status} ({res.message}).")
     fl = part.flows(res.x)
     fresh = float(fl.loc[fl["mode"] == "virgin", "quantity"].sum())

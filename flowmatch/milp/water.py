@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -249,8 +250,8 @@ def _pairs_in_reach(inv: Inventory, ws: WaterStreams) -> tuple[np.ndarray, np.nd
 def _pairs(inv: Inventory, ws: WaterStreams, removal: float | None, ignore_distance: bool) -> _Pairs:
     n_src, n_snk = ws.n_src, ws.n_snk
     if ignore_distance or n_src == 0 or n_snk == 0:
-        si, sj = np.meshgrid(np.arange(n_src), np.arange(n_snk), indexing="ij")
-        si, sj = si.ravel(), sj.ravel()
+        grid_i, grid_j = np.meshgrid(np.arange(n_src), np.arange(n_snk), indexing="ij")
+        si, sj = grid_i.ravel(), grid_j.ravel()
         km = np.zeros(len(si))
     else:
         si, sj, km = _pairs_in_reach(inv, ws)
@@ -392,7 +393,8 @@ class WaterPart:
         unit = ws.snk_price[pr.snk] + ws.src_price[pr.src] - pcost
         best = np.full(len(self.link_km), -np.inf)
         np.maximum.at(best, self.pair_link[on], unit[on])
-        dirty = (ws.snk_fresh > ws.snk_max).any(axis=1)
+        # any(axis=1) of a 2-D array is an array (numpy types it as bool | array)
+        dirty = cast(np.ndarray, (ws.snk_fresh > ws.snk_max).any(axis=1))
         needed = np.zeros(len(self.link_km), bool)
         needed[self.pair_link[on & dirty[pr.snk]]] = True
         drop = (best * self.link_cap < self._pipe_cost()) & ~needed

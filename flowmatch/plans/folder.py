@@ -197,15 +197,15 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
     present = [n for n in PLAN_FILES if (path / n).exists()]
     fix = _FIX.format(path=path)
     if not present and (comparison is not None or pareto is not None):
-        tables = {n: _empty(req, num, _OPTIONAL_TEXT.get(n, [])) for n, (req, num) in _TABLE_SPECS.items()}
-        return PlanFolder(path, {}, tables["flows.csv"], tables["routes.csv"], tables["sites.csv"],
-                          tables["resources.csv"], None, comparison, pareto)
+        empty = {n: _empty(req, num, _OPTIONAL_TEXT.get(n, [])) for n, (req, num) in _TABLE_SPECS.items()}
+        return PlanFolder(path, {}, empty["flows.csv"], empty["routes.csv"], empty["sites.csv"],
+                          empty["resources.csv"], None, comparison, pareto)
     missing = [n for n in PLAN_FILES if n not in present]
     if missing:
         what = "is not a plan folder" if not present else "is an incomplete plan folder"
         raise PlanFolderError(f"{path} {what}: missing {', '.join(missing)}. {fix}")
     summary = _read_summary(path)
-    tables: dict[str, pd.DataFrame | None] = {"candidates.parquet": None}
+    tables: dict[str, pd.DataFrame] = {}
     for name, (required, numeric) in _TABLE_SPECS.items():
         if not (path / name).exists():
             continue  # the optional candidates
@@ -221,7 +221,7 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
                 raise PlanFolderError(f"{path / 'summary.json'}: {key}.{k} = {v!r} is not a finite number. {fix}")
     return PlanFolder(path, summary, tables["flows.csv"], tables["routes.csv"], sites,
-                      tables["resources.csv"], tables["candidates.parquet"], comparison, pareto)
+                      tables["resources.csv"], tables.get("candidates.parquet"), comparison, pareto)
 
 
 def _route_table(routes: pd.DataFrame) -> pd.DataFrame:

@@ -232,7 +232,7 @@ def _pareto_axes(df: pd.DataFrame) -> list[str]:
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
     caps = [c[:-4] for c in df.columns if c.endswith("_cap")]
     b = _METRIC_OF.get(caps[0]) if caps else None
-    if b in numeric:
+    if b is not None and b in numeric:
         others = [m for m in _PARETO_AXES if m != b and m in numeric]
         if others:
             a = next((m for m in others if df[m].is_monotonic_increasing), others[0])

@@ -96,7 +96,8 @@ class _Sheets:
         n = min(len(df), self.max_rows - 1)
         if cols:
             ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
-        cells = []  # (column, kind, values, risky mask)
+        # (column, kind, values, risky mask: for kind "str" only)
+        cells: list[tuple[int, str, np.ndarray, np.ndarray | None]] = []
         for j, c in enumerate(df.columns):
             col = df[c].iloc[:n]
             if pd.api.types.is_bool_dtype(col) and not col.isna().any():
@@ -120,7 +121,7 @@ class _Sheets:
                         w_num(r, j, v)
                 elif kind == "str":
                     if v:
-                        if risky[i]:
+                        if risky is not None and risky[i]:
                             w_str(r, j, v, quoted)
                         else:
                             w_str(r, j, v)

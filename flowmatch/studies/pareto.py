@@ -59,7 +59,7 @@ def non_dominated(front: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """
     x, y = front[a].to_numpy(float), front[b].to_numpy(float)
     tx, ty = _tol(x), _tol(y)
-    keep = []
+    keep: list[int] = []
     for i in range(len(front)):
         no_worse = (x <= x[i] + tx) & (y <= y[i] + ty)
         better = (x < x[i] - tx) | (y < y[i] - ty)

@@ -78,8 +78,8 @@ class _Disaggregation:
             if q > tol:
                 inflow[sl.first[j]].append((part.zone[j], (-1 - int(j), -1), q))
         steam = np.clip(x[ix["steam"]], 0.0, None)
-        steam_out = defaultdict(float)
-        steam_in = defaultdict(float)
+        steam_out: defaultdict[int, float] = defaultdict(float)  # hot stream -> steam let down
+        steam_in: defaultdict[int, float] = defaultdict(float)  # cold stream -> steam taken
         for k, (i, j) in enumerate(zip(part.steam_i, part.steam_j, strict=True)):
             if steam[k] > tol:
                 self.pairs[(int(i), int(j), int(part.steam_link[k]))] += steam[k]
@@ -94,8 +94,8 @@ class _Disaggregation:
         for z, a, b, q in zip(ix["ci_z"], ix["ci_start"], ix["ci_end"],
                               np.clip(x[ix["import_use"]], 0.0, None), strict=True):
             need = part.C[z, a:b + 1]
-            for k in np.flatnonzero(need > 0):
-                import_use[(int(z), int(a + k))] = q * need[k] / need.sum()
+            for off in np.flatnonzero(need > 0):
+                import_use[(int(z), int(a + off))] = q * need[off] / need.sum()
         demand = defaultdict(list)  # slot -> (zone, cold stream, amount)
         for k in range(len(sl.stream)):
             j = sl.stream[k]
@@ -107,8 +107,9 @@ class _Disaggregation:
             if q > tol:
                 reject[sl.last[i]].append((part.zone[i], int(i), q))
 
-        own = [dict() for _ in range(n_zone)]
-        imp = [dict() for _ in range(n_zone)]
+        # per zone: label (source, link) -> heat in the pool
+        own: list[dict[tuple[int, int], float]] = [{} for _ in range(n_zone)]
+        imp: list[dict[tuple[int, int], float]] = [{} for _ in range(n_zone)]
         for s in range(n_slot):
             for z, label, q in inflow.get(s, ()):
                 src = label[0]

@@ -258,8 +258,8 @@ class HeatPart:
         steam = hs.level & (hs.steam_rank >= 0) & (hs.duty > 0)
         gi = np.flatnonzero(steam & hs.hot)
         gj = np.flatnonzero(steam & ~hs.hot)
-        i, j = np.meshgrid(gi, gj, indexing="ij")
-        i, j = i.ravel(), j.ravel()
+        grid_i, grid_j = np.meshgrid(gi, gj, indexing="ij")
+        i, j = grid_i.ravel(), grid_j.ravel()
         ri, rj = hs.steam_rank[i], hs.steam_rank[j]
         ok = (hs.t_supply[i] >= hs.t_supply[j]) & ((ri == 0) | (rj == 0) | (ri >= rj))
         link = np.array([-1 if zone[a] == zone[b] else self._link_of.get((int(zone[a]), int(zone[b])), -2)

@@ -63,7 +63,8 @@ def build_slots(hs: HeatStreams) -> Slots:
     n_b = len(bounds)
     interval_slot = np.full(n_b, -1)
     point_slot = np.full(n_b, -1)
-    tops, bots = [], []
+    tops: list[float] = []
+    bots: list[float] = []
     for m in range(n_b):
         if m > 0:
             interval_slot[m] = len(tops)
