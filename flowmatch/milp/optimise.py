@@ -164,9 +164,8 @@ def optimise(
     SolverError
         The solver failed, or found no plan within the time limit.
     """
-    given = dict(objective=objective, time_limit=time_limit, gap=gap, solver=solver, jobs=jobs,
-                 threads=threads, weights=weights)
-    opts = (options or SolveOptions()).replace(**{k: v for k, v in given.items() if v is not None})
+    opts = (options or SolveOptions()).overridden(objective=objective, time_limit=time_limit, gap=gap,
+                                                  solver=solver, jobs=jobs, threads=threads, weights=weights)
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     if candidates is None:

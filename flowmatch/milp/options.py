@@ -117,6 +117,11 @@ class SolveOptions:
         """A copy with ``changes``, validated again."""
         return replace(self, **changes)
 
+    def overridden(self, **given: Any) -> SolveOptions:
+        """A copy with the ``given`` values that are not ``None`` (a function's keywords
+        that override single fields of an options object), validated again."""
+        return self.replace(**{k: v for k, v in given.items() if v is not None})
+
     def start(self) -> SolveBudget:
         """Start the clock: a :class:`SolveBudget` of ``time_limit`` seconds from now."""
         return SolveBudget(self.time_limit)

@@ -116,8 +116,7 @@ def pareto_front(
         raise ParamsError(f"points = {points}: give at least 2 points (the two ends of the front).")
     from flowmatch.milp.optimise import optimise
 
-    given = dict(time_limit=time_limit, gap=gap, solver=solver)
-    opts = (options or SolveOptions(time_limit=30.0)).replace(**{k: v for k, v in given.items() if v is not None})
+    opts = (options or SolveOptions(time_limit=30.0)).overridden(time_limit=time_limit, gap=gap, solver=solver)
     best_a = optimise(inventory, options=opts.replace(objective=a))
     cands = best_a.candidates  # match once: every solve uses the same pairs
     best_b = optimise(inventory, options=opts.replace(objective=b), candidates=cands)

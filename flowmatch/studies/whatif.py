@@ -212,8 +212,8 @@ def run_whatif(
     ScenarioError
         A bad scenario file or ``--vary`` axis, before anything is solved.
     """
-    given = dict(objective=objective, time_limit=time_limit, gap=gap, solver=solver)
-    opts = (options or SolveOptions()).replace(**{k: v for k, v in given.items() if v is not None})
+    opts = (options or SolveOptions()).overridden(objective=objective, time_limit=time_limit, gap=gap,
+                                                  solver=solver)
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise SolveOptionsError(f"jobs = {jobs} is not a number of processes. Give 1 or more.")
