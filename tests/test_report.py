@@ -391,10 +391,9 @@ def test_comparison_only_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_optimise_with_report_on_a_bundled_dataset(tmp_path, capsys):
+def test_optimise_with_report_on_a_bundled_dataset(tmp_path, capsys, mini_dir):
     out = tmp_path / "mini"
-    inv = Path(__file__).resolve().parents[1] / "datasets" / "mini"
-    assert main(["optimise", str(inv), "-o", str(out), "--report"]) == 0
+    assert main(["optimise", str(mini_dir), "-o", str(out), "--report"]) == 0
     assert f"report: {out / 'report.html'}" in capsys.readouterr().out
     s = json.loads((out / "summary.json").read_text())
     kpis = _kpis((out / "report.html").read_text(encoding="utf-8"))

@@ -163,10 +163,10 @@ def test_huge_plan_report_opens(browser, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_report_of_a_bundled_dataset(browser, tmp_path):
+def test_report_of_a_bundled_dataset(browser, tmp_path, datasets_dir):
     from flowmatch.cli import main
 
-    inv = Path(__file__).resolve().parents[1] / "datasets" / "power_cement_brewery"
+    inv = datasets_dir / "power_cement_brewery"
     assert main(["optimise", str(inv), "-o", str(tmp_path), "--report"]) == 0
     _open(browser, tmp_path / "report.html")
     assert _severe(browser) == []

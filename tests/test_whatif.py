@@ -16,7 +16,6 @@ from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
 from flowmatch.studies.whatif import parse_vary, run_whatif, scenario_runs, write_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
-MINI = ROOT / "datasets" / "mini"
 SCENARIOS = sorted((ROOT / "datasets" / "scenarios").glob("*.toml"))
 
 
@@ -85,15 +84,15 @@ def test_the_example_scenarios_exist():
     assert {p.name for p in SCENARIOS} >= {"landfill_tax.toml", "greywater_pipe.toml"}
 
 
-def _dataset_for(scenario: Path) -> Path:
+def _dataset_for(scenario: Path, datasets: Path) -> Path:
     """The bundled dataset a scenario is written for: the one its name starts with, else mini."""
-    parks = [d for d in (ROOT / "datasets").iterdir() if (d / "sites.csv").exists()]
-    return next((d for d in parks if scenario.stem.startswith(d.name)), MINI)
+    parks = [d for d in datasets.iterdir() if (d / "sites.csv").exists()]
+    return next((d for d in parks if scenario.stem.startswith(d.name)), datasets / "mini")
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
-def test_example_scenarios_apply_to_their_dataset(path):
-    inv = read_inventory(_dataset_for(path))
+def test_example_scenarios_apply_to_their_dataset(path, datasets_dir):
+    inv = read_inventory(_dataset_for(path, datasets_dir))
     s = load_scenario(path)
     new = apply_scenario(inv, s)
     for k, v in s.params.items():
@@ -116,9 +115,9 @@ def test_write_comparison_writes_csv_and_parquet_atomically(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparison.csv", "comparison.parquet"]
 
 
-def test_jobs_must_be_positive():
+def test_jobs_must_be_positive(mini):
     with pytest.raises(ParamsError, match="jobs = 0"):
-        run_whatif(read_inventory(MINI), jobs=0)
+        run_whatif(mini, jobs=0)
 
 
 # --------------------------------------------------------------------------- solving
