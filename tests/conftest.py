@@ -59,3 +59,26 @@ def mini(mini_dir: Path):
     from flowmatch.inputs.inventory import read_inventory
 
     return read_inventory(mini_dir)
+
+
+@pytest.fixture(scope="module")
+def trade_off():
+    """The trade-off park of ``whatif_cases`` (cheapest plan: 2 synergies, greenest: 4)
+    with its default parameters, built once per test module. Treat it as read-only."""
+    from whatif_cases import trade_off_park
+
+    return trade_off_park()
+
+
+@pytest.fixture
+def trade_off_dir(tmp_path: Path) -> Path:
+    """The trade-off park written as an inventory folder for the CLI: its CSV tables and
+    a ``params.toml`` setting ``carbon_price = 0``, at ``tmp_path / "park"``."""
+    from whatif_cases import trade_off_tables
+
+    inv_dir = tmp_path / "park"
+    inv_dir.mkdir()
+    for name, df in trade_off_tables().items():
+        df.to_csv(inv_dir / f"{name}.csv", index=False)
+    (inv_dir / "params.toml").write_text("carbon_price = 0\n", encoding="utf-8")
+    return inv_dir
