@@ -12,6 +12,7 @@ starts (and a module it cannot import fails alone) whatever the package layout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,28 @@ def trade_off_dir(tmp_path: Path) -> Path:
         df.to_csv(inv_dir / f"{name}.csv", index=False)
     (inv_dir / "params.toml").write_text("carbon_price = 0\n", encoding="utf-8")
     return inv_dir
+
+
+# --------------------------------------------------------------------------- plan folders
+
+
+@pytest.fixture(scope="session")
+def plan_folder(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Factory of plan folders written by hand: ``plan_folder(name, report=False, **kw)``.
+
+    Writes ``plan_fixture.make_plan_folder(**kw)`` (sizes, ``seed``, ``hostile``,
+    ``fmt``) into a fresh temporary folder ``<name>N/plan`` and returns its path;
+    ``report=True`` also writes ``report.html`` and ``plan.xlsx`` into it. Each call
+    makes a new folder: the fixture that calls it decides how widely it is shared.
+    """
+    from plan_fixture import make_plan_folder
+
+    def make(name: str = "plan", *, report: bool = False, **kw) -> Path:
+        folder = make_plan_folder(tmp_path_factory.mktemp(name) / "plan", **kw)
+        if report:
+            from flowmatch.report.page import write_report
+
+            write_report(folder)
+        return folder
+
+    return make
