@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from flowmatch.inputs.inventory import Inventory, build_inventory
+from flowmatch.inputs.params import Params
 from flowmatch.matching.search import match
 from flowmatch.milp.optimise import optimise
-from flowmatch.inputs.params import Params
 from flowmatch.milp.targets import heat_targets, water_targets
 
 N_SITES = 40

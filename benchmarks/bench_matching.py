@@ -28,11 +28,11 @@ import sys
 import numpy as np
 import pytest
 
-from flowmatch.matching.frozen import freeze
 from flowmatch.inputs.inventory import read_inventory
-from flowmatch.matching.search import build_rules, match, pair_scores, search_top_k
 from flowmatch.inputs.synth import synth
 from flowmatch.inputs.units import CATEGORIES
+from flowmatch.matching.frozen import freeze
+from flowmatch.matching.search import build_rules, match, pair_scores, search_top_k
 
 SIZES = [1_000, 20_000, 200_000]  # resources: 20,000 is about 10^4 haves x 10^4 wants
 NUMPY_SIZES = [1_000, 20_000]

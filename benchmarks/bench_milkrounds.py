@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from flowmatch.inputs.inventory import Inventory, build_inventory
+from flowmatch.inputs.params import Params
 from flowmatch.matching.search import match
 from flowmatch.milp.optimise import optimise
-from flowmatch.inputs.params import Params
 from flowmatch.milp.routing import RoutingInstance, planar_xy, pyvrp_routes, site_distance_matrix
 
 N_HAVES = 200

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from flowmatch.inputs.inventory import build_inventory
-from flowmatch.milp.builder import ModelBuilder
 from flowmatch.inputs.params import Params
+from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.solvers import solve
 
 

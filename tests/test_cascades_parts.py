@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from cascade_helpers import inventory, solve_part, totals
 
-from flowmatch.milp.heat import HeatPart, heat_parts, heat_resource_ids
 from flowmatch.inputs.inventory import build_inventory
 from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.heat import HeatPart, heat_parts, heat_resource_ids
 from flowmatch.milp.water import WaterPart
 
 KM_PER_DEG = 6371.0088 * np.pi / 180.0  # km per degree of latitude

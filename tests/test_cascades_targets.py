@@ -7,8 +7,8 @@ import pytest
 from cascade_helpers import inventory, solve_part, totals
 
 from flowmatch.cli import main
-from flowmatch.milp.heat import HeatPart
 from flowmatch.inputs.inventory import read_inventory
+from flowmatch.milp.heat import HeatPart
 from flowmatch.milp.targets import heat_targets, targets_text, water_cascade_target, water_targets
 from flowmatch.milp.water import WaterPart
 

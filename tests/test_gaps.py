@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.matching.gaps import GAP_COLUMNS, format_gaps, gap_analysis, gaps_text
 from flowmatch.inputs.inventory import build_inventory
 from flowmatch.inputs.knowledge import builtin_exchanges
 from flowmatch.inputs.taxonomy import builtin_taxonomy
+from flowmatch.matching.gaps import GAP_COLUMNS, format_gaps, gap_analysis, gaps_text
 
 
 def _tables() -> dict[str, pd.DataFrame]:

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inventory_cases import tables, write_csv, write_xlsx
 
-from flowmatch.inputs.describe import describe
 from flowmatch.errors import InventoryError
+from flowmatch.inputs.describe import describe
 from flowmatch.inputs.inventory import ALL_MONTHS, read_inventory
 from flowmatch.inputs.schema import TABLES
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from flowmatch.errors import ParamsError
+from flowmatch.files import CANDIDATE_COLUMNS
 from flowmatch.inputs.inventory import build_inventory
 from flowmatch.matching.search import EXTRA_COLUMNS, great_circle_km, match
-from flowmatch.files import CANDIDATE_COLUMNS
 
 
 def inventory(resources, sites=None, **tables):

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from flowmatch.cli import main
-from flowmatch.matching.frozen import freeze
 from flowmatch.inputs.inventory import build_inventory
-from flowmatch.matching.search import great_circle_km, match, search_top_k
 from flowmatch.inputs.params import Params
+from flowmatch.matching.frozen import freeze
+from flowmatch.matching.search import great_circle_km, match, search_top_k
 
 
 def inv_of(sites, resources, **tables):

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_matching_reference import haversine_km
 
-from flowmatch.matching.frozen import type_score_matrix
 from flowmatch.inputs.knowledge import merge_exchanges
-from flowmatch.matching.search import great_circle_km
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.taxonomy import builtin_taxonomy
+from flowmatch.matching.frozen import type_score_matrix
+from flowmatch.matching.search import great_circle_km
 
 KB = [{"have_type": "ewc:100105", "want_type": "raw:gypsum", "score": 1.0},
       {"have_type": "ewc:100102", "want_type": "raw:cement-additive", "score": 0.95}]

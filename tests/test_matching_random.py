@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_matching_reference import assert_same_top_k, reference_top_k
 
-from flowmatch.matching.frozen import freeze
 from flowmatch.inputs.inventory import build_inventory
-from flowmatch.matching.search import match, pair_scores, search_top_k
 from flowmatch.inputs.schema import FREQUENCIES
+from flowmatch.matching.frozen import freeze
+from flowmatch.matching.search import match, pair_scores, search_top_k
 
 # (category, type, unit): related, knowledge-base, is-a, unknown and hazardous types
 TYPES = [

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowmatch.matching.frozen import type_score_matrix
 from flowmatch.inputs.inventory import Inventory, build_inventory
 from flowmatch.inputs.schema import FREQUENCIES
+from flowmatch.matching.frozen import type_score_matrix
 
 R_KM = 6371.0088
 SUB = ("s_type", "s_quality", "s_quantity", "s_distance", "s_frequency")

@@ -8,9 +8,9 @@ import pytest
 
 from flowmatch.cli import main
 from flowmatch.inputs.inventory import build_inventory
+from flowmatch.inputs.params import Params
 from flowmatch.milp.milkrounds import collections_per_year, milk_round_pairs
 from flowmatch.milp.optimise import optimise
-from flowmatch.inputs.params import Params
 from flowmatch.milp.routing import site_distance_matrix
 
 KM_PER_DEG = 111.195  # great-circle km per degree of latitude

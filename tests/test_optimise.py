@@ -18,10 +18,10 @@ from optimise_cases import (
 from scipy.optimize import linprog
 
 from flowmatch.errors import ModelError, ParamsError
+from flowmatch.files import write_plan
 from flowmatch.milp.optimise import optimise
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
 from flowmatch.plans.summary import check_balance
-from flowmatch.files import write_plan
 
 SOLVERS = ["highs", "cbc"]
 

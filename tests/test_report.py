@@ -16,7 +16,8 @@ from plan_fixture import HOSTILE
 
 from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, PlanFolderError
-from flowmatch.report.workbook import flatten_summary, write_plan_xlsx
+from flowmatch.matching.gaps import gap_analysis
+from flowmatch.plans.folder import PLAN_FILES, read_plan_folder
 from flowmatch.report.charts import (
     comparison_figure,
     headline_figures,
@@ -24,9 +25,8 @@ from flowmatch.report.charts import (
     sankey_figures,
     site_map,
 )
-from flowmatch.matching.gaps import gap_analysis
-from flowmatch.plans.folder import PLAN_FILES, read_plan_folder
 from flowmatch.report.page import ReportLimits, render_report, write_report
+from flowmatch.report.workbook import flatten_summary, write_plan_xlsx
 
 
 @pytest.fixture(scope="module")
