@@ -6,8 +6,8 @@ top-level modules: ``pythonpath = ["tests"]`` in ``[tool.pytest.ini_options]``
 of pyproject.toml puts this folder on ``sys.path``, for ``pytest benchmarks``
 too. No test module edits ``sys.path`` itself.
 
-flowmatch is imported inside the fixtures, not here, so that a test session
-starts (and a module it cannot import fails alone) whatever the package layout.
+flowmatch and the helpers are imported inside the fixtures, not at the top: a
+module that moves or breaks then fails the tests that use it, not the whole session.
 """
 
 from __future__ import annotations
