@@ -8,18 +8,14 @@ and opening the report of a small plan for the page load of a 10^5-flow plan.
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
+from plan_fixture import make_plan_folder
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from plan_fixture import make_plan_folder  # noqa: E402
-
-from flowmatch.matching.gaps import gap_analysis  # noqa: E402
-from flowmatch.plans.folder import read_plan_folder  # noqa: E402
-from flowmatch.report.page import render_report  # noqa: E402
-from flowmatch.report.workbook import write_plan_xlsx  # noqa: E402
+from flowmatch.matching.gaps import gap_analysis
+from flowmatch.plans.folder import read_plan_folder
+from flowmatch.report.page import render_report
+from flowmatch.report.workbook import write_plan_xlsx
 
 SIZES = {"1e4": dict(n_sites=1000, n_haves=4000, n_wants=2500),
          "1e5": dict(n_sites=5000, n_haves=40000, n_wants=25000)}

@@ -16,19 +16,18 @@ from flowmatch.inputs.inventory import read_inventory
 from flowmatch.milp.optimise import optimise
 from flowmatch.milp.targets import heat_targets, water_targets
 
-DATA = Path(__file__).parent / "data"
 HOURS = 8000.0
 
 
-def _run_cli(case: str, out: Path) -> tuple[dict, pd.DataFrame]:
-    assert main(["optimise", str(DATA / case), "-o", str(out)]) == 0
+def _run_cli(inv_dir: Path, out: Path) -> tuple[dict, pd.DataFrame]:
+    assert main(["optimise", str(inv_dir), "-o", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     flows = pd.read_csv(out / "flows.csv", keep_default_na=False)
     return summary, flows
 
 
-def test_wang_smith_1994_plan_through_the_cli(tmp_path):
-    summary, flows = _run_cli("wang_smith_1994", tmp_path)
+def test_wang_smith_1994_plan_through_the_cli(tmp_path, data_dir):
+    summary, flows = _run_cli(data_dir / "wang_smith_1994", tmp_path)
     water = summary["by_category"]["water"]
     assert summary["status"] == "optimal"
     assert water["virgin"] / HOURS == pytest.approx(90.0, rel=1e-6)  # fresh water, t/h
@@ -37,7 +36,7 @@ def test_wang_smith_1994_plan_through_the_cli(tmp_path):
     assert set(flows.loc[(flows["have_id"] != "VIRGIN") & (flows["want_id"] != "DISPOSAL"), "mode"]) \
         == {"cascade"}
     # every sink's mix stays within its limit
-    inv = read_inventory(DATA / "wang_smith_1994")
+    inv = read_inventory(data_dir / "wang_smith_1994")
     conc = inv.properties.set_index("resource_id")["value"].dropna()
     limit = inv.properties.set_index("resource_id")["max"].dropna()
     fed = flows[flows["want_id"].isin(limit.index)]
@@ -46,8 +45,8 @@ def test_wang_smith_1994_plan_through_the_cli(tmp_path):
     assert ((load / volume) <= limit.reindex(load.index) + 1e-6).all()
 
 
-def test_kemp_plan_through_the_cli(tmp_path):
-    summary, flows = _run_cli("kemp_4stream", tmp_path)
+def test_kemp_plan_through_the_cli(tmp_path, data_dir):
+    summary, flows = _run_cli(data_dir / "kemp_4stream", tmp_path)
     energy = summary["by_category"]["energy"]
     kw = 1000.0 / HOURS
     assert energy["virgin"] * kw == pytest.approx(20.0, rel=1e-6)  # hot utility
@@ -58,8 +57,8 @@ def test_kemp_plan_through_the_cli(tmp_path):
 @pytest.mark.parametrize("case,solver", [("wang_smith_1994", "highs"), ("kemp_4stream", "highs"),
                                          ("smith_4stream", "highs"), ("wang_smith_1994", "cbc"),
                                          ("kemp_4stream", "cbc")])
-def test_library_plan_meets_the_targets(case, solver):
-    inv = read_inventory(DATA / case)
+def test_library_plan_meets_the_targets(data_dir, case, solver):
+    inv = read_inventory(data_dir / case)
     plan = optimise(inv, solver=solver)
     cat = plan.summary["by_category"]
     wt, ht = water_targets(inv), heat_targets(inv)
@@ -73,12 +72,12 @@ def test_library_plan_meets_the_targets(case, solver):
     assert plan.flows["cost"].sum() == pytest.approx(plan.summary["objective"]["cost"], rel=1e-6)
 
 
-def test_cascades_and_materials_in_one_plan(tmp_path):
+def test_cascades_and_materials_in_one_plan(tmp_path, data_dir):
     # the published water and heat cases plus a material synergy, one inventory
     tables = {}
     for case in ("wang_smith_1994", "kemp_4stream"):
         for t in ("sites", "resources", "properties"):
-            df = pd.read_csv(DATA / case / f"{t}.csv", dtype=str, keep_default_na=False)
+            df = pd.read_csv(data_dir / case / f"{t}.csv", dtype=str, keep_default_na=False)
             tables[t] = pd.concat([tables.get(t, pd.DataFrame()), df], ignore_index=True)
     tables["sites"] = pd.concat([tables["sites"], pd.DataFrame(
         [{"site_id": "PP", "lat": "30.0", "lon": "120.0"}, {"site_id": "PB", "lat": "30.0", "lon": "120.1"}])])

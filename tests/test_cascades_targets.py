@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from cascade_helpers import inventory, solve_part, totals
@@ -14,15 +12,14 @@ from flowmatch.milp.heat import HeatPart
 from flowmatch.milp.targets import heat_targets, targets_text, water_cascade_target, water_targets
 from flowmatch.milp.water import WaterPart
 
-DATA = Path(__file__).parent / "data"
 HOURS = 8000.0  # the default hours_per_year the test inventories use
 
 
 # --------------------------------------------------------------------------- published cases
 
 
-def test_wang_smith_1994_water_targets():
-    wt = water_targets(read_inventory(DATA / "wang_smith_1994"))
+def test_wang_smith_1994_water_targets(data_dir):
+    wt = water_targets(read_inventory(data_dir / "wang_smith_1994"))
     assert wt.fresh_water / HOURS == pytest.approx(90.0, rel=1e-6)
     assert wt.wastewater / HOURS == pytest.approx(90.0, rel=1e-6)
     assert wt.pinch_ppm == pytest.approx(100.0)
@@ -33,8 +30,8 @@ def test_wang_smith_1994_water_targets():
     assert row["pinch_ppm"] == pytest.approx(100.0)
 
 
-def test_kemp_four_stream_heat_targets():
-    ht = heat_targets(read_inventory(DATA / "kemp_4stream"))
+def test_kemp_four_stream_heat_targets(data_dir):
+    ht = heat_targets(read_inventory(data_dir / "kemp_4stream"))
     kw = 1000.0 / HOURS  # MWh a year -> kW
     assert ht.hot_utility * kw == pytest.approx(20.0, rel=1e-9)
     assert ht.cold_utility * kw == pytest.approx(60.0, rel=1e-9)
@@ -42,19 +39,19 @@ def test_kemp_four_stream_heat_targets():
     assert ht.pinch_cold_c == pytest.approx(80.0)
 
 
-def test_smith_four_stream_heat_targets():
-    ht = heat_targets(read_inventory(DATA / "smith_4stream"))
+def test_smith_four_stream_heat_targets(data_dir):
+    ht = heat_targets(read_inventory(data_dir / "smith_4stream"))
     mw = 1.0 / HOURS
     assert ht.hot_utility * mw == pytest.approx(7.5, rel=1e-9)
     assert ht.cold_utility * mw == pytest.approx(10.0, rel=1e-9)
     assert (ht.pinch_hot_c, ht.pinch_cold_c) == (pytest.approx(150.0), pytest.approx(140.0))
 
 
-def test_targets_cli_prints_the_published_targets(capsys):
-    assert main(["targets", str(DATA / "wang_smith_1994")]) == 0
+def test_targets_cli_prints_the_published_targets(capsys, data_dir):
+    assert main(["targets", str(data_dir / "wang_smith_1994")]) == 0
     out = capsys.readouterr().out
     assert "90 m3/h" in out and "pinch                100 ppm" in out
-    assert main(["targets", str(DATA / "kemp_4stream")]) == 0
+    assert main(["targets", str(data_dir / "kemp_4stream")]) == 0
     out = capsys.readouterr().out
     assert "(20 kW at 8000 h/yr)" in out and "(60 kW at 8000 h/yr)" in out
     assert "90 C hot / 80 C cold" in out

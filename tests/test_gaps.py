@@ -152,10 +152,8 @@ def test_cli_gaps(tmp_path, fake_match, capsys):
 
 
 @pytest.mark.slow
-def test_cli_gaps_on_a_bundled_dataset(capsys):
-    from pathlib import Path
-
-    inv = Path(__file__).resolve().parents[1] / "datasets" / "power_cement_brewery"
+def test_cli_gaps_on_a_bundled_dataset(capsys, datasets_dir):
+    inv = datasets_dir / "power_cement_brewery"
     from flowmatch.inputs.inventory import read_inventory
 
     assert main(["gaps", str(inv), "--top", "2"]) == 0

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from flowmatch.errors import ParamsError
 from flowmatch.geo import great_circle_km
-from flowmatch.inputs.inventory import build_inventory, read_inventory
+from flowmatch.inputs.inventory import build_inventory
 from flowmatch.matching.candidates import CANDIDATE_COLUMNS, EXTRA_COLUMNS, match
-
-MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 
 
 def inventory(resources, sites=None, **tables):
@@ -30,8 +26,8 @@ def inventory(resources, sites=None, **tables):
                             **{k: pd.DataFrame(v) for k, v in tables.items()}})
 
 
-def test_mini_dataset_finds_the_documented_synergies():
-    cands = match(read_inventory(MINI))
+def test_mini_dataset_finds_the_documented_synergies(mini):
+    cands = match(mini)
     assert list(cands.columns) == CANDIDATE_COLUMNS + EXTRA_COLUMNS
     best = cands[cands["rank"] == 1].set_index("want_id")["have_id"].to_dict()
     assert best == {"W1": "H1", "W2": "H2"}  # FGD gypsum -> plasterboard, fly ash -> cement
@@ -42,19 +38,19 @@ def test_mini_dataset_finds_the_documented_synergies():
     assert ((cands["score"] > 0) & (cands["score"] <= 1)).all()
 
 
-def test_combined_score_is_the_weighted_geometric_mean():
-    cands = match(read_inventory(MINI))
+def test_combined_score_is_the_weighted_geometric_mean(mini):
+    cands = match(mini)
     sub = cands[["s_type", "s_quality", "s_quantity", "s_distance", "s_frequency"]].to_numpy()
     w = np.array([1.0, 1.0, 1.0, 1.0, 0.5])
     expect = np.exp((np.log(sub) * w).sum(axis=1) / w.sum())
     np.testing.assert_allclose(cands["score"], expect, rtol=1e-12)
 
 
-def test_no_possible_pair_gives_an_empty_well_formed_frame():
+def test_no_possible_pair_gives_an_empty_well_formed_frame(mini):
     inv = inventory([{"role": "have", "type": "raw:gypsum"},
                      {"role": "want", "type": "raw:fuel", "site_id": "B"}])
     cands = match(inv)
-    full = match(read_inventory(MINI))
+    full = match(mini)
     assert len(cands) == 0
     assert list(cands.columns) == list(full.columns)
     assert (cands.dtypes == full.dtypes).all()
@@ -67,14 +63,13 @@ def test_no_wants_and_no_haves():
 
 @pytest.mark.parametrize("kw", [dict(top_k=0), dict(top_k=2.5), dict(min_score=1.5),
                                 dict(min_score=-0.1), dict(threads=0), dict(threads=10_000)])
-def test_out_of_range_arguments_raise_params_error(kw):
+def test_out_of_range_arguments_raise_params_error(mini, kw):
     with pytest.raises(ParamsError):
-        match(read_inventory(MINI), **kw)
+        match(mini, **kw)
 
 
-def test_all_weights_zero_is_refused():
-    inv = read_inventory(MINI)
-    inv = inv.with_params(weight_type=0, weight_quality=0, weight_quantity=0, weight_distance=0,
+def test_all_weights_zero_is_refused(mini):
+    inv = mini.with_params(weight_type=0, weight_quality=0, weight_quantity=0, weight_distance=0,
                           weight_frequency=0)
     with pytest.raises(ParamsError, match="weights"):
         match(inv)

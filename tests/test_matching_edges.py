@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,8 +13,6 @@ from flowmatch.inputs.params import Params
 from flowmatch.matching.candidates import match
 from flowmatch.matching.frozen import freeze
 from flowmatch.matching.search import search_top_k
-
-MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 
 
 def inv_of(sites, resources, **tables):
@@ -136,14 +132,13 @@ def test_per_have_adds_each_haves_best_wants():
     assert len(h0) == 1 and (h0["have_rank"] == 1).all() and (h0["rank"] == 2).all()
 
 
-def test_cli_match_writes_candidates(tmp_path, capsys):
+def test_cli_match_writes_candidates(tmp_path, capsys, mini_dir):
     out = tmp_path / "out"
-    inv_dir = MINI
-    assert main(["match", str(inv_dir), "-o", str(out), "--threads", "1", "-q", "--csv", "--top-k", "3"]) == 0
+    assert main(["match", str(mini_dir), "-o", str(out), "--threads", "1", "-q", "--csv", "--top-k", "3"]) == 0
     parquet = pd.read_parquet(out / "candidates.parquet")
     csv = pd.read_csv(out / "candidates.csv")
     assert len(parquet) == len(csv) == 2
     assert "2 candidates" in capsys.readouterr().out
-    assert main(["match", str(inv_dir), "-o", str(out), "--min-score", "2"]) == 2
+    assert main(["match", str(mini_dir), "-o", str(out), "--min-score", "2"]) == 2
     assert "min_score" in capsys.readouterr().err
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +13,6 @@ from flowmatch.milp.milkrounds import collections_per_year, milk_round_pairs
 from flowmatch.milp.optimise import optimise
 from flowmatch.milp.routing import site_distance_matrix
 
-DATA = Path(__file__).parent / "data"
 KM_PER_DEG = 111.195  # great-circle km per degree of latitude
 
 
@@ -166,17 +163,17 @@ def test_collections_per_year_follow_frequency_and_months():
 # --------------------------------------------------------------------------- test of record
 
 
-def test_p_n16_k8_through_the_cli(tmp_path):
+def test_p_n16_k8_through_the_cli(tmp_path, data_dir):
     """CVRPLIB P-n16-k8: the plan's routes total at most 1% above the optimum 450."""
     out = tmp_path / "plan"
-    assert main(["optimise", str(DATA / "p_n16_k8"), "-o", str(out)]) == 0
+    assert main(["optimise", str(data_dir / "p_n16_k8"), "-o", str(out)]) == 0
     routes = pd.read_csv(out / "routes.csv")
     flows = pd.read_csv(out / "flows.csv")
     total = float((routes["km"] * routes["collections_per_year"]).sum())
     assert total <= 1.01 * 450
     assert total >= 450 - 1e-6  # nothing shorter exists: the routes are real
     # every customer collected once, every route within the capacity of 35
-    res = pd.read_csv(DATA / "p_n16_k8" / "resources.csv")
+    res = pd.read_csv(data_dir / "p_n16_k8" / "resources.csv")
     demand = res.set_index("resource_id")["quantity"]
     collected = flows[flows["mode"] == "milk_round"]
     assert sorted(collected["have_id"]) == sorted(demand.index.drop("processor"))
@@ -185,7 +182,7 @@ def test_p_n16_k8_through_the_cli(tmp_path):
         assert demand[haves].sum() == pytest.approx(r.load_per_collection) and r.load_per_collection <= 35
         assert r.sites.split(";")[0] == r.sites.split(";")[-1] == "n1"
     # the km in routes.csv are the distances table's along the visit order
-    dist = pd.read_csv(DATA / "p_n16_k8" / "distances.csv")
+    dist = pd.read_csv(data_dir / "p_n16_k8" / "distances.csv")
     d = {**{(a, b): k for a, b, k in dist.itertuples(index=False)},
          **{(b, a): k for a, b, k in dist.itertuples(index=False)}}
     for r in routes.itertuples(index=False):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,19 +18,12 @@ from optimise_cases import (
 from scipy.optimize import linprog
 
 from flowmatch.errors import ModelError, ParamsError
-from flowmatch.inputs.inventory import read_inventory
 from flowmatch.milp.optimise import optimise
 from flowmatch.plans.folder import write_plan
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
 from flowmatch.plans.summary import check_balance
 
-MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
 SOLVERS = ["highs", "cbc"]
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return read_inventory(MINI)
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +353,7 @@ def test_synergy_part_declares_balances_for_other_parts(mini, mini_cands):
     assert np.all(ax >= model.row_lb - 1e-6) and np.all(ax <= model.row_ub + 1e-6)
 
 
-def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, capsys, mini_cands):
+def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, capsys, mini_dir, mini_cands):
     """The command a user runs, with the matcher replaced by fixed candidates."""
     import sys
     import types
@@ -372,7 +364,7 @@ def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, caps
     fake.match = lambda inv, **kw: mini_cands
     monkeypatch.setitem(sys.modules, "flowmatch.matching.candidates", fake)
     out = tmp_path / "out"
-    rc = main(["optimise", str(MINI), "-o", str(out), "--solver", "cbc", "--objective", "landfill",
+    rc = main(["optimise", str(mini_dir), "-o", str(out), "--solver", "cbc", "--objective", "landfill",
                "--write-lp", str(tmp_path / "m.lp")])
     assert rc == 0
     text = capsys.readouterr().out
@@ -381,7 +373,7 @@ def test_cli_optimise_writes_plan_and_prints_summary(tmp_path, monkeypatch, caps
     assert summary["minimised"] == "landfill" and summary["solver"] == "cbc"
     assert summary["objective"]["landfill_t"] == pytest.approx(70000.0)
     assert "flow_H1_W1_" in (tmp_path / "m.lp").read_text()
-    rc = main(["optimise", str(MINI), "-o", str(out), "--time-limit", "0"])
+    rc = main(["optimise", str(mini_dir), "-o", str(out), "--time-limit", "0"])
     assert rc == 2 and "time_limit must be a positive" in capsys.readouterr().err
 
 

@@ -86,25 +86,18 @@ def test_bad_arguments_are_refused(between, points):
 # --------------------------------------------------------------------------- solving
 
 
-@pytest.fixture(scope="module")
-def park():
-    from whatif_cases import trade_off_park
-
-    return trade_off_park()
-
-
-def test_cost_co2_front_is_non_dominated_and_ends_at_the_single_objective_optima(park):
+def test_cost_co2_front_is_non_dominated_and_ends_at_the_single_objective_optima(trade_off):
     from flowmatch.milp.optimise import optimise
     from flowmatch.studies.pareto import pareto_front
 
-    front = pareto_front(park, between=("cost", "co2"), points=7, gap=0.0)
+    front = pareto_front(trade_off, between=("cost", "co2"), points=7, gap=0.0)
     assert (front["status"] == "optimal").all()
     assert front["point"].tolist() == list(range(1, len(front) + 1))
     x, y = front["cost"].to_numpy(), front["co2_t"].to_numpy()
     assert len(front) >= 3 and len(front) <= 7
     assert np.all(np.diff(x) > 0) and np.all(np.diff(y) < 0)  # non-dominated: a staircase
-    best_cost = optimise(park, objective="cost", gap=0.0).summary["objective"]
-    best_co2 = optimise(park, objective="co2", gap=0.0).summary["objective"]
+    best_cost = optimise(trade_off, objective="cost", gap=0.0).summary["objective"]
+    best_co2 = optimise(trade_off, objective="co2", gap=0.0).summary["objective"]
     assert x[0] == pytest.approx(best_cost["cost"], rel=1e-9)
     assert y[-1] == pytest.approx(best_co2["co2_t"], rel=1e-9)
     # by hand: 2 synergies (30, 100 km) cost 238,500; all 4 emit 1,280 - 4 x 320 + 0.1 x 470 = 47 t
@@ -115,10 +108,10 @@ def test_cost_co2_front_is_non_dominated_and_ends_at_the_single_objective_optima
     assert front.attrs["between"] == ("cost", "co2")
 
 
-def test_landfill_cost_front(park):
+def test_landfill_cost_front(trade_off):
     from flowmatch.studies.pareto import pareto_front
 
-    front = pareto_front(park, between=("landfill", "cost"), points=4, gap=0.0)
+    front = pareto_front(trade_off, between=("landfill", "cost"), points=4, gap=0.0)
     assert front["landfill_t"].iloc[0] == pytest.approx(0.0, abs=1e-6)
     assert front["cost"].iloc[-1] == pytest.approx(238500.0, rel=1e-6)
     assert np.all(np.diff(front["landfill_t"]) > 0) and np.all(np.diff(front["cost"]) < 0)
@@ -135,18 +128,11 @@ def test_objectives_that_agree_give_one_point():
     assert len(front) == 1 and front.at[0, "landfill_t"] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_cli_pareto_writes_table_and_plot(tmp_path, capsys):
-    from whatif_cases import trade_off_tables
-
+def test_cli_pareto_writes_table_and_plot(tmp_path, trade_off_dir, capsys):
     from flowmatch.cli import main
 
-    inv_dir = tmp_path / "park"
-    inv_dir.mkdir()
-    for name, df in trade_off_tables().items():
-        df.to_csv(inv_dir / f"{name}.csv", index=False)
-    (inv_dir / "params.toml").write_text("carbon_price = 0\n", encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["pareto", str(inv_dir), "--points", "4", "--gap", "0", "-o", str(out)]) == 0
+    assert main(["pareto", str(trade_off_dir), "--points", "4", "--gap", "0", "-o", str(out)]) == 0
     table = pd.read_csv(out / "pareto.csv")
     root = ET.fromstring((out / "pareto.svg").read_text(encoding="utf-8"))
     assert len(root.findall(f"{SVG}circle")) == len(table) >= 2

@@ -12,7 +12,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from plan_fixture import HOSTILE, make_plan_folder
+from plan_fixture import HOSTILE
 
 from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, PlanFolderError
@@ -30,10 +30,9 @@ from flowmatch.report.workbook import flatten_summary, write_plan_xlsx
 
 
 @pytest.fixture(scope="module")
-def plan_dir(tmp_path_factory) -> Path:
-    d = make_plan_folder(tmp_path_factory.mktemp("plan") / "plan", hostile=True, seed=3)
-    write_report(d)
-    return d
+def plan_dir(plan_folder) -> Path:
+    """A small hostile plan folder with its report, shared by this module: copy it to change it."""
+    return plan_folder("plan", report=True, hostile=True, seed=3)
 
 
 def _copy(plan_dir: Path, tmp_path: Path) -> Path:
@@ -184,9 +183,8 @@ def test_map_first_view_leaves_out_a_distant_site_and_says_so(plan_dir, tmp_path
 
 
 @pytest.fixture(scope="module")
-def huge_dir(tmp_path_factory) -> Path:
-    return make_plan_folder(tmp_path_factory.mktemp("huge") / "plan", n_sites=5000, n_haves=40000,
-                            n_wants=25000, seed=7)
+def huge_dir(plan_folder) -> Path:
+    return plan_folder("huge", n_sites=5000, n_haves=40000, n_wants=25000, seed=7)
 
 
 @pytest.mark.slow
@@ -391,10 +389,9 @@ def test_comparison_only_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_optimise_with_report_on_a_bundled_dataset(tmp_path, capsys):
+def test_optimise_with_report_on_a_bundled_dataset(tmp_path, capsys, mini_dir):
     out = tmp_path / "mini"
-    inv = Path(__file__).resolve().parents[1] / "datasets" / "mini"
-    assert main(["optimise", str(inv), "-o", str(out), "--report"]) == 0
+    assert main(["optimise", str(mini_dir), "-o", str(out), "--report"]) == 0
     assert f"report: {out / 'report.html'}" in capsys.readouterr().out
     s = json.loads((out / "summary.json").read_text())
     kpis = _kpis((out / "report.html").read_text(encoding="utf-8"))

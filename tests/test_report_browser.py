@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from plan_fixture import make_plan_folder
 
 from flowmatch.matching.gaps import gap_analysis
 from flowmatch.plans.folder import read_plan_folder
-from flowmatch.report.page import render_report, write_report
+from flowmatch.report.page import render_report
 
 pytestmark = pytest.mark.browser
 
@@ -70,10 +69,9 @@ def _boxes(driver, selector: str) -> list[tuple[float, float]]:
 
 
 @pytest.fixture(scope="module")
-def plan_dir(tmp_path_factory) -> Path:
-    d = make_plan_folder(tmp_path_factory.mktemp("browser") / "plan", hostile=True, seed=11)
-    write_report(d)
-    return d
+def plan_dir(plan_folder) -> Path:
+    """A small hostile plan folder with its report, for the page tests (read-only)."""
+    return plan_folder("browser", report=True, hostile=True, seed=11)
 
 
 def test_report_renders_without_errors(browser, plan_dir):
@@ -147,9 +145,8 @@ def test_tables_sort_on_click(browser, plan_dir):
 
 
 @pytest.mark.slow
-def test_huge_plan_report_opens(browser, tmp_path_factory):
-    d = make_plan_folder(tmp_path_factory.mktemp("huge") / "plan", n_sites=5000, n_haves=40000,
-                         n_wants=25000, seed=5)
+def test_huge_plan_report_opens(browser, plan_folder):
+    d = plan_folder("huge", n_sites=5000, n_haves=40000, n_wants=25000, seed=5)
     pf = read_plan_folder(d)  # the page only: writing plan.xlsx is tested in test_report.py
     gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
     (d / "report.html").write_text(render_report(pf, gaps), encoding="utf-8")
@@ -163,10 +160,10 @@ def test_huge_plan_report_opens(browser, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_report_of_a_bundled_dataset(browser, tmp_path):
+def test_report_of_a_bundled_dataset(browser, tmp_path, datasets_dir):
     from flowmatch.cli import main
 
-    inv = Path(__file__).resolve().parents[1] / "datasets" / "power_cement_brewery"
+    inv = datasets_dir / "power_cement_brewery"
     assert main(["optimise", str(inv), "-o", str(tmp_path), "--report"]) == 0
     _open(browser, tmp_path / "report.html")
     assert _severe(browser) == []

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from whatif_cases import trade_off_park, trade_off_tables
 
 from flowmatch.cli import main
 from flowmatch.errors import ParamsError, ScenarioError
@@ -16,7 +15,6 @@ from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
 from flowmatch.studies.whatif import parse_vary, run_whatif, scenario_runs, write_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
-MINI = ROOT / "datasets" / "mini"
 SCENARIOS = sorted((ROOT / "datasets" / "scenarios").glob("*.toml"))
 
 
@@ -85,15 +83,15 @@ def test_the_example_scenarios_exist():
     assert {p.name for p in SCENARIOS} >= {"landfill_tax.toml", "greywater_pipe.toml"}
 
 
-def _dataset_for(scenario: Path) -> Path:
+def _dataset_for(scenario: Path, datasets: Path) -> Path:
     """The bundled dataset a scenario is written for: the one its name starts with, else mini."""
-    parks = [d for d in (ROOT / "datasets").iterdir() if (d / "sites.csv").exists()]
-    return next((d for d in parks if scenario.stem.startswith(d.name)), MINI)
+    parks = [d for d in datasets.iterdir() if (d / "sites.csv").exists()]
+    return next((d for d in parks if scenario.stem.startswith(d.name)), datasets / "mini")
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
-def test_example_scenarios_apply_to_their_dataset(path):
-    inv = read_inventory(_dataset_for(path))
+def test_example_scenarios_apply_to_their_dataset(path, datasets_dir):
+    inv = read_inventory(_dataset_for(path, datasets_dir))
     s = load_scenario(path)
     new = apply_scenario(inv, s)
     for k, v in s.params.items():
@@ -116,9 +114,9 @@ def test_write_comparison_writes_csv_and_parquet_atomically(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparison.csv", "comparison.parquet"]
 
 
-def test_jobs_must_be_positive():
+def test_jobs_must_be_positive(mini):
     with pytest.raises(ParamsError, match="jobs = 0"):
-        run_whatif(read_inventory(MINI), jobs=0)
+        run_whatif(mini, jobs=0)
 
 
 # --------------------------------------------------------------------------- solving
@@ -130,8 +128,8 @@ def _write_toml(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
-def test_raising_landfill_tax_never_increases_landfill():
-    table = run_whatif(trade_off_park(), vary=["landfill_tax=0,10,20,40,60,100"], jobs=1, gap=0.0)
+def test_raising_landfill_tax_never_increases_landfill(trade_off):
+    table = run_whatif(trade_off, vary=["landfill_tax=0,10,20,40,60,100"], jobs=1, gap=0.0)
     grid = table.iloc[1:]
     assert (grid["status"] == "optimal").all(), table["message"].tolist()
     landfill = grid["landfill_t"].to_numpy()
@@ -142,14 +140,14 @@ def test_raising_landfill_tax_never_increases_landfill():
     assert (grid["n_synergies"].to_numpy()[[0, -1]] == [2, 4]).all()
 
 
-def test_scenario_files_change_the_plan(tmp_path):
+def test_scenario_files_change_the_plan(tmp_path, trade_off):
     files = [
         _write_toml(tmp_path, "byproduct.toml", 'byproducts = ["H0", "H1", "H2", "H3"]\n'),
         _write_toml(tmp_path, "belt.toml",
                     '[[infrastructure]]\nsites = ["HUB", "B2"]\ncategory = "material"\n'),
         _write_toml(tmp_path, "closure.toml", '[remove]\nsites = ["B0"]\n'),
     ]
-    table = run_whatif(trade_off_park(), scenarios=files, jobs=1, gap=0.0).set_index("scenario")
+    table = run_whatif(trade_off, scenarios=files, jobs=1, gap=0.0).set_index("scenario")
     assert list(table.index) == ["baseline", "byproduct", "belt", "closure"]
     assert table.at["belt", "file"] == str(files[1]) and table.at["baseline", "file"] == ""
     base = table.loc["baseline"]
@@ -166,10 +164,10 @@ def test_scenario_files_change_the_plan(tmp_path):
 
 
 @pytest.mark.slow
-def test_grid_in_two_processes_matches_one():
+def test_grid_in_two_processes_matches_one(trade_off):
     grid = ["landfill_tax=0,60", "carbon_price=0,120"]
-    serial = run_whatif(trade_off_park(), vary=grid, jobs=1, gap=0.0)
-    parallel = run_whatif(trade_off_park(), vary=grid, jobs=2, gap=0.0)
+    serial = run_whatif(trade_off, vary=grid, jobs=1, gap=0.0)
+    parallel = run_whatif(trade_off, vary=grid, jobs=2, gap=0.0)
     assert len(parallel) == 1 + 4
     assert list(parallel.columns[:4]) == ["scenario", "file", "landfill_tax", "carbon_price"]
     pd.testing.assert_frame_equal(serial.drop(columns=["solve_s", "total_s"]),
@@ -178,13 +176,13 @@ def test_grid_in_two_processes_matches_one():
         (0.0, 0.0), (0.0, 120.0), (60.0, 0.0), (60.0, 120.0)}
 
 
-def test_a_failing_solve_is_a_row_not_a_crash():
-    table = run_whatif(trade_off_park(), vary=["landfill_tax=0,20"], jobs=1, solver="pulp:NO_SUCH_SOLVER")
+def test_a_failing_solve_is_a_row_not_a_crash(trade_off):
+    table = run_whatif(trade_off, vary=["landfill_tax=0,20"], jobs=1, solver="pulp:NO_SUCH_SOLVER")
     assert len(table) == 3 and (table["status"] == "error").all()
     assert table["message"].str.contains("NO_SUCH_SOLVER").all() and table["cost"].isna().all()
 
 
-def test_a_bad_scenario_fails_before_any_solve(tmp_path, monkeypatch):
+def test_a_bad_scenario_fails_before_any_solve(tmp_path, monkeypatch, trade_off):
     import flowmatch.milp.optimise
 
     def no_solve(*a, **k):  # pragma: no cover - reached only if the check comes too late
@@ -193,24 +191,19 @@ def test_a_bad_scenario_fails_before_any_solve(tmp_path, monkeypatch):
     monkeypatch.setattr(flowmatch.milp.optimise, "optimise", no_solve)
     bad = _write_toml(tmp_path, "bad.toml", '[remove]\nsites = ["NOWHERE"]\n')
     with pytest.raises(ScenarioError, match="NOWHERE"):
-        run_whatif(trade_off_park(), scenarios=[bad], jobs=1)
+        run_whatif(trade_off, scenarios=[bad], jobs=1)
 
 
-def test_cli_whatif_writes_the_comparison(tmp_path, capsys):
-    inv_dir = tmp_path / "park"
-    inv_dir.mkdir()
-    for name, df in trade_off_tables().items():
-        df.to_csv(inv_dir / f"{name}.csv", index=False)
-    (inv_dir / "params.toml").write_text("carbon_price = 0\n", encoding="utf-8")
+def test_cli_whatif_writes_the_comparison(tmp_path, trade_off_dir, capsys):
     scen = _write_toml(tmp_path, "tax.toml", "[params]\nlandfill_tax = 60\n")
     out = tmp_path / "out"
-    rc = main(["whatif", str(inv_dir), str(scen), "--vary", "carbon_price=0,120", "--jobs", "1", "-o", str(out)])
+    rc = main(["whatif", str(trade_off_dir), str(scen), "--vary", "carbon_price=0,120", "--jobs", "1", "-o", str(out)])
     assert rc == 0
     table = pd.read_parquet(out / "comparison.parquet")
     assert table["scenario"].tolist() == ["baseline", "carbon_price=0", "carbon_price=120",
                                           "tax carbon_price=0", "tax carbon_price=120"]
     assert table.loc[3, "landfill_t"] == pytest.approx(0.0) and table.loc[1, "landfill_t"] == pytest.approx(2000.0)
     assert "comparison.csv" in capsys.readouterr().out
-    rc = main(["whatif", str(inv_dir), str(tmp_path / "missing.toml"), "-o", str(out)])
+    rc = main(["whatif", str(trade_off_dir), str(tmp_path / "missing.toml"), "-o", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and "missing.toml" in err and "Traceback" not in err

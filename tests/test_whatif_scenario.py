@@ -12,8 +12,6 @@ from flowmatch.errors import FlowmatchError, ScenarioError
 from flowmatch.inputs.inventory import build_inventory, read_inventory
 from flowmatch.inputs.scenario import INFRASTRUCTURE_DEFAULTS, apply_scenario, load_scenario
 
-MINI = Path(__file__).resolve().parents[1] / "datasets" / "mini"
-
 
 def _tables() -> dict[str, pd.DataFrame]:
     sites = pd.DataFrame({"site_id": ["A", "B", "C"], "lat": [36.0, 36.01, 36.02],
@@ -110,8 +108,7 @@ def test_add_site_resource_and_property_are_normalised(tmp_path, inv):
                                    inv.resources.set_index("resource_id").loc[["HA", "WC"], "cost"])
 
 
-def test_add_to_a_csv_inventory_mixes_text_and_numbers(tmp_path):
-    inv = read_inventory(MINI)
+def test_add_to_a_csv_inventory_mixes_text_and_numbers(tmp_path, mini):
     s = _scenario(tmp_path, """
         [[add.resources]]
         resource_id = "H3"
@@ -123,7 +120,7 @@ def test_add_to_a_csv_inventory_mixes_text_and_numbers(tmp_path):
         unit = "t"
         hazardous = false
     """)
-    new = apply_scenario(inv, s)
+    new = apply_scenario(mini, s)
     r = new.resources.set_index("resource_id")
     assert r.loc["H3", "quantity"] == 10.0 and r.loc["H3", "months"] == "1-12"
     assert r.loc["H3", "hazardous"] == False  # noqa: E712 - a numpy bool
