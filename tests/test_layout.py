@@ -85,3 +85,15 @@ print(os.environ.get("NUMBA_CACHE_DIR", "-"))
     theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                             env={**base, "NUMBA_CACHE_DIR": str(tmp_path / "own")})
     assert theirs.stdout.split() == [str(tmp_path / "own"), str(tmp_path / "own")]
+
+
+def test_every_subpackage_is_installed():
+    """pyproject lists the packages by hand (kernels/ is mapped to flowmatch.kernels), so a
+    new subpackage missing from the list would be left out of a wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.joinpath("flowmatch").rglob("__init__.py")}
+    found.add("flowmatch.kernels")
+    assert found == listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}; " \
+                            f"not packages: {sorted(listed - found)}"
