@@ -155,3 +155,20 @@ def test_one_options_object_serves_optimise_and_its_keywords_override_it():
     overridden = optimise(inv, candidates=cands, options=opts, objective="cost")
     assert overridden.summary["minimised"] == "cost"
     assert np.isfinite(overridden.gap)
+
+
+def test_blocks_left_when_the_budget_is_spent_are_solved_together(monkeypatch):
+    """A tiny time limit is not overrun by a floor paid once per block: once the budget is
+    spent, the remaining blocks are one solve, and the plan still balances."""
+    res = [{"id": f"H{i}", "role": "have", "quantity": 10.0 + i, "cost": 50.0} for i in range(12)]
+    res += [{"id": f"W{i}", "role": "want", "quantity": 12.0 + i, "cost": 30.0} for i in range(12)]
+    inv = make_inventory(res, fixed_cost_synergy=100.0)
+    cands = make_candidates([(f"H{i}", f"W{i}", 5.0) for i in range(12)])
+    monkeypatch.setattr(blocks_mod, "BUNDLE_MAX_INT", -1)  # twelve components, twelve blocks
+    roomy = optimise(inv, candidates=cands, gap=0.0, jobs=1)
+    assert roomy.summary["n_solves"] == roomy.summary["n_components"] == 12
+    spent = SolveOptions(time_limit=1e-6, gap=0.0, jobs=1)
+    tight = optimise(inv, candidates=cands, options=spent)
+    assert tight.summary["n_components"] == 12 and tight.summary["n_solves"] < 12
+    check = tight.flows.groupby("have_id")["quantity"].sum()
+    assert all(check[f"H{i}"] == pytest.approx(10.0 + i) for i in range(12))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -146,13 +147,42 @@ def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shar
                 results[running.pop(f)] = f.result()
 
 
+def _solve_here(model: LinearModel, blocks: list[Block], subs: list[LinearModel],
+                here: Callable[[int], SolveResult], weights: dict[str, float], x0: np.ndarray | None,
+                options: SolveOptions, budget: SolveBudget) -> tuple[list[Block], list[SolveResult]]:
+    """Solve the blocks one after another in this process.
+
+    Once the budget is all but spent (under two ``MIN_SOLVE_S`` left), the
+    remaining blocks are solved together in one call with what is left, so a
+    short time limit is not overrun by a floor paid once per block.
+    """
+    done_blocks: list[Block] = []
+    done: list[SolveResult] = []
+    for i in range(len(subs)):
+        rest = len(subs) - i
+        if rest > 1 and budget.left() < 2 * MIN_SOLVE_S:
+            merged = Block(np.concatenate([b.cols for b in blocks[i:]]),
+                           np.concatenate([b.rows for b in blocks[i:]]))
+            sub = sub_model(model, merged)  # sorts merged's indices
+            log.info("%d blocks left with %.2f s of the budget: solving them together", rest, budget.left())
+            done.append(solve(sub, weights, solver=options.solver, time_limit=budget.share(),
+                              gap=options.gap, warm_start=None if x0 is None else x0[merged.cols],
+                              threads=options.threads))
+            done_blocks.append(merged)
+            break
+        done.append(here(i))
+        done_blocks.append(blocks[i])
+    return done_blocks, done
+
+
 def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None,
                  options: SolveOptions, budget: SolveBudget
                  ) -> tuple[list[Block], list[SolveResult], int]:
     """Solve every independent block of ``model`` within ``budget``.
 
-    Returns the blocks, their results (same order) and the number of connected
-    components.
+    Returns the blocks solved, their results (same order) and the number of
+    connected components. Blocks left when the budget runs out are solved as
+    one (see :func:`_solve_here`), so there may be fewer blocks than components.
     """
     blocks, n_comp = split_blocks(model)
     subs = [sub_model(model, b) for b in blocks]
@@ -173,6 +203,8 @@ def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray |
         return solve(subs[i], weights, solver=options.solver, time_limit=shares.take(i), gap=options.gap,
                      warm_start=starts[i], threads=options.threads)
 
+    if not pooled:
+        return (*_solve_here(model, blocks, subs, here, weights, x0, options, budget), n_comp)
     for i in range(len(subs)):
         if i not in in_pool:
             results[i] = here(i)
