@@ -31,7 +31,7 @@ import pytest
 
 from flowmatch.inputs.inventory import build_inventory
 from flowmatch.milp.optimise import build_model, build_parts, optimise
-from flowmatch.milp.solvers import build_pulp
+from flowmatch.milp.pulp_cbc import build_pulp
 
 
 def synthetic_case(n_pairs: int, seed: int = 0, per_want: int = 10, parks: int = 1, kinds: int = 1,

@@ -57,7 +57,7 @@ _LAZY = {
     "gaps_text": "matching.gaps",
     "optimise": "milp.optimise",
     "solve": "milp.solvers",
-    "SolveResult": "milp.solvers",
+    "SolveResult": "milp.solution",
     "water_targets": "milp.targets",
     "heat_targets": "milp.targets",
     "targets_text": "milp.targets",

@@ -11,7 +11,10 @@
     milkrounds   milk rounds, joining the material balances (routing: the route pool)
     water        the water network with contaminant limits, pipes and regeneration
     heat/        the heat network: streams, temperature slots, the part, its flows
-    solvers      adapters to HiGHS (highspy) and to CBC and others (PuLP); LP/MPS files
+    solvers      solve() and write_model(): the adapter a user names
+    highs        the HiGHS adapter (highspy): arrays in one call, LP/MPS files, IIS
+    pulp_cbc     the PuLP adapter: CBC and any solver PuLP knows
+    solution     SolveResult and what every adapter shares
     blocks       independent blocks solved within the budget, in a process pool
     infeasible   why a model is infeasible, in the parts' words
     optimise     the run: parts, model, warm start, blocks, flows, summary

@@ -30,7 +30,8 @@ from scipy.sparse.csgraph import connected_components
 
 from flowmatch.milp.builder import LinearModel
 from flowmatch.milp.options import MIN_SOLVE_S, SolveBudget, SolveOptions
-from flowmatch.milp.solvers import SolveResult, solve
+from flowmatch.milp.solution import SolveResult
+from flowmatch.milp.solvers import solve
 
 __all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "BUNDLE_MAX_INT", "BUNDLE_VARS",
            "POOL_MIN_INT", "POOL_MIN_LEFT_S"]

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.highs import new_highs, pass_highs
 from flowmatch.milp.options import SolveBudget
-from flowmatch.milp.solvers import new_highs, pass_highs, solve
+from flowmatch.milp.solvers import solve
 
 __all__ = ["explain_infeasible", "describe_row", "ROW_MEANING"]
 

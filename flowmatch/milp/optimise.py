@@ -29,7 +29,8 @@ from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
-from flowmatch.milp.solvers import relative_gap, write_model
+from flowmatch.milp.solution import relative_gap
+from flowmatch.milp.solvers import write_model
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.plans.summary import baseline, build_summary, check_balance
 
