@@ -21,7 +21,7 @@ import numpy as np
 from flowmatch.errors import SolverError
 from flowmatch.files import atomic_write
 from flowmatch.milp.builder import LinearModel
-from flowmatch.milp.solution import SolveResult, clean_solution, file_names, relative_gap
+from flowmatch.milp.solution import SolveResult, clean_solution, file_names, solve_result
 
 __all__ = ["new_highs", "pass_highs", "solve_highs", "write_highs"]
 
@@ -160,11 +160,8 @@ def solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, t
         status, x = "optimal", np.zeros(0)
     else:
         status, x = "error", None
-    if x is None:
-        obj = bound = math.nan
-    else:
-        obj = float(c @ x + k)
+    def bound_of(obj: float) -> float:
         bound = float(info.mip_dual_bound) if is_mip else (obj if status == "optimal" else math.nan)
-        if status == "optimal" and not math.isfinite(bound):
-            bound = obj
-    return SolveResult(status, x, obj, bound, relative_gap(obj, bound), dt, "highs", message)
+        return obj if status == "optimal" and not math.isfinite(bound) else bound
+
+    return solve_result(status, x, c, k, bound_of, dt, "highs", message)

@@ -23,7 +23,7 @@ import numpy as np
 from flowmatch.errors import SolverError
 from flowmatch.files import atomic_write
 from flowmatch.milp.builder import LinearModel
-from flowmatch.milp.solution import SolveResult, clean_solution, file_names, relative_gap
+from flowmatch.milp.solution import SolveResult, clean_solution, file_names, solve_result
 
 __all__ = ["build_pulp", "solve_pulp", "write_pulp"]
 
@@ -157,14 +157,12 @@ def solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write
         status, x = "time_limit", None
     else:
         status, x = "error", None
-    if x is None:
-        obj = bound = math.nan
-    else:
-        obj = float(c @ x + k)
+    def bound_of(obj: float) -> float:
         bound = _cbc_bound(log_text, obj) if is_mip else (obj if status == "optimal" else math.nan)
-        bound = min(bound, obj) if math.isfinite(bound) else bound
+        return min(bound, obj) if math.isfinite(bound) else bound
+
     name = "cbc" if solver.lower() in ("cbc", "pulp") else solver
-    return SolveResult(status, x, obj, bound, relative_gap(obj, bound), dt, name, message)
+    return solve_result(status, x, c, k, bound_of, dt, name, message)
 
 
 def write_pulp(model: LinearModel, c: np.ndarray, k: float, path: str | Path) -> None:

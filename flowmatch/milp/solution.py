@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from flowmatch.milp.builder import LinearModel
 
-__all__ = ["SolveResult", "STATUSES", "relative_gap", "clean_solution", "file_names"]
+__all__ = ["SolveResult", "STATUSES", "relative_gap", "clean_solution", "file_names", "solve_result"]
 
 STATUSES = ("optimal", "time_limit", "infeasible", "unbounded", "error")
 
@@ -94,3 +95,16 @@ def file_names(names: list[str]) -> list[str]:
         out.append(n if n not in seen else f"{n}#{i}")
         seen.add(n)
     return out
+
+
+def solve_result(status: str, x: np.ndarray | None, c: np.ndarray, k: float,
+                 bound_of: Callable[[float], float], time_s: float, solver: str,
+                 message: str) -> SolveResult:
+    """An adapter's :class:`SolveResult`: objective ``c @ x + k`` of ``x`` and the
+    adapter's own bound for it (``bound_of(objective)``); both ``nan`` without ``x``."""
+    if x is None:
+        obj = bound = math.nan
+    else:
+        obj = float(c @ x + k)
+        bound = bound_of(obj)
+    return SolveResult(status, x, obj, bound, relative_gap(obj, bound), time_s, solver, message)
