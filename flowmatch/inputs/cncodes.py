@@ -74,16 +74,13 @@ def cn_solid_waste() -> pd.DataFrame:
 def cn_type_rows() -> pd.DataFrame:
     """Taxonomy rows (``type, parent, label, hazardous``) of every Chinese code.
 
-    The parent is the mapped EWC type; the label is English with the code,
-    e.g. ``"Other waste mineral oil ... (HW08 900-249-08)"``.
+    The parent is the mapped EWC type; the label is the English one (the
+    type code says the code).
     """
     hw, sw = _hw(), _sw()
-    hw_label = hw["label_en"] + " (" + hw["category"].where(hw["industry"] == "", hw["category"] + " "
-                                                            + hw["code"]) + ")"
     rows = [
-        pd.DataFrame({"type": hw["type"], "parent": hw["ewc"], "label": hw_label, "hazardous": True}),
-        pd.DataFrame({"type": sw["type"], "parent": sw["ewc"], "label": sw["label_en"] + " (" + sw["code"] + ")",
-                      "hazardous": False}),
+        pd.DataFrame({"type": hw["type"], "parent": hw["ewc"], "label": hw["label_en"], "hazardous": True}),
+        pd.DataFrame({"type": sw["type"], "parent": sw["ewc"], "label": sw["label_en"], "hazardous": False}),
     ]
     return pd.concat(rows, ignore_index=True)
 

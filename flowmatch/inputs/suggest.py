@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 from flowmatch.inputs.labels import check_lang, labels_zh, type_label
 from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
 
-__all__ = ["Suggestion", "TypeIndex", "type_index", "suggest", "SUGGEST_MIN_SCORE"]
+__all__ = ["Suggestion", "TypeIndex", "type_index", "suggest", "type_hints", "SUGGEST_MIN_SCORE"]
 
 #: Suggestions scoring below this (of 100) are not offered.
 SUGGEST_MIN_SCORE = 50.0
@@ -47,8 +47,8 @@ _FILLER = frozenset({"the", "a", "an", "of", "from", "and", "or", "in", "on", "a
 
 
 #: asides in EWC and list labels that say what a code is not
-_ASIDE = re.compile(r"\((?:except|excluding|not|不包括)[^)）]*[)）]|other than (?:that|those) mentioned in .*$"
-                    r"|\s*\((?:HW|SW)\d\d[^)]*\)$", re.IGNORECASE)
+_ASIDE = re.compile(r"\((?:except|excluding|not|不包括)[^)）]*[)）]|other than (?:that|those) mentioned in .*$",
+                    re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -206,3 +206,53 @@ def suggest(text: str, limit: int = 5, lang: str = "en", taxonomy: Taxonomy | No
         if len(best) >= limit:
             break
     return [Suggestion(t, type_label(t, lang, tax), round(s, 1), index.entries[i]) for t, (s, i) in best.items()]
+
+
+def _wants_hint(taxonomy: Taxonomy, t: str) -> str | None:
+    """Why a resource's type deserves suggestions: ``"unknown"``, ``"only a chapter"`` or None."""
+    if t not in taxonomy:
+        return "unknown"
+    chain = taxonomy.ancestors(t)
+    if chain[-1] == "ewc" and len(chain) <= 3:  # ewc, a chapter ewc:DD or a sub-chapter ewc:DDDD
+        return "only a chapter" if len(chain) == 2 else "only a sub-chapter"
+    return None
+
+
+def type_hints(resources: pd.DataFrame, taxonomy: Taxonomy | None = None, lang: str = "en",
+               limit: int = 3, max_rows: int = 20) -> list[str]:
+    """Suggested types for resources whose type is unknown or only an EWC chapter or sub-chapter.
+
+    The text searched is the resource's ``name`` and ``description``; for an
+    unknown type without either, the type code itself (``fly_ash`` -> "fly
+    ash"). A chapter or sub-chapter is searched below itself. One line per
+    resource, at most ``max_rows`` (then a line saying how many more).
+    """
+    tax = taxonomy if taxonomy is not None else builtin_taxonomy()
+    cols = [c for c in ("name", "description") if c in resources]
+    lines: list[str] = []
+    more = 0
+    cache: dict[tuple[str, str | None], list[Suggestion]] = {}
+    why_of = {t: _wants_hint(tax, t) for t in resources["type"].astype(str).unique()}
+    for row in resources.itertuples(index=False):
+        t = str(row.type)
+        why = why_of[t]
+        if why is None:
+            continue
+        text = " ".join(str(getattr(row, c)) for c in cols if isinstance(getattr(row, c), str)).strip()
+        if not text and why == "unknown":
+            text = re.sub(r"[_\-:]+", " ", t)
+        if not text:
+            continue
+        if len(lines) >= max_rows:
+            more += 1
+            continue
+        under = None if why == "unknown" else t
+        key = (text, under)
+        if key not in cache:
+            cache[key] = suggest(text, limit=limit, lang=lang, taxonomy=tax, under=under)
+        found = cache[key]
+        shown = "; ".join(f"{s.type} {s.label} ({s.score:.0f})" for s in found) or "nothing close"
+        lines.append(f"{row.resource_id}: type '{t}' is {why}; \"{text}\" may be: {shown}")
+    if more:
+        lines.append(f"... and {more} more resource(s) of such types")
+    return lines
