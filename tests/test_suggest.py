@@ -28,7 +28,7 @@ def cases() -> pd.DataFrame:
 
 def test_the_cases_are_many_in_both_languages_and_name_real_types(cases):
     zh = cases["text"].map(lambda x: bool(CJK.search(x)))
-    assert len(cases) >= 50 and zh.sum() >= 25 and (~zh).sum() >= 25
+    assert len(cases) >= 50 and zh.sum() >= 25 and (~zh).sum() >= 25  # 47 and 34
     tax = builtin_taxonomy()
     assert [t for e in cases["expected"] for t in e if t not in tax] == []
 

@@ -3,6 +3,10 @@
 ``ewc_codes.csv`` (the List of Wastes with hazardous flags), ``types.csv``
 (built-in water, energy and raw-material types), ``exchanges.csv`` (the
 knowledge base of documented exchanges, each with its source),
-``nace_divisions.csv`` (sector names for the gap analysis), and ``report.css``
-/ ``report.js`` (the report page's own style and script).
+``nace_divisions.csv`` (sector names for the gap analysis),
+``cn_hazardous_waste.csv`` and ``cn_solid_waste.csv`` (China's waste codes with
+their EWC mappings; sources in ``docs/codes.md``), ``labels_zh.csv`` (Chinese
+labels of built-in types), ``type_synonyms.csv`` (common names that
+``flowmatch suggest`` searches), and ``report.css`` / ``report.js`` (the report
+page's own style and script).
 """
