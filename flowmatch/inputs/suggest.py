@@ -63,7 +63,7 @@ def normalise(text: str) -> str:
 
 def _terms(key: str) -> set[str]:
     """Words of a normalised text (a plural ``s`` dropped); each Chinese character is a word."""
-    out = set()
+    out: set[str] = set()
     for w in key.split():
         if _CJK.search(w):
             out.update(w)
