@@ -168,3 +168,20 @@ def test_describe_shows_labels_in_the_language_asked(tmp_path: Path, mini_dir: P
     assert np.isclose(sum(t["quantity"] for t in top), inv.haves["quantity"].sum())
     assert "脱硫石膏" in describe_text(inv, lang="zh")
     assert "FGD gypsum" in describe_text(inv) and "脱硫石膏" not in describe_text(inv)
+
+
+def test_a_want_of_a_category_takes_every_code_of_it(hw, tax):
+    """A facility licensed for HW08 (a want of cnhw:HW08) takes 900-214-08 at score 1; a code of
+    another category is at most related through the EWC tree."""
+    from flowmatch.inputs.cncodes import cn_category_exchanges
+    from flowmatch.inputs.knowledge import merge_exchanges
+
+    kb = merge_exchanges(None)
+    rows = cn_category_exchanges()
+    assert len(rows) == (hw["industry"] != "").sum()
+    assert (rows["want_type"].str[-2:] == rows["have_type"].str[-2:]).all()
+    m = type_score_matrix(["cnhw:900-214-08", "cnhw:900-041-49", "ewc:130205"], ["cnhw:HW08", "cnhw:HW49"],
+                          tax, kb, Params())
+    assert m[0, 0] == 1.0 and m[1, 1] == 1.0
+    assert m[1, 0] < 0.5 and m[0, 1] < 0.5
+    assert m[2, 0] < 1.0  # an EWC code is not a code of the list

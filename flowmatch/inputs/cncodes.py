@@ -18,7 +18,9 @@ inherits everything the knowledge base documents for its EWC code (and the
 EWC code's sub-chapter and chapter) through :meth:`Taxonomy.ancestors
 <flowmatch.inputs.taxonomy.Taxonomy.ancestors>`, like any other sub-type.
 Hazardous-list codes are hazardous, solid-waste classes are not, whatever the
-EWC code says.
+EWC code says. A want of a category (``cnhw:HW08``, a facility licensed for
+HW08) takes every code of that category: :func:`cn_category_exchanges` adds
+those pairs to the merged knowledge base.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["HW_PREFIX", "SW_PREFIX", "cn_hazardous_waste", "cn_solid_waste", "cn_type_rows"]
+__all__ = ["HW_PREFIX", "SW_PREFIX", "cn_hazardous_waste", "cn_solid_waste", "cn_type_rows", "cn_labels_zh",
+           "cn_category_exchanges"]
 
 HW_PREFIX = "cnhw:"
 SW_PREFIX = "cnsw:"
@@ -91,3 +94,22 @@ def cn_labels_zh() -> dict[str, str]:
     out = dict(zip(hw["type"], hw["label_zh"], strict=True))
     out.update(zip(sw["type"], sw["label_zh"], strict=True))
     return out
+
+
+#: the source of the rows of :func:`cn_category_exchanges`
+CATEGORY_SOURCE = ("Same category of the National Hazardous Waste List (2021 edition, MEE Order No. 15): "
+                   "hazardous waste operating permits name the categories a facility may take")
+
+
+def cn_category_exchanges() -> pd.DataFrame:
+    """Knowledge-base rows saying that each 8-digit code serves a want of its own category.
+
+    A want of ``cnhw:HW08`` (a facility licensed for HW08) takes every HW08
+    code at score 1, although in the taxonomy the code sits under its EWC code,
+    not under its category. ``want_sectors`` is NACE E38.22 (treatment and
+    disposal of hazardous waste).
+    """
+    hw = _hw()
+    codes = hw[hw["industry"] != ""]
+    return pd.DataFrame({"have_type": codes["type"].to_numpy(), "want_type": HW_PREFIX + codes["category"].to_numpy(),
+                         "score": 1.0, "source": CATEGORY_SOURCE, "want_sectors": "E38.22"})
