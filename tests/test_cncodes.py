@@ -185,3 +185,27 @@ def test_a_want_of_a_category_takes_every_code_of_it(hw, tax):
     assert m[0, 0] == 1.0 and m[1, 1] == 1.0
     assert m[1, 0] < 0.5 and m[0, 1] < 0.5
     assert m[2, 0] < 1.0  # an EWC code is not a code of the list
+
+
+def test_report_labels_in_chinese(tmp_path: Path, mini_dir: Path):
+    import json
+
+    from flowmatch import optimise, read_inventory
+    from flowmatch.plans.folder import write_plan
+    from flowmatch.report.page import write_report
+
+    inv_dir = tmp_path / "inv"
+    inv_dir.mkdir()
+    for f in mini_dir.iterdir():
+        (inv_dir / f.name).write_bytes(f.read_bytes())
+    res = pd.read_csv(inv_dir / "resources.csv", dtype=str, keep_default_na=False)
+    res["type"] = res["type"].replace({"ewc:100105": "cnsw:SW06"})
+    res.to_csv(inv_dir / "resources.csv", index=False)
+    out = tmp_path / "plan"
+    inv = read_inventory(inv_dir)
+    write_plan(optimise(inv), out, inventory=inv)
+    zh = write_report(out, lang="zh").read_text(encoding="utf-8")
+    en = write_report(out).read_text(encoding="utf-8")
+    label = json.dumps("脱硫石膏 (cnsw:SW06)")[1:-1]  # as the Sankey's figure JSON writes it
+    assert label in zh and label not in en
+    assert json.dumps("FGD gypsum (cnsw:SW06)")[1:-1] in en
