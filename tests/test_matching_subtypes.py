@@ -43,16 +43,29 @@ def test_the_parent_code_has_no_row_of_its_own():
         assert kb[(kb["have_type"] == have) & (kb["want_type"] == "raw:yeast")].empty
 
 
-@pytest.mark.parametrize(("have", "steps"), [("ewc:020704", 1), ("ewc:0207", 2), ("ewc:02", 3)])
-def test_parent_codes_find_the_sub_types_exchange_at_a_discount(have, steps):
-    # spent brewer's yeast -> yeast-extract producers is documented on the sub-type only
-    best = max(s for (h, w), s in builtin_exchanges().set_index(["have_type", "want_type"])["score"].items()
-               if w == "raw:yeast" and have in builtin_taxonomy().ancestors(h)[1:]
-               and len(builtin_taxonomy().ancestors(h)) - len(builtin_taxonomy().ancestors(have)) == steps)
-    assert best == kb_score("ewc:020704:spent-yeast", "raw:yeast")
+def oracle(have: str, want: str, sub: float = 0.8) -> tuple[float, str]:
+    """Best ``s * sub**k`` over the knowledge-base rows on ``want`` whose have type lies k >= 1 steps below ``have``."""
+    tax = builtin_taxonomy()
+    best = (0.0, "")
+    for h, w, s in builtin_exchanges()[["have_type", "want_type", "score"]].itertuples(index=False):
+        up = tax.ancestors(h)
+        if w == want and have in up[1:] and s * sub ** up.index(have) > best[0]:
+            best = (s * sub ** up.index(have), h)
+    return best
+
+
+@pytest.mark.parametrize(("have", "steps", "via"), [
+    ("ewc:020704", 1, "ewc:020704:spent-yeast"),  # the legal 6-digit code
+    ("ewc:0207", 2, "ewc:020704:spent-yeast"),  # its sub-chapter
+    ("ewc:02", 3, "ewc:020499:molasses"),  # the chapter: molasses to baker's yeast scores higher
+])
+def test_parent_codes_find_the_sub_types_exchange_at_a_discount(have, steps, via):
+    score, sub_type = oracle(have, "raw:yeast")
+    assert sub_type == via
+    assert score == pytest.approx(kb_score(via, "raw:yeast") * 0.8**steps)
     row = pair(have, "raw:yeast")
-    assert row["s_type"] == pytest.approx(best * 0.8**steps)
-    assert row["via_subtype"] == "ewc:020704:spent-yeast"
+    assert row["s_type"] == pytest.approx(score)
+    assert row["via_subtype"] == via
 
 
 def test_legal_code_of_slag_finds_the_converter_slag_routes():
