@@ -123,3 +123,20 @@ def test_type_score_matrix_includes_the_sub_type_routes():
     score, _ = type_scores(*args)
     assert (type_score_matrix(*args) == score).all()
     assert (score > type_score_matrix(*args, subtypes=False)).any()
+
+
+def test_a_hazardous_sub_type_lends_its_rows_only_to_a_hazardous_parent():
+    """Spent pot lining (ewc:161101*, hazardous) goes to licensed kilns; a have typed with its
+    sub-chapter ewc:1611 (no hazardous flag) is not offered that route as a guess."""
+    tax, kb = builtin_taxonomy(), builtin_exchanges()
+    assert tax.hazardous("ewc:161101") is True and tax.hazardous("ewc:1611") is not True
+    assert kb_score("ewc:161101", "raw:fuel") > 0
+    score, via = type_scores(["ewc:1611"], ["raw:fuel"], tax, kb, Params())
+    assert score[0, 0] == 0 and via[0, 0] == ""
+    # a hazardous parent does take a hazardous sub-type's row
+    tax2 = tax.merged(pd.DataFrame([{"type": "ewc:161101:cathode", "parent": "ewc:161101", "label": "Cathode"}]))
+    kb2 = pd.concat([kb, pd.DataFrame([{"have_type": "ewc:161101:cathode", "want_type": "raw:clay",
+                                        "score": 0.5}])], ignore_index=True)
+    assert tax2.hazardous("ewc:161101:cathode") is True
+    score, via = type_scores(["ewc:161101"], ["raw:clay"], tax2, kb2, Params())
+    assert score[0, 0] == pytest.approx(0.5 * 0.8) and via[0, 0] == "ewc:161101:cathode"

@@ -18,7 +18,10 @@ for a want type ``k2`` steps below ``b``, as the ordinary rule does. The
 discount says the match is only *possible*: ``ewc:100202`` may be the
 blast-furnace slag that the row documents, or a converter slag that it does
 not. The candidate then names the sub-type in its ``via_subtype`` column, so
-the user knows what to check. Parents are found through
+the user knows what to check. A sub-type flagged hazardous lends its rows only
+to a parent code flagged hazardous too: a have typed ``ewc:1611`` must not be
+offered, as a guess, the licensed-only route of spent pot lining
+(``ewc:161101*``) to a kiln that may not be licensed. Parents are found through
 :meth:`flowmatch.inputs.taxonomy.Taxonomy.ancestors`, so any code that the
 taxonomy places above another (national codes mapped onto EWC codes among
 them) takes part.
@@ -72,9 +75,10 @@ def subtype_routes(have_types: list[str], want_types: list[str], taxonomy: Taxon
         cols = below.get(str(b))
         if not cols:
             continue
+        hazardous = str(a) in taxonomy and taxonomy.hazardous(str(a)) is True
         for k, parent in enumerate(taxonomy.ancestors(str(a))[1:], start=1):
             i = row_of.get(parent)
-            if i is None:
+            if i is None or (hazardous and taxonomy.hazardous(parent) is not True):
                 continue
             for j, k2 in cols:
                 value = float(s) * sub**k * disc**k2
