@@ -91,6 +91,7 @@ class Params:
     weight_frequency: float = _p(0.5, 0, None, "score weight of s_frequency")
     type_related_max: float = _p(0.6, 0, 1, "s_type of two related types whose common ancestor is as deep as the deeper of them (scaled down by depth)")
     type_inherit_discount: float = _p(0.9, 0, 1, "factor per taxonomy step when a type inherits a same-type or knowledge-base score from an ancestor")
+    type_subtype_discount: float = _p(0.8, 0, 1, "factor per taxonomy step when a have typed with a parent code (ewc:100202, ewc:1002, ewc:10) takes a knowledge-base score documented for one of its sub-types (0 turns this off)")
     quality_missing: float = _p(0.9, 0, 1, "factor in s_quality for each want range the have gives no value for (uncertain, not failed)")
     quality_tolerance: float = _p(0.5, 0.001, None, "how far out of a want's range a value may be, relative to the range's size, before its factor in s_quality reaches 0")
     frequency_mismatch: float = _p(0.5, 0, 1, "rhythm fit of the farthest-apart frequencies (continuous against batch); nearer ones score between this and 1")
