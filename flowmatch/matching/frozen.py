@@ -23,6 +23,9 @@ are the largest of:
   which ``s_quality`` judges). Two waste codes under the same sub-chapter are
   related; a gypsum and a fuel are not.
 
+Water types the water-use classes forbid (``flowmatch/data/water_classes.csv``,
+raw effluent to drinking water, say) score 0 whatever the rest gives.
+
 Unknown types (not in the taxonomy) match only themselves and the knowledge
 base rows that name them. A category mismatch scores 0 in the kernels.
 """
@@ -41,6 +44,7 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.schema import FREQUENCIES
 from flowmatch.inputs.taxonomy import Taxonomy
 from flowmatch.inputs.units import CATEGORIES
+from flowmatch.inputs.water_classes import forbidden_water_pairs
 
 __all__ = ["MatchArrays", "freeze", "type_score_matrix", "property_csr", "positions",
            "FUNGIBLE_ROOTS"]
@@ -288,6 +292,7 @@ def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Ta
             for b, s in kb.get(a, ()):
                 for j2, k2 in below.get(b, ()):
                     out[i, j2] = max(out[i, j2], s * disc ** (k1 + k2))
+    out[forbidden_water_pairs(have_types, want_types, taxonomy)] = 0.0  # water-use classes
     return out
 
 
