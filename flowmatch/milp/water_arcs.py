@@ -48,12 +48,14 @@ def with_class_limits(inv: Inventory, water: pd.DataFrame, vmax: pd.DataFrame) -
     """
     out = vmax.copy()
     sinks = water[water["role"] == "want"]
-    for rid, t in zip(sinks["resource_id"], sinks["type"].astype(str), strict=True):
+    sink_types = sinks["type"].astype(str)
+    for t in sink_types.unique():
+        ids = sinks.loc[sink_types == t, "resource_id"]
         for c, m in class_limits(t, inv.taxonomy)[["contaminant", "max"]].itertuples(index=False):
             if c not in out.columns:
                 out[c] = np.nan
-            if np.isnan(out.at[rid, c]):
-                out.at[rid, c] = m
+            col = out.loc[ids, c]
+            out.loc[ids, c] = col.where(col.notna(), m)
     return out[sorted(out.columns)]
 
 
