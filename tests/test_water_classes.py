@@ -202,7 +202,7 @@ def _water_park(draw):
     return res, props, params
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_water_park())
 def test_every_cascade_flow_respects_classes_and_limits(park):
     res, props, params = park
