@@ -69,6 +69,7 @@ class Params:
     pipe_cost_km: float = _p(15000.0, 0, None, "yearly cost per km of a water pipe between two sites")
     regeneration_removal: float = _p(0.9, 0, 1, "fraction of each contaminant a regeneration unit removes")
     regeneration_cost_m3: float = _p(0.0, 0, None, "price per m3 treated by the regeneration unit (0 with no unit offered)")
+    water_assume_unstated: int = _p(0, 0, 1, "1: a contaminant a water sink limits (its own max or its class default) that a source does not state is assumed at the sink's limit, and each such flow is logged; 0: that source cannot feed that sink")
     # heat
     hot_utility_price: float = _p(220.0, 0, None, "hot utility (boiler steam) price per MWh")
     hot_utility_co2_kg_mwh: float = _p(250.0, 0, None, "kg CO2e per MWh of hot utility")

@@ -26,6 +26,9 @@ are the largest of:
   knowledge-base rows of the types below it (:mod:`flowmatch.matching.subtypes`);
   :func:`type_scores` also says which sub-type.
 
+Water types the water-use classes forbid (``flowmatch/data/water_classes.csv``,
+raw effluent to drinking water, say) score 0 whatever the rest gives.
+
 Unknown types (not in the taxonomy) match only themselves and the knowledge
 base rows that name them. A category mismatch scores 0 in the kernels.
 """
@@ -44,6 +47,7 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.schema import FREQUENCIES
 from flowmatch.inputs.taxonomy import Taxonomy
 from flowmatch.inputs.units import CATEGORIES
+from flowmatch.inputs.water_classes import forbidden_water_pairs
 from flowmatch.matching.subtypes import subtype_routes
 
 __all__ = ["MatchArrays", "freeze", "type_score_matrix", "type_scores", "property_csr", "positions",
@@ -265,7 +269,9 @@ def type_scores(have_types: list[str], want_types: list[str], taxonomy: Taxonomy
     out = type_score_matrix(have_types, want_types, taxonomy, compatibility, params, subtypes=False)
     sub, via = subtype_routes(have_types, want_types, taxonomy, compatibility, params)
     better = sub > out
-    return np.where(better, sub, out), np.where(better, via, "").astype(object)
+    score = np.where(better, sub, out)
+    score[forbidden_water_pairs(have_types, want_types, taxonomy)] = 0.0  # no sub-type reopens them
+    return score, np.where(better, via, "").astype(object)
 
 
 def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Taxonomy,
@@ -310,6 +316,7 @@ def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Ta
             for b, s in kb.get(a, ()):
                 for j2, k2 in below.get(b, ()):
                     out[i, j2] = max(out[i, j2], s * disc ** (k1 + k2))
+    out[forbidden_water_pairs(have_types, want_types, taxonomy)] = 0.0  # water-use classes
     return out
 
 
