@@ -7,6 +7,8 @@ knowledge base of documented exchanges, each with its source),
 ``cn_hazardous_waste.csv`` and ``cn_solid_waste.csv`` (China's waste codes with
 their EWC mappings; sources in ``docs/codes.md``), ``labels_zh.csv`` (Chinese
 labels of built-in types), ``type_synonyms.csv`` (common names that
-``flowmatch suggest`` searches), and ``report.css`` / ``report.js`` (the report
-page's own style and script).
+``flowmatch suggest`` searches), ``water_classes.csv``
+and ``water_limits.csv`` (which water type may feed which, and a water sink
+type's default limits, each row citing its standard), and ``report.css``
+/ ``report.js`` (the report page's own style and script).
 """

@@ -29,8 +29,10 @@ from flowmatch.report.style import FONT, PARK_COLOURS, rgba, strings
 __all__ = ["Headline", "headline_figures", "sankey_figures", "comparison_figure", "pareto_figure",
            "REUSE_MODES"]
 
-REUSE_MODES = {"direct": "direct synergy", "milk_round": "milk round", "cascade": "cascade"}
-_FATE_COLOUR = {"direct synergy": "#2ca02c", "milk round": "#98c13d", "cascade": "#17becf"}
+REUSE_MODES = {"direct": "direct synergy", "milk_round": "milk round", "cascade": "cascade",
+               "regenerated": "cascade, regenerated"}
+_FATE_COLOUR = {"direct synergy": "#2ca02c", "milk round": "#98c13d", "cascade": "#17becf",
+                "cascade, regenerated": "#1f77b4"}
 _STILL = {"landfill": "still landfilled", "incineration": "still incinerated", "discharge": "still discharged",
           "recovered": "still recovered elsewhere", "disposal": "still disposed"}
 

@@ -244,7 +244,7 @@ def _map_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
 def _tables_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
     parts = []
     for modes, title, tid in ((["direct"], "Direct synergies", "t-synergies"),
-                              (["cascade"], "Cascades (water and heat)", "t-cascades")):
+                              (["cascade", "regenerated"], "Cascades (water and heat)", "t-cascades")):
         rows = _flow_rows(pf, modes)
         top = _largest(rows, "quantity", lim.max_rows, "category")
         parts.append(f"<h3>{esc(title)} ({len(rows):,})</h3>"
