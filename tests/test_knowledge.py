@@ -8,6 +8,7 @@ from importlib import resources
 import pandas as pd
 import pytest
 
+from flowmatch.inputs.cncodes import cn_category_exchanges
 from flowmatch.inputs.knowledge import builtin_exchanges, merge_exchanges, recruit_sectors
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 
@@ -152,7 +153,7 @@ def test_user_row_replaces_builtin_pair():
     assert pair["score"].iloc[0] == 0.3
     assert pair["source"].iloc[0] == "user"
     assert pair["want_sectors"].iloc[0] == ""
-    assert len(merged) == len(builtin_exchanges()) + 1
+    assert len(merged) == len(builtin_exchanges()) + len(cn_category_exchanges()) + 1  # + China's HW categories
 
 
 def test_recruit_sectors_uses_ancestor_rows_and_orders_by_score(kb, tax):

@@ -30,6 +30,7 @@ from importlib import resources
 
 import pandas as pd
 
+from flowmatch.inputs.cncodes import cn_category_exchanges
 from flowmatch.inputs.taxonomy import Taxonomy
 
 __all__ = ["builtin_exchanges", "merge_exchanges", "recruit_sectors"]
@@ -53,9 +54,13 @@ def builtin_exchanges() -> pd.DataFrame:
 def merge_exchanges(user: pd.DataFrame | None) -> pd.DataFrame:
     """The built-in knowledge base with ``user`` rows merged over it.
 
+    The built-in rows include, besides ``data/exchanges.csv``, one row per
+    8-digit code of China's hazardous waste list serving a want of its category
+    (:func:`flowmatch.inputs.cncodes.cn_category_exchanges`).
+
     User rows without a ``source`` get ``"user"``; without ``want_sectors``, ``""``.
     """
-    kb = builtin_exchanges()
+    kb = pd.concat([builtin_exchanges(), cn_category_exchanges()], ignore_index=True)  # HW codes -> category
     if user is None or len(user) == 0:
         return kb.reset_index(drop=True)
     u = user.copy()

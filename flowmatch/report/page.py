@@ -30,6 +30,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from flowmatch.files import atomic_write
+from flowmatch.inputs.labels import check_lang, type_label
 from flowmatch.inputs.units import CATEGORIES
 from flowmatch.matching.gaps import GOOD_SCORE, gap_analysis, sector_names
 from flowmatch.plans.folder import PLAN_FORMAT, PlanFolder, read_plan_folder
@@ -219,8 +220,8 @@ def _headline_section(page: _Page, pf: PlanFolder) -> None:
                  f"<h3>By category (base units per year: t, m3, MWh)</h3>{cat_table}")
 
 
-def _fate_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
-    sankeys = sankey_figures(pf, max_types=lim.max_types)
+def _fate_section(page: _Page, pf: PlanFolder, lim: ReportLimits, lang: str = "en") -> None:
+    sankeys = sankey_figures(pf, max_types=lim.max_types, lang=lang)
     if not sankeys:
         page.section("fate", "Resource fate", '<p class="empty">The plan has no haves.</p>')
         return
@@ -314,11 +315,11 @@ def _asset(name: str) -> str:
 
 
 def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
-                  limits: ReportLimits | None = None) -> str:
+                  limits: ReportLimits | None = None, lang: str = "en") -> str:
     """The report page of a plan folder, as one self-contained HTML string.
 
     ``gaps`` is the gap analysis of the plan's candidates (None: the page says
-    there is none).
+    there is none); type labels are in ``lang`` (``en`` or ``zh``).
     """
     lim = limits or ReportLimits()
     page = _Page()
@@ -337,7 +338,7 @@ def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
         if status != "optimal":
             meta += esc(" (the best plan found when the solver stopped; see the gap)")
         _headline_section(page, pf)
-        _fate_section(page, pf, lim)
+        _fate_section(page, pf, lim, lang)
         _map_section(page, pf, lim)
         _tables_section(page, pf, lim)
         _gaps_section(page, gaps, lim)
@@ -374,7 +375,7 @@ var F = {{{figs}}};
 """
 
 
-def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Path:
+def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang: str = "en") -> Path:
     """Write ``report.html`` and ``plan.xlsx`` into a plan folder, each atomically.
 
     Parameters
@@ -384,6 +385,8 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Pa
         what-if ``comparison.csv`` or a ``pareto.csv``).
     limits : ReportLimits, optional
         How much of a large plan to draw and list one by one.
+    lang : {"en", "zh"}
+        Language of the type labels (Sankey, gap analysis).
 
     Returns
     -------
@@ -399,7 +402,10 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Pa
     gaps = None
     if pf.has_plan and pf.candidates is not None:
         gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
-    html = render_report(pf, gaps, limits)
+    check_lang(lang)
+    if gaps is not None and lang != "en":
+        gaps = gaps.assign(type_label=[type_label(t, lang) for t in gaps["type"].astype(str)])
+    html = render_report(pf, gaps, limits, lang)
     write_plan_xlsx(pf, gaps, pf.path / "plan.xlsx")
 
     def _write(p: Path) -> None:
