@@ -45,6 +45,7 @@ from flowmatch.inputs.assemble import (
     _taxonomy,
 )
 from flowmatch.inputs.cells import ALL_MONTHS, _in, _np, parse_months
+from flowmatch.inputs.files import path_kind
 from flowmatch.inputs.columns import _check_columns
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.problems import _Problems, _Table, _with_lines
@@ -153,11 +154,14 @@ def read_inventory(path: str | Path, params: Params | None = None) -> Inventory:
     """
     p = Path(path)
     problems = _Problems()
-    if not p.exists():
-        raise InventoryError([InputProblem(str(p), None, None, "does not exist.",
-                                           "Give the path of an inventory folder or .xlsx workbook.")])
+    kind, why = path_kind(p)
+    if kind in ("missing", "denied"):
+        what = "does not exist." if kind == "missing" else f"cannot be read ({why})."
+        raise InventoryError([InputProblem(str(p), None, None, what,
+                                           "Give the path of an inventory folder or .xlsx workbook"
+                                           + (" you may read." if kind == "denied" else "."))])
     sheet = None
-    if p.is_dir():
+    if kind == "dir":
         tables = _read_folder(p, problems)
         toml = p / "params.toml"
     elif p.suffix.lower() in (".xlsx", ".xlsm"):
@@ -167,7 +171,7 @@ def read_inventory(path: str | Path, params: Params | None = None) -> Inventory:
         raise InventoryError([InputProblem(str(p), None, None, "is neither a folder nor an .xlsx workbook.",
                                            "Give a folder of CSV/Parquet tables or one .xlsx workbook.")])
     if params is None:
-        params = _read_params(toml if toml.is_file() else None, sheet, problems)
+        params = _read_params(toml if path_kind(toml)[0] != "missing" else None, sheet, problems)
     unreadable = any(pr.file == str(p) for pr in problems.items)
     for name, table in TABLES.items():
         if table.required and name not in tables and not unreadable:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowmatch.errors import ParamsError
+from flowmatch.inputs.files import read_toml  # its TomlFileError is a ParamsError
 
 __all__ = ["Params", "load_params", "read_params_toml", "check_param_values", "PARAM_DOCS"]
 
@@ -207,14 +207,7 @@ def read_params_toml(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     ParamsError
         When the file cannot be read or is not valid TOML.
     """
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ParamsError(f"{p}: cannot be read ({exc.strerror}).") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{p}: not valid TOML ({exc}). Fix the syntax.") from None
+    data = read_toml(Path(path))
     repeated: list[str] = []
     return _flatten(data, repeated=repeated), repeated
 
