@@ -45,9 +45,11 @@ from flowmatch.inputs.assemble import (
     _taxonomy,
 )
 from flowmatch.inputs.cells import ALL_MONTHS, _in, _np, parse_months
-from flowmatch.inputs.files import path_kind
 from flowmatch.inputs.columns import _check_columns
+from flowmatch.inputs.consistency import check_consistency
+from flowmatch.inputs.files import path_kind
 from flowmatch.inputs.params import Params
+from flowmatch.inputs.plausible import check_magnitudes
 from flowmatch.inputs.problems import _Problems, _Table, _with_lines
 from flowmatch.inputs.readers import _frame, _read_folder, _read_params, _read_workbook
 from flowmatch.inputs.schema import TABLES
@@ -252,16 +254,21 @@ def _validate(tables: dict[str, _Table], params: Params, source: str, P: _Proble
         P.rows(rt, bad, "site_id", "site '{value}' is not in the sites table.",
                f"Add the site to {st.label} or correct the id.", ids)
 
+    W = _Problems()  # warnings, named like problems
+    check_consistency(tables, checked, P, W)  # before _properties lowers property names
     taxonomy = _taxonomy(tables.get("types"), checked.get("types"), P)
     compatibility = _compatibility(tables.get("compatibility"), checked.get("compatibility"), P)
     props = _properties(tables.get("properties"), checked.get("properties"), rc, rt, P)
     dist = _distances(tables.get("distances"), checked.get("distances"), site_ids, st, P)
     resources = _resources(rt, rc, params, taxonomy, P)
     sites = _assemble(st, sc, {"name": sc.get("site_id"), "park": "", "sector": ""})
+    check_magnitudes(tables, checked, resources, P, W)
 
     if P.items:
         raise InventoryError(_with_lines(P.items, tables))
-    warnings = []
+    warnings = [str(w) for w in _with_lines(W.items, tables)]
+    for w in warnings:
+        log.warning(w)
     unknown = sorted(set(resources.loc[~resources["type_known"], "type"].unique().tolist()))
     if unknown:
         shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")

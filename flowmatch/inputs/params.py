@@ -106,6 +106,9 @@ class Params:
         return dataclasses.asdict(self)
 
 
+#: no price, factor or limit is above this: more than world GDP in any currency is a typing mistake
+PARAM_ABSURD = 1e15
+
 PARAM_DOCS = {
     f.name: (f.default, f.metadata.get("doc", "")) for f in dataclasses.fields(Params)
 }
@@ -159,6 +162,10 @@ def check_param_values(values: dict[str, Any]) -> tuple[dict[str, Any], list[tup
             kind = {str: "text", int: "whole number", float: "finite number"}[typ]
             problems.append((key, f"parameter '{key}' = {val!r} is not a {kind}.",
                              f"Give '{key}' as a {kind} (default {f.default!r})."))
+            continue
+        if typ is not str and abs(float(v)) > PARAM_ABSURD:
+            problems.append((key, f"parameter '{key}' = {v!r} is not plausible (above {PARAM_ABSURD:g}).",
+                             f"Check the number and its unit (default {f.default!r})."))
             continue
         lo, hi = f.metadata.get("min"), f.metadata.get("max")
         if lo is not None and v < lo or hi is not None and v > hi:
