@@ -52,9 +52,11 @@ def check_text(t: _Table, column: str, kind: str, txt: pa.Array, P: _Problems) -
         txt = pc.replace_substring_regex(txt, _SPACE_LIKE, " ")
     bad = np.asarray(pc.match_substring_regex(txt, _CONTROL).to_numpy(zero_copy_only=False), dtype=bool)
     if bad.any():
+        shown = _shown(txt, bad)
         P.rows(t, bad, column, "'{value}' holds a control character (a line break, tab or the like).",
-               "Delete the invisible character: retype the cell, or in Excel use =CLEAN() on it.",
-               _shown(txt, bad))
+               "Delete the invisible character: retype the cell, or in Excel use =CLEAN() on it.", shown)
+        # later messages about these cells show them escaped too (the inventory is refused anyway)
+        txt = pc.if_else(pa.array(bad), pa.array(shown.tolist(), type=pa.string()), txt)
     if kind == "id":
         formula = np.asarray(pc.match_substring_regex(txt, _FORMULA_START).to_numpy(zero_copy_only=False),
                              dtype=bool)
