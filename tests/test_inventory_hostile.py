@@ -350,3 +350,15 @@ def test_mini_dataset_has_no_warnings(tmp_path):
     inv = tmp_path / "mini"
     shutil.copytree(MINI, inv)
     assert read_inventory(inv).warnings == []
+
+
+@pytest.mark.xfail(strict=True, reason="flowmatch/milp/heat/part.py: a heat group with no temperature slot "
+                   "(a cold stream of 0 MWh a year) fails on np.argmax of an empty axis; found by the CLI fuzz "
+                   "of tests/test_inventory_fuzz.py, left to the heat part's owners")
+def test_a_heat_want_of_zero_mwh_plans(tmp_path, capsys):
+    tabs = tables()
+    r = tabs["resources"]
+    tabs["resources"] = r[r["category"] != "water"].reset_index(drop=True)
+    tabs["resources"].loc[tabs["resources"]["resource_id"] == "W3", "quantity"] = "0"
+    inv = write_csv(tmp_path / "inv", tabs, params="milk_round_max_stops = 0\n")
+    assert main(["optimise", str(inv), "-o", str(tmp_path / "out"), "--time-limit", "5"]) == 0
