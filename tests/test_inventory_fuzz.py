@@ -220,6 +220,14 @@ def test_only_inventory_error_comes_out(fmt, mutations, file_mutation, params):
             _check_success(inv)
 
 
+def test_the_plannable_inventory_plans(tmp_path, capsys):
+    from flowmatch.cli import main
+
+    path = _write(tmp_path / "inv", _plannable(), "csv", "milk_round_max_stops = 0\n")
+    assert main(["optimise", str(path), "-o", str(tmp_path / "out"), "--time-limit", "5"]) == 0
+    _check_plan_folder(tmp_path / "out")
+
+
 def test_unmutated_inventory_reads_in_every_format():
     with tempfile.TemporaryDirectory() as d:
         for fmt in ("csv", "parquet", "xlsx"):
@@ -239,6 +247,13 @@ CLI_TABLES = ["sites", "resources", "properties", "distances"]
 hostile_cell = st.tuples(st.sampled_from(CLI_TABLES), st.integers(0, 20), st.integers(0, 20),
                          st.one_of(st.sampled_from(HOSTILE_TEXT), st.sampled_from(HOSTILE_NUMBERS),
                                    st.text(st.characters(max_codepoint=0x2030), max_size=6)))
+# aimed at cells where odd values may be right: free text (names) and the numbers of resources
+hostile_cell = st.one_of(
+    hostile_cell,
+    st.tuples(st.just("sites"), st.integers(0, 20), st.sampled_from([1, 2, 3]), st.sampled_from(HOSTILE_TEXT)),
+    st.tuples(st.just("resources"), st.integers(0, 20), st.sampled_from([5, 9, 10, 11]),
+              st.sampled_from(HOSTILE_NUMBERS)),
+)
 
 
 def _plannable() -> dict[str, pd.DataFrame]:
@@ -247,6 +262,8 @@ def _plannable() -> dict[str, pd.DataFrame]:
     tabs = tables()
     r = tabs["resources"]
     tabs["resources"] = r[r["category"] == "material"].reset_index(drop=True)
+    p = tabs["properties"]
+    tabs["properties"] = p[p["resource_id"].isin(tabs["resources"]["resource_id"])].reset_index(drop=True)
     return tabs
 
 

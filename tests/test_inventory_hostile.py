@@ -362,3 +362,14 @@ def test_a_heat_want_of_zero_mwh_plans(tmp_path, capsys):
     tabs["resources"].loc[tabs["resources"]["resource_id"] == "W3", "quantity"] = "0"
     inv = write_csv(tmp_path / "inv", tabs, params="milk_round_max_stops = 0\n")
     assert main(["optimise", str(inv), "-o", str(tmp_path / "out"), "--time-limit", "5"]) == 0
+
+
+def test_control_characters_in_a_number_cell_are_shown_escaped(tmp_path, capsys):
+    tabs = tables()
+    tabs["resources"].loc[0, "quantity"] = "12\x1b[31m"  # a terminal escape sequence
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    for name, df in tabs.items():
+        df.to_parquet(inv / f"{name}.parquet")
+    err = refused(inv, capsys, "resources.parquet, row 1, column 'quantity'", "'12\\x1b[31m' is not a number")
+    assert "\x1b" not in err

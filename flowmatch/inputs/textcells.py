@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowmatch.errors import InputProblem
-from flowmatch.inputs.problems import _Problems, _Table
+from flowmatch.inputs.problems import _pick, _Problems, _Table
 
 __all__ = ["check_text", "formula_problems", "escaped"]
 
@@ -33,9 +33,7 @@ _FORMULA_START = r"^[=+@]"
 
 def escaped(v: Any) -> str:
     """A cell for a message: control characters shown as escapes (``\\r``, ``\\x00``)."""
-    s = str(v)
-    return s.encode("unicode_escape").decode("ascii") if any(ord(c) < 32 or 127 <= ord(c) <= 159
-                                                              or c in "\u2028\u2029" for c in s) else s
+    return _pick([v], np.array([0]))[0] if not isinstance(v, float) else f"{v:g}"
 
 
 def _shown(txt: pa.Array, mask: np.ndarray) -> np.ndarray:
