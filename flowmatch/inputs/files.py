@@ -188,7 +188,7 @@ def uncomputed_formulas(path: Path) -> dict[str, list[tuple[int, int, str]]]:
     """
     import zipfile
 
-    import openpyxl
+    import openpyxl  # type: ignore[import-untyped]
 
     try:
         with zipfile.ZipFile(path) as z:
