@@ -18,6 +18,7 @@ from flowmatch.errors import InputProblem
 from flowmatch.inputs.cells import _DATE_LIKE, _booleans, _in, _np, _numbers, _text, parse_months
 from flowmatch.inputs.problems import MAX_ROWS_PER_PROBLEM, _pick, _Problems, _Table
 from flowmatch.inputs.schema import Table
+from flowmatch.inputs.textcells import check_text
 
 
 def _check_columns(t: _Table, spec: Table, P: _Problems) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def _check_columns(t: _Table, spec: Table, P: _Problems) -> dict[str, Any]:
                    txt)
             out[col.name] = (val, given)
         else:
-            txt = _text(s)
+            txt = check_text(t, col.name, kind, _text(s), P)
             if col.required:
                 P.rows(t, _np(pc.equal(txt, "")), col.name, "required value is empty.", f"Fill in '{col.name}'.")
             if kind.startswith("enum:"):

@@ -46,7 +46,10 @@ from flowmatch.inputs.assemble import (
 )
 from flowmatch.inputs.cells import ALL_MONTHS, _in, _np, parse_months
 from flowmatch.inputs.columns import _check_columns
+from flowmatch.inputs.consistency import check_consistency
+from flowmatch.inputs.files import path_kind
 from flowmatch.inputs.params import Params
+from flowmatch.inputs.plausible import check_magnitudes
 from flowmatch.inputs.problems import _Problems, _Table, _with_lines
 from flowmatch.inputs.readers import _frame, _read_folder, _read_params, _read_workbook
 from flowmatch.inputs.schema import TABLES
@@ -153,11 +156,14 @@ def read_inventory(path: str | Path, params: Params | None = None) -> Inventory:
     """
     p = Path(path)
     problems = _Problems()
-    if not p.exists():
-        raise InventoryError([InputProblem(str(p), None, None, "does not exist.",
-                                           "Give the path of an inventory folder or .xlsx workbook.")])
+    kind, why = path_kind(p)
+    if kind in ("missing", "denied"):
+        what = "does not exist." if kind == "missing" else f"cannot be read ({why})."
+        raise InventoryError([InputProblem(str(p), None, None, what,
+                                           "Give the path of an inventory folder or .xlsx workbook"
+                                           + (" you may read." if kind == "denied" else "."))])
     sheet = None
-    if p.is_dir():
+    if kind == "dir":
         tables = _read_folder(p, problems)
         toml = p / "params.toml"
     elif p.suffix.lower() in (".xlsx", ".xlsm"):
@@ -167,7 +173,7 @@ def read_inventory(path: str | Path, params: Params | None = None) -> Inventory:
         raise InventoryError([InputProblem(str(p), None, None, "is neither a folder nor an .xlsx workbook.",
                                            "Give a folder of CSV/Parquet tables or one .xlsx workbook.")])
     if params is None:
-        params = _read_params(toml if toml.is_file() else None, sheet, problems)
+        params = _read_params(toml if path_kind(toml)[0] != "missing" else None, sheet, problems)
     unreadable = any(pr.file == str(p) for pr in problems.items)
     for name, table in TABLES.items():
         if table.required and name not in tables and not unreadable:
@@ -248,16 +254,21 @@ def _validate(tables: dict[str, _Table], params: Params, source: str, P: _Proble
         P.rows(rt, bad, "site_id", "site '{value}' is not in the sites table.",
                f"Add the site to {st.label} or correct the id.", ids)
 
+    W = _Problems()  # warnings, named like problems
+    check_consistency(tables, checked, P, W)  # before _properties lowers property names
     taxonomy = _taxonomy(tables.get("types"), checked.get("types"), P)
     compatibility = _compatibility(tables.get("compatibility"), checked.get("compatibility"), P)
     props = _properties(tables.get("properties"), checked.get("properties"), rc, rt, P)
     dist = _distances(tables.get("distances"), checked.get("distances"), site_ids, st, P)
     resources = _resources(rt, rc, params, taxonomy, P)
     sites = _assemble(st, sc, {"name": sc.get("site_id"), "park": "", "sector": ""})
+    check_magnitudes(tables, checked, resources, P, W)
 
     if P.items:
         raise InventoryError(_with_lines(P.items, tables))
-    warnings = []
+    warnings = [str(w) for w in _with_lines(W.items, tables)]
+    for w in warnings:
+        log.warning(w)
     unknown = sorted(set(resources.loc[~resources["type_known"], "type"].unique().tolist()))
     if unknown:
         shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")

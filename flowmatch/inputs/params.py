@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowmatch.errors import ParamsError
+from flowmatch.inputs.files import read_toml  # its TomlFileError is a ParamsError
 
 __all__ = ["Params", "load_params", "read_params_toml", "check_param_values", "PARAM_DOCS"]
 
@@ -108,6 +108,9 @@ class Params:
         return dataclasses.asdict(self)
 
 
+#: no price, factor or limit is above this: more than world GDP in any currency is a typing mistake
+PARAM_ABSURD = 1e15
+
 PARAM_DOCS = {
     f.name: (f.default, f.metadata.get("doc", "")) for f in dataclasses.fields(Params)
 }
@@ -162,6 +165,10 @@ def check_param_values(values: dict[str, Any]) -> tuple[dict[str, Any], list[tup
             problems.append((key, f"parameter '{key}' = {val!r} is not a {kind}.",
                              f"Give '{key}' as a {kind} (default {f.default!r})."))
             continue
+        if typ is not str and abs(float(v)) > PARAM_ABSURD:
+            problems.append((key, f"parameter '{key}' = {v!r} is not plausible (above {PARAM_ABSURD:g}).",
+                             f"Check the number and its unit (default {f.default!r})."))
+            continue
         lo, hi = f.metadata.get("min"), f.metadata.get("max")
         if lo is not None and v < lo or hi is not None and v > hi:
             rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
@@ -209,14 +216,7 @@ def read_params_toml(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     ParamsError
         When the file cannot be read or is not valid TOML.
     """
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ParamsError(f"{p}: cannot be read ({exc.strerror}).") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{p}: not valid TOML ({exc}). Fix the syntax.") from None
+    data = read_toml(Path(path))
     repeated: list[str] = []
     return _flatten(data, repeated=repeated), repeated
 

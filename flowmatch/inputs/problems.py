@@ -79,6 +79,8 @@ def _pick(values: Any, idx: np.ndarray) -> list[str]:
             out.append(f"{v:g}")
         else:
             s = str(v)
+            if any(ord(c) < 32 or 127 <= ord(c) <= 159 or c in "\u2028\u2029" for c in s):
+                s = s.encode("unicode_escape").decode("ascii")  # never a raw CR or ESC in a message
             out.append(s if len(s) <= 60 else s[:57] + "...")
     return out
 

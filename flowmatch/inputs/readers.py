@@ -10,6 +10,7 @@ checked afterwards by :mod:`flowmatch.inputs.columns`.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from pathlib import Path
@@ -20,11 +21,21 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flowmatch.errors import InputProblem, ParamsError
+from flowmatch.errors import InputProblem
 from flowmatch.inputs.cells import _missing, _np, _text
+from flowmatch.inputs.files import (
+    TomlFileError,
+    bare_carriage_returns,
+    decimal_comma,
+    delimiter_name,
+    not_regular,
+    sniff_delimiter,
+    uncomputed_formulas,
+)
 from flowmatch.inputs.params import Params, check_param_values, read_params_toml
 from flowmatch.inputs.problems import _Problems, _Table
 from flowmatch.inputs.schema import TABLES
+from flowmatch.inputs.textcells import formula_problems
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +76,30 @@ def _frame(cells: pd.DataFrame, name: str, label: str, kind: str, problems: _Pro
 
 def _read_csv(path: Path, name: str, problems: _Problems) -> _Table | None:
     label = str(path)
+    why = not_regular(path)
+    if why is not None:
+        problems.whole(label, f"{why}.", f"Give {name} as a CSV text file.")
+        return None
     try:
-        cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
-                            skipinitialspace=True, encoding="utf-8-sig", skip_blank_lines=True)
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.whole(label, f"cannot be read ({exc.strerror or exc}).",
+                       "Check that the file is readable (its permissions).")
+        return None
+    spec = TABLES[name]
+    sep = sniff_delimiter(path, {c.name for c in spec.columns})
+    crs = bare_carriage_returns(data)
+    if crs:
+        for line, start in crs:
+            head = data[start:data.find(b"\r", start)].count(sep.encode())
+            problems.whole(label, f"a carriage return (CR) stands alone in field {head + 1} of the line: "
+                           "it splits the row in two, so the cells after it shift.",
+                           "Remove the line break from the cell (in Excel: Find '^013' / Ctrl+J and replace "
+                           "with a space), or save the file again as CSV.", line=line)
+        return None
+    try:
+        cells = pd.read_csv(io.BytesIO(data), header=None, dtype=str, keep_default_na=False, na_filter=False,
+                            skipinitialspace=True, encoding="utf-8-sig", skip_blank_lines=True, sep=sep)
     except UnicodeDecodeError:
         problems.whole(label, "is not UTF-8 text (perhaps GBK or Latin-1).",
                        "Save it as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8).")
@@ -77,18 +109,28 @@ def _read_csv(path: Path, name: str, problems: _Problems) -> _Table | None:
         return None
     except pd.errors.ParserError as exc:
         problems.whole(label, f"is not a well-formed CSV file ({str(exc).strip()}).",
-                       "Make every line have as many comma-separated fields as the header; "
-                       "quote values that contain commas.")
+                       f"Make every line have as many {delimiter_name(sep)}-separated fields as the header; "
+                       "quote values that contain the delimiter.")
         return None
     except (OSError, ValueError) as exc:
         problems.whole(label, f"cannot be read ({getattr(exc, 'strerror', None) or exc}).",
                        "Check that the file exists, is readable and is a CSV file.")
         return None
-    return _frame(cells, name, label, "csv", problems, path=path)
+    table = _frame(cells, name, label, "csv", problems, path=path)
+    if sep == ";":  # a European export: its numbers use a decimal comma
+        log.info("%s: read with ';' as delimiter and ',' as decimal mark", label)
+        for c in spec.columns:
+            if c.kind == "float" and c.name in table.df.columns:
+                table.df[c.name] = decimal_comma(table.df[c.name])
+    return table
 
 
 def _read_parquet(path: Path, name: str, problems: _Problems) -> _Table | None:
     label = str(path)
+    why = not_regular(path)
+    if why is not None:
+        problems.whole(label, f"{why}.", f"Give {name} as a Parquet file.")
+        return None
     try:
         # column by column: a file may repeat a column name, which pandas.read_parquet refuses
         tab = pq.ParquetFile(path).read()
@@ -132,6 +174,10 @@ def _read_folder(path: Path, problems: _Problems) -> dict[str, _Table]:
 
 
 def _read_workbook(path: Path, problems: _Problems) -> tuple[dict[str, _Table], _Table | None]:
+    why = not_regular(path)
+    if why is not None:
+        problems.whole(str(path), f"{why}.", "Give an .xlsx workbook saved from Excel or LibreOffice.")
+        return {}, None
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
@@ -141,6 +187,7 @@ def _read_workbook(path: Path, problems: _Problems) -> tuple[dict[str, _Table], 
         return {}, None
     tables: dict[str, _Table] = {}
     params_sheet = None
+    formulas = uncomputed_formulas(path)
     for sheet, cells in sheets.items():
         key = str(sheet).strip().lower()
         label = f"{path}[{sheet}]"
@@ -153,6 +200,7 @@ def _read_workbook(path: Path, problems: _Problems) -> tuple[dict[str, _Table], 
         # the header is the first row with a value; rows above it are skipped
         filled = cells.notna().any(axis=1).to_numpy()
         first = int(np.argmax(filled)) if filled.any() else 0
+        cells = formula_problems(cells, first, formulas.get(str(sheet), []), label, problems)
         t = _frame(cells.iloc[first:], key, label, "xlsx", problems, path=path, header_row=first + 1)
         if key == "params":
             params_sheet = t
@@ -180,8 +228,8 @@ def _read_params(toml: Path | None, sheet: _Table | None, problems: _Problems) -
     if toml is not None:
         try:
             vals, repeated = read_params_toml(toml)
-        except ParamsError as exc:
-            problems.whole(str(toml), str(exc).split(": ", 1)[-1], "Fix the TOML syntax (key = value).")
+        except TomlFileError as exc:
+            problems.whole(str(toml), exc.what, exc.fix)
             vals, repeated = {}, []
         for k in repeated:
             problems.whole(str(toml), f"parameter '{k}' is given more than once.",

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from flowmatch.errors import InventoryError, ParamsError, ScenarioError
+from flowmatch.inputs.files import TomlFileError, read_toml
 from flowmatch.inputs.inventory import INFRASTRUCTURE_COLUMNS, Inventory, build_inventory
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.schema import TABLES
@@ -216,13 +216,10 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     p = Path(path)
     try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ScenarioError(str(p), [("(file)", f"cannot be read ({exc.strerror}).",
-                                      "Give the path of a scenario .toml file.")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(p), [("(syntax)", f"is not valid TOML ({exc}).", "Fix the TOML syntax.")]) from None
+        data = read_toml(p)
+    except TomlFileError as exc:
+        key = "(syntax)" if "TOML" in exc.what else "(file)"
+        raise ScenarioError(str(p), [(key, exc.what, exc.fix)]) from None
     problems: list[Problem] = []
     for k in data:
         if k not in _TOP_KEYS:
