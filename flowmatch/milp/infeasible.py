@@ -31,6 +31,8 @@ def _group(name: str) -> str:
 
 def describe_row(name: str, meanings: Mapping[str, str] | None = None) -> str:
     """``have[H1]`` -> ``the supply balance of have H1 (have[H1])``, by ``meanings`` of its group."""
+    if meanings and name in meanings:  # a row with words of its own (an expert rule)
+        return f"{meanings[name]} ({name})"
     group = _group(name)
     meaning = {**ROW_MEANING, **(meanings or {})}.get(group)
     if meaning is None or not name.endswith("]"):
