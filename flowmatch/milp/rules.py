@@ -204,7 +204,8 @@ def rules_report(parts, x: np.ndarray) -> list[dict]:
     out: list[dict] = []
     for part in parts:
         if isinstance(part, RulesPart):
-            out.extend(part.report(x).to_dict("records"))
+            for rec in part.report(x).to_dict("records"):  # NaN is no JSON: None for no value
+                out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()})
     return out
 
 
