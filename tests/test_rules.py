@@ -378,3 +378,16 @@ def test_plan_folder_and_report_show_the_rules(tmp_path):
     assert rules["R2"]["candidates_removed"] == 1 and rules["R2"]["links"] == 0
     html = (out / "report.html").read_text()
     assert 'id="t-rules"' in html and "contract limit" in html
+
+
+def test_rules_reach_steam_let_down_and_say_what_they_cannot():
+    from test_cascades_parts import _steam
+
+    inv = _steam("energy:steam:mp", 185, "energy:steam:mp", 180)
+    assert optimise(inv).flows.query("mode == 'cascade'")["quantity"].sum() == pytest.approx(100.0)
+    ruled = with_rules(inv, [("C", "cap", "G", "N", 30.0, "valve rating")])
+    plan = optimise(ruled)
+    assert plan.flows.query("mode == 'cascade'")["quantity"].sum() == pytest.approx(30.0)
+    (rep,) = plan.summary["rules"]
+    assert rep["binding"] and rep["flow"] == pytest.approx(30.0)
+    assert "heat cascade is not bound" in rep["note"]

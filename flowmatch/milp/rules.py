@@ -68,7 +68,8 @@ class RulesPart:
         self._removed = self._candidates_removed(candidates)
         self.row_meaning: dict[str, str] = {}
         self._terms: list[pd.DataFrame] = []  # per rule: its columns (col, coef, pair)
-        self._on: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # min_size: (on cols, pair cols, coef)
+        #: per min_size rule: its binaries, its flow columns, their coefficients and each column's pair
+        self._on: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def _candidates_removed(self, candidates: pd.DataFrame | None) -> list[int]:
         """Candidate pairs each rule took out in matching (``attrs["rules_removed"]`` of the candidates)."""
@@ -175,14 +176,14 @@ class RulesPart:
             binding, slack = False, None
             if r.action == "forbid":
                 binding = links + removed > 0  # it took links away the plan could have used
-            elif r.action == "cap":
+            elif r.action == "cap" and value is not None:
                 slack = value - flow
                 binding = slack <= _TOL * scale
             elif r.action == "force":
                 least = value if value is not None else 0.0
                 slack = flow - least
                 binding = value is not None and slack <= _TOL * scale
-            elif r.action == "min_size" and len(sel):
+            elif r.action == "min_size" and len(sel) and value is not None:
                 per = pd.Series(q).groupby(sel["pair"].to_numpy()).sum()
                 run = per[per > _TOL]
                 slack = float((run - value).min()) if len(run) else None
