@@ -75,6 +75,11 @@ def cmd_match(args: argparse.Namespace) -> int:
     if len(cands) == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
     print(f"{len(cands)} candidates -> {', '.join(str(p) for p in paths)}")
+    removed = cands.attrs.get("rules_removed") or {}
+    if removed:
+        n = sum(removed.values())
+        print(f"rules: {n} candidate pair{'s' if n != 1 else ''} forbidden ("
+              + ", ".join(f"{r} {n}" for r, n in removed.items()) + ")")
     return 0
 
 
