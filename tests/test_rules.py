@@ -391,3 +391,16 @@ def test_rules_reach_steam_let_down_and_say_what_they_cannot():
     (rep,) = plan.summary["rules"]
     assert rep["binding"] and rep["flow"] == pytest.approx(30.0)
     assert "heat cascade is not bound" in rep["note"]
+
+
+def test_rules_that_only_the_yes_no_choices_break_are_named():
+    # the link runs at 50 t or not at all, the cap allows 30 and the force wants 20: the
+    # relaxation is feasible (a part-built link), the plan is not
+    inv, cands = _pair_case(min_synergy_flow=50.0)
+    rules = [("C", "cap", "H2", "W1", 30.0, "permit"), ("X", "force", "H2", "W1", 20.0, "contract")]
+    with pytest.raises(ModelError) as exc:
+        optimise(with_rules(inv, rules), candidates=cands)
+    msg = str(exc.value)
+    assert "yes/no choices" in msg
+    assert "rule C (cap H2 -> W1, at most 30 t a year: permit)" in msg
+    assert "rule X (force H2 -> W1, at least 20 t a year: contract)" in msg
