@@ -378,6 +378,10 @@ def test_plan_folder_and_report_show_the_rules(tmp_path):
     assert rules["R2"]["candidates_removed"] == 1 and rules["R2"]["links"] == 0
     html = (out / "report.html").read_text()
     assert 'id="t-rules"' in html and "contract limit" in html
+    sheet = pd.read_excel(out / "plan.xlsx", sheet_name="rules")
+    assert sheet.set_index("rule_id").at["R1", "flow"] == pytest.approx(50000.0)
+    summary = pd.read_excel(out / "plan.xlsx", sheet_name="summary").set_index("key")["value"]
+    assert summary["rules"] == "2 rules: see the rules sheet"
 
 
 def test_rules_reach_steam_let_down_and_say_what_they_cannot():
