@@ -136,7 +136,8 @@ def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonom
             bad = True
         if bad or action not in ACTIONS:
             continue
-        cats = {cat[h] for h in ids["have"]} & {cat[w] for w in ids["want"]}
+        # a resource whose category is itself wrong (reported already) takes no part
+        cats = ({cat[h] for h in ids["have"]} & {cat[w] for w in ids["want"]}) & set(BASE_UNIT)
         if not cats:
             msg = (f"no have it names ({r.have}) can go to a want it names ({r.want}): "
                    + ("one side names no resource." if not ids["have"] or not ids["want"]
