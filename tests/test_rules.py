@@ -304,12 +304,25 @@ def test_each_action_bends_the_plan_and_says_so():
     assert got.to_dict() == pytest.approx({("H1", "W1"): 100.0})
 
 
+@pytest.mark.parametrize("rule", [("C", "cap", "*", "W1", 90.0), ("X", "force", "H2", "W1", 50.0)])
+def test_marginal_is_what_one_more_unit_is_worth(rule):
+    inv, cands = _pair_case(fixed_cost_synergy=0.0)
+    rid, action, h, w, v = rule
+    plans = [optimise(with_rules(inv, [(rid, action, h, w, v + dv, "")]), candidates=cands, gap=1e-9)
+             for dv in (0.0, 1.0)]
+    cost = [p.summary["objective"]["cost"] for p in plans]
+    (rep,) = plans[0].summary["rules"]
+    assert rep["marginal"] == pytest.approx(cost[1] - cost[0], rel=1e-6)
+    assert (rep["marginal"] < 0) == (action == "cap")
+
+
 def test_a_loose_rule_is_not_binding():
     inv, cands = _pair_case(fixed_cost_synergy=0.0)
     plan = optimise(with_rules(inv, [("C", "cap", "H1", "W1", 150.0, ""), ("M", "min_size", "H2", "W1", 5.0, "")]),
                     candidates=cands, gap=1e-9)
     rep = {r["rule_id"]: r for r in plan.summary["rules"]}
     assert not rep["C"]["binding"] and rep["C"]["slack"] == pytest.approx(50.0)
+    assert rep["C"]["marginal"] == pytest.approx(0.0, abs=1e-9) and rep["M"]["marginal"] is None
     assert not rep["M"]["binding"] and rep["M"]["slack"] == pytest.approx(15.0)
 
 

@@ -35,17 +35,17 @@ import pandas as pd
 from flowmatch.errors import ModelError
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.rules import rule_text
-from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
 
-__all__ = ["RulesPart", "KIND", "rules_report", "REPORT_COLUMNS"]
+__all__ = ["RulesPart", "KIND", "rules_report", "rule_marginals", "REPORT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
 #: The columns of the plan's rules section (``summary.json`` ``rules``), in order.
 REPORT_COLUMNS = ["rule_id", "action", "have", "want", "value", "unit", "reason", "links",
-                  "candidates_removed", "flow", "binding", "slack", "note"]
+                  "candidates_removed", "flow", "binding", "slack", "marginal", "note"]
 _TOL = 1e-6
 
 
@@ -163,8 +163,13 @@ class RulesPart:
 
     # ----------------------------------------------------------------- report
 
-    def report(self, x: np.ndarray) -> pd.DataFrame:
-        """One row per rule (:data:`REPORT_COLUMNS`): links it reached, flow under it, binding or not."""
+    def report(self, x: np.ndarray, marginals: dict[str, float] | None = None) -> pd.DataFrame:
+        """One row per rule (:data:`REPORT_COLUMNS`): links it reached, flow under it, binding or not.
+
+        ``marginals``: row name -> change of the minimised objective per unit more of
+        the row's value (:func:`rule_marginals`); a cap or force without one gets None.
+        """
+        marginals = marginals or {}
         recs = []
         for r, sel, removed in zip(self.rules.itertuples(index=False), self._terms, self._removed,
                                    strict=True):
@@ -196,16 +201,51 @@ class RulesPart:
             recs.append({"rule_id": r.rule_id, "action": r.action, "have": r.have, "want": r.want,
                          "value": value, "unit": r.unit, "reason": r.reason, "links": links,
                          "candidates_removed": int(removed), "flow": flow, "binding": bool(binding),
-                         "slack": None if slack is None else float(slack), "note": "; ".join(notes)})
+                         "slack": None if slack is None else float(slack),
+                         "marginal": marginals.get(f"rule_{r.action}[{r.rule_id}]"), "note": "; ".join(notes)})
         return pd.DataFrame(recs, columns=REPORT_COLUMNS)
 
 
-def rules_report(parts, x: np.ndarray) -> list[dict]:
+def rule_marginals(model: LinearModel, x: np.ndarray, weights: dict[str, float],
+                   time_limit: float) -> dict[str, float]:
+    """What one more unit of each cap's or force's value is worth, the plan's yes/no choices held.
+
+    The model is solved once more as an LP with every integer variable fixed at
+    its value in ``x``; the dual of each ``rule_cap`` / ``rule_force`` row is the
+    change of the minimised objective per unit more of the rule's value
+    (negative: a looser cap would save that much; positive: a higher force would
+    cost it). Empty when the LP does not solve to optimality in ``time_limit``.
+    """
+    rows = np.array([i for i, n in enumerate(model.row_names) if n.startswith(("rule_cap[", "rule_force["))],
+                    np.int64)
+    if len(rows) == 0 or time_limit <= 0:
+        return {}
+    import highspy
+
+    from flowmatch.milp.highs import new_highs, pass_highs
+
+    fix = model.integrality
+    lb = np.where(fix, np.round(x), model.lb)
+    ub = np.where(fix, np.round(x), model.ub)
+    lp = LinearModel(lb, ub, np.zeros(model.n_vars, bool), model.A, model.row_lb, model.row_ub,
+                     model.metrics, model.metric_const, model.var_names, model.row_names)
+    c, k = model.objective(weights)
+    h = new_highs(time_limit=time_limit)
+    pass_highs(h, lp, c, k)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        log.info("rules: no marginal values (the LP with the choices fixed did not solve)")
+        return {}
+    dual = np.asarray(h.getSolution().row_dual, float)
+    return {model.row_names[i]: float(dual[i]) + 0.0 for i in rows}
+
+
+def rules_report(parts, x: np.ndarray, marginals: dict[str, float] | None = None) -> list[dict]:
     """The rules section of a plan's summary: :meth:`RulesPart.report` of the rules part, as records."""
     out: list[dict] = []
     for part in parts:
         if isinstance(part, RulesPart):
-            for rec in part.report(x).to_dict("records"):  # NaN is no JSON: None for no value
+            for rec in part.report(x, marginals).to_dict("records"):  # NaN is no JSON: None for no value
                 out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()})
     return out
 

@@ -272,9 +272,12 @@ def _rules_section(page: _Page, pf: PlanFolder) -> None:
             ("want", "want", "text"), ("value", "value", "num"), ("unit", "unit", "text"),
             ("links", "links", "num"), ("candidates_removed", "candidates removed", "num"),
             ("flow", "flow under it", "num"), ("binding_text", "binding", "text"), ("slack", "slack", "num"),
+            ("marginal", "worth of one unit more", "num"),
             ("reason", "reason", "text"), ("note", "note", "text")]
     lead = ("The inventory's expert rules. A cap or force is binding when the flow under it sits at its "
-            "value; a forbid when it took links away; a minimum size when a link runs at exactly it.")
+            "value; a forbid when it took links away; a minimum size when a link runs at exactly it. The "
+            "worth of one unit more is the change of the minimised objective if a cap or force were one "
+            "unit higher, with the plan's links held (negative: it would save).")
     page.section("rules", "Expert rules", f'<p class="lead">{esc(lead)}</p>'
                  + html_table(rules, cols, "t-rules", what="rules"))
 
