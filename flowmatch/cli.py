@@ -27,7 +27,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     inv = read_inventory(args.inventory)
     for w in inv.warnings:
         print(f"warning: {w}")
-    print(f"{inv.source}: valid ({len(inv.sites)} sites, {len(inv.resources)} resources)")
+    n = len(inv.rules)
+    rules = f", {n} rule{'s' if n != 1 else ''}" if n else ""
+    print(f"{inv.source}: valid ({len(inv.sites)} sites, {len(inv.resources)} resources{rules})")
     from flowmatch.inputs.suggest import type_hints
 
     for line in type_hints(inv.resources, inv.taxonomy, lang=args.lang):

@@ -128,6 +128,22 @@ def test_rules_sheet_of_a_workbook(tmp_path):
     assert p.file.endswith("[rules]") and p.row == 1 and p.column == "want" and p.line == 2
 
 
+def test_cli_validate_counts_the_rules_and_warns_of_one_that_matches_nothing(tmp_path, capsys):
+    path = mini(tmp_path, "rule_id,action,have,want,value,reason\nR1,cap,H1,W1,5,\nR2,cap,H2,site:PB1,5,\n")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "valid (3 sites, 4 resources, 2 rules)" in out
+    assert "warning:" not in out
+    path = mini(tmp_path / "b", "rule_id,action,have,want,value,reason\nR1,forbid,H1,site:CM1,,\n")
+    assert main(["validate", str(path)]) == 0
+    assert "rule R1 matches no pair" not in capsys.readouterr().out  # H1 and W2 are both material
+    path = mini(tmp_path / "c", "rule_id,action,have,want,value,reason\nR1,forbid,site:CM1,*,,\n")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "rules.csv row 1: rule R1 matches no pair" in out and "one side names no resource" in out
+    assert "(3 sites, 4 resources, 1 rule)" in out
+
+
 def test_cli_validate_exits_2_on_a_bad_rule(tmp_path, capsys):
     path = mini(tmp_path, "rule_id,action,have,want,value,reason\nR1,cap,H1,W1,,\n")
     assert main(["validate", str(path)]) == 2
