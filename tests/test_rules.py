@@ -424,6 +424,12 @@ def test_rules_reach_steam_let_down_and_say_what_they_cannot():
     (rep,) = plan.summary["rules"]
     assert rep["binding"] and rep["flow"] == pytest.approx(30.0)
     assert "heat cascade is not bound" in rep["note"]
+    # a rule from any have to a material want touches no heat pair: no note
+    inv2 = build_inventory({**inv.tables, "resources": pd.concat([inv.tables["resources"], pd.DataFrame([
+        {"resource_id": "M", "site_id": "A", "role": "want", "category": "material", "type": "raw:gypsum",
+         "quantity": 5, "unit": "t"}])], ignore_index=True), "rules": pd.DataFrame(
+        [("C", "cap", "*", "M", 1.0, "")], columns=RULE_COLS)}, params=inv.params)
+    assert optimise(inv2).summary["rules"][0]["note"] == "no link of the model matches it"
 
 
 def test_rules_that_only_the_yes_no_choices_break_are_named():

@@ -194,14 +194,14 @@ class RulesPart:
                 slack = float((run - value).min()) if len(run) else None
                 binding = bool(len(run)) and bool(((run - value).abs() <= _TOL * scale).any())
             notes = []
-            if set(r.have_ids) & self._heat or set(r.want_ids) & self._heat:
+            if set(r.have_ids) & self._heat and set(r.want_ids) & self._heat:
                 notes.append("heat passed through the heat cascade is not bound by rules, only steam let-down")
             if links == 0 and r.action != "forbid":
                 notes.append("no link of the model matches it")
             recs.append({"rule_id": r.rule_id, "action": r.action, "have": r.have, "want": r.want,
                          "value": value, "unit": r.unit, "reason": r.reason, "links": links,
                          "candidates_removed": int(removed), "flow": flow, "binding": bool(binding),
-                         "slack": None if slack is None else float(slack),
+                         "slack": None if slack is None else (0.0 if abs(slack) <= _TOL * scale else float(slack)),
                          "marginal": marginals.get(f"rule_{r.action}[{r.rule_id}]"), "note": "; ".join(notes)})
         return pd.DataFrame(recs, columns=REPORT_COLUMNS)
 
