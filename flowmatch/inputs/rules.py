@@ -64,28 +64,47 @@ def rule_text(rule) -> str:
     return f"{r['rule_id']} ({r['action']} {r['have']} -> {r['want']}{amount}{reason})"
 
 
-def _resolve(spec: str, role: str, res: pd.DataFrame, site_ids: set[str],
-             taxonomy: Taxonomy) -> tuple[list[str] | None, str]:
-    """The ids of the ``role`` resources ``spec`` names, or ``None`` and why not."""
-    mine = res[res["role"] == role]
-    if spec == ANY:
-        return mine["resource_id"].tolist(), ""
-    if spec.lower().startswith(SITE):
-        site = spec[len(SITE):]
-        if site not in site_ids:
-            return None, f"site '{site}' is not in the sites table."
-        return mine.loc[mine["site_id"] == site, "resource_id"].tolist(), ""
-    hit = res[res["resource_id"] == spec]
-    if len(hit):
-        if hit["role"].iloc[0] != role:
-            return None, f"'{spec}' is a {hit['role'].iloc[0]}, not a {role}."
-        return [spec], ""
-    types = mine["type"].astype(str)
-    known = spec in taxonomy or (res["type"].astype(str) == spec).any()
-    if not known:
-        return None, f"'{spec}' is neither a resource id, a type code, site:ID nor *."
-    below = {t for t in types.unique() if t == spec or spec in taxonomy.ancestors(t)}
-    return mine.loc[types.isin(below), "resource_id"].tolist(), ""
+class _Index:
+    """The resources grouped the ways a rule names them (built once per rules table)."""
+
+    def __init__(self, res: pd.DataFrame, site_ids, taxonomy: Taxonomy):
+        self.taxonomy = taxonomy
+        self.sites = {str(s) for s in site_ids}
+        ids = res["resource_id"].astype(str).to_numpy()
+        self.role = dict(zip(ids, res["role"].astype(str), strict=True))
+        self.all: dict[str, list[str]] = {}
+        self.by_site: dict[tuple[str, str], list[str]] = {}
+        self.by_type: dict[tuple[str, str], list[str]] = {}
+        for rid, role, site, typ in zip(ids, res["role"].astype(str), res["site_id"].astype(str),
+                                        res["type"].astype(str), strict=True):
+            self.all.setdefault(role, []).append(rid)
+            self.by_site.setdefault((role, site), []).append(rid)
+            self.by_type.setdefault((role, typ), []).append(rid)
+        self.types = {t for _, t in self.by_type}
+        self._below: dict[str, set[str]] = {}
+
+    def below(self, spec: str) -> set[str]:
+        """The resources' types that are ``spec`` or lie below it in the taxonomy."""
+        if spec not in self._below:
+            self._below[spec] = {t for t in self.types if t == spec or spec in self.taxonomy.ancestors(t)}
+        return self._below[spec]
+
+    def resolve(self, spec: str, role: str) -> tuple[list[str] | None, str]:
+        """The ids of the ``role`` resources ``spec`` names, or ``None`` and why not."""
+        if spec == ANY:
+            return list(self.all.get(role, [])), ""
+        if spec.lower().startswith(SITE):
+            site = spec[len(SITE):]
+            if site not in self.sites:
+                return None, f"site '{site}' is not in the sites table."
+            return list(self.by_site.get((role, site), [])), ""
+        if spec in self.role:
+            if self.role[spec] != role:
+                return None, f"'{spec}' is a {self.role[spec]}, not a {role}."
+            return [spec], ""
+        if spec not in self.taxonomy and spec not in self.types:
+            return None, f"'{spec}' is neither a resource id, a type code, site:ID nor *."
+        return [rid for t in sorted(self.below(spec)) for rid in self.by_type.get((role, t), [])], ""
 
 
 def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonomy: Taxonomy,
@@ -105,7 +124,7 @@ def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonom
     df["file"] = t.label
     res = resources
     cat = dict(zip(res["resource_id"], res["category"], strict=True))
-    sites = {str(s) for s in site_ids}
+    index = _Index(res, site_ids, taxonomy)
     out = []
     for r in df.itertuples(index=False):
         row = int(r.row)
@@ -113,7 +132,7 @@ def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonom
         ids = {}
         for col, role in (("have", "have"), ("want", "want")):
             spec = str(getattr(r, col)).strip()
-            got, why = _resolve(spec, role, res, sites, taxonomy)
+            got, why = index.resolve(spec, role)
             if got is None:
                 fix = (f"Name a {role}'s resource_id, a type code (ewc:10 for a whole chapter), "
                        f"site:ID or * in '{col}'.")
@@ -163,33 +182,37 @@ def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonom
     return rules
 
 
-def _within(a, b) -> bool:
-    """Every pair rule ``a`` matches is matched by rule ``b`` too."""
-    return set(a.have_ids) <= set(b.have_ids) and set(a.want_ids) <= set(b.want_ids)
-
-
 def _contradictions(rules: pd.DataFrame, P: _Problems) -> None:
-    """Report pairs of rules that cannot both hold, naming both rows."""
+    """Report pairs of rules that cannot both hold, naming both rows.
+
+    Only a force or min_size rule can clash, and only with a forbid or cap
+    whose pairs include all of its own.
+    """
     rs = list(rules.itertuples(index=False))
+    sets = {id(r): (frozenset(r.have_ids), frozenset(r.want_ids)) for r in rs}
+    limits = [b for b in rs if b.action in ("forbid", "cap")]
+
+    def within(a, b) -> bool:
+        return sets[id(a)][0] <= sets[id(b)][0] and sets[id(a)][1] <= sets[id(b)][1]
 
     def clash(a, b, why: str, fix: str) -> None:
         P.items.append(InputProblem(a.file, a.row, "action",
                                     f"rule {a.rule_id} contradicts rule {b.rule_id} (row {b.row}): {why}", fix))
 
-    for a in rs:
-        for b in rs:
-            if a is b:
+    for a in (r for r in rs if r.action in ("force", "min_size")):
+        for b in limits:
+            if not within(a, b):
                 continue
-            if a.action == "force" and b.action == "forbid" and _within(a, b):
+            if a.action == "force" and b.action == "forbid":
                 clash(a, b, f"it forces flows from {a.have} to {a.want} that rule {b.rule_id} forbids.",
                       "Remove one of the two rules, or narrow the forbid.")
-            elif a.action == "force" and b.action == "cap" and _within(a, b) \
+            elif a.action == "force" and b.action == "cap" \
                     and (b.value == 0 or (a.value == a.value and a.value > b.value)):
                 least = f"{a.value:,.6g}" if a.value == a.value else "some flow"
                 clash(a, b, f"it forces at least {least} {a.unit} a year where rule {b.rule_id} "
                       f"caps the flow at {b.value:,.6g} {b.unit}.",
                       "Lower the force or raise the cap.")
-            elif a.action == "min_size" and b.action == "cap" and _within(a, b) and a.value > b.value:
+            elif a.action == "min_size" and b.action == "cap" and a.value > b.value:
                 clash(a, b, f"its minimum size {a.value:,.6g} {a.unit} is above the cap of "
                       f"{b.value:,.6g} {b.unit} of rule {b.rule_id}, so no such link could ever run.",
                       "Write a forbid rule if that is meant, or change one of the values.")
