@@ -144,6 +144,13 @@ def test_cli_validate_counts_the_rules_and_warns_of_one_that_matches_nothing(tmp
     assert "(3 sites, 4 resources, 1 rule)" in out
 
 
+def test_describe_counts_the_rules_by_action(tmp_path, capsys):
+    path = mini(tmp_path, "rule_id,action,have,want,value,reason\nR1,cap,H1,W1,5,\nR2,forbid,H2,*,,\n"
+                          "R3,cap,H2,W2,7,\n")
+    assert main(["describe", str(path)]) == 0
+    assert "expert rules: 3 (cap 2, forbid 1)" in capsys.readouterr().out
+
+
 def test_cli_validate_exits_2_on_a_bad_rule(tmp_path, capsys):
     path = mini(tmp_path, "rule_id,action,have,want,value,reason\nR1,cap,H1,W1,,\n")
     assert main(["validate", str(path)]) == 2
