@@ -27,7 +27,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     inv = read_inventory(args.inventory)
     for w in inv.warnings:
         print(f"warning: {w}")
-    print(f"{inv.source}: valid ({len(inv.sites)} sites, {len(inv.resources)} resources)")
+    n = len(inv.rules)
+    rules = f", {n} rule{'s' if n != 1 else ''}" if n else ""
+    print(f"{inv.source}: valid ({len(inv.sites)} sites, {len(inv.resources)} resources{rules})")
     from flowmatch.inputs.suggest import type_hints
 
     for line in type_hints(inv.resources, inv.taxonomy, lang=args.lang):
@@ -75,6 +77,11 @@ def cmd_match(args: argparse.Namespace) -> int:
     if len(cands) == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
     print(f"{len(cands)} candidates -> {', '.join(str(p) for p in paths)}")
+    removed = cands.attrs.get("rules_removed") or {}
+    if removed:
+        n = sum(removed.values())
+        print(f"rules: {n} candidate pair{'s' if n != 1 else ''} forbidden ("
+              + ", ".join(f"{r} {n}" for r, n in removed.items()) + ")")
     return 0
 
 

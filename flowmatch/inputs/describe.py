@@ -84,6 +84,7 @@ def describe(inv: Inventory) -> dict[str, Any]:
         "unknown_types": list(inv.unknown_types),
         "warnings": list(inv.warnings),
         "top_have_types": _top_types(haves),
+        "rules": {str(a): int(n) for a, n in inv.rules["action"].value_counts(sort=False).items()},
     }
 
 
@@ -117,4 +118,7 @@ def describe_text(inv: Inventory, lang: str = "en") -> str:
         lines.append(f"  unknown types ({len(unknown)}, they match only themselves): {shown}")
     else:
         lines.append("  unknown types: none")
+    if d["rules"]:
+        lines.append(f"  expert rules: {sum(d['rules'].values())} ("
+                     + ", ".join(f"{a} {n}" for a, n in sorted(d["rules"].items())) + ")")
     return "\n".join(lines)

@@ -52,6 +52,7 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.plausible import check_magnitudes
 from flowmatch.inputs.problems import _Problems, _Table, _with_lines
 from flowmatch.inputs.readers import _frame, _read_folder, _read_params, _read_workbook
+from flowmatch.inputs.rules import empty_rules, read_rules
 from flowmatch.inputs.schema import TABLES
 from flowmatch.inputs.taxonomy import Taxonomy
 
@@ -101,6 +102,8 @@ class Inventory:
     warnings: list[str] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     infrastructure: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INFRASTRUCTURE_COLUMNS))
+    #: Expert rules (:mod:`flowmatch.inputs.rules`), resolved to the ids they match; empty without a rules table.
+    rules: pd.DataFrame = field(default_factory=empty_rules, repr=False)
 
     @property
     def haves(self) -> pd.DataFrame:
@@ -263,10 +266,14 @@ def _validate(tables: dict[str, _Table], params: Params, source: str, P: _Proble
     resources = _resources(rt, rc, params, taxonomy, P)
     sites = _assemble(st, sc, {"name": sc.get("site_id"), "park": "", "sector": ""})
     check_magnitudes(tables, checked, resources, P, W)
+    rule_warnings: list[str] = []
+    rules = (read_rules(tables["rules"], checked["rules"], resources, site_ids.to_pylist(), taxonomy, P,
+                        rule_warnings)
+             if "rules" in tables else empty_rules())
 
     if P.items:
         raise InventoryError(_with_lines(P.items, tables))
-    warnings = [str(w) for w in _with_lines(W.items, tables)]
+    warnings = [str(w) for w in _with_lines(W.items, tables)] + rule_warnings
     for w in warnings:
         log.warning(w)
     unknown = sorted(set(resources.loc[~resources["type_known"], "type"].unique().tolist()))
@@ -285,6 +292,7 @@ def _validate(tables: dict[str, _Table], params: Params, source: str, P: _Proble
         source=source,
         warnings=warnings,
         tables={name: t.df for name, t in tables.items()},
+        rules=rules,
     )
 
 

@@ -117,5 +117,22 @@ TABLES: dict[str, Table] = {
             ),
             key=("from_site", "to_site"),
         ),
+        Table(
+            "rules", False,
+            (
+                Column("rule_id", "id", True, doc="unique id of the rule, named in plans and errors"),
+                Column("action", "enum:forbid|force|cap|min_size", True,
+                       doc="forbid, force, cap or min_size the flows from have to want"),
+                Column("have", "id", True,
+                       doc="a have's resource_id, a type code (ewc:10 takes the whole chapter), site:ID or *"),
+                Column("want", "id", True,
+                       doc="a want's resource_id, a type code, site:ID or *"),
+                Column("value", "float", False, 0.0, None,
+                       doc="t, m3 or MWh a year: the cap, the minimum size, or the least a force moves"),
+                Column("reason", "str", doc="why the rule holds (shown in the plan)"),
+            ),
+            key=("rule_id",),
+            doc="expert rules the optimiser obeys",
+        ),
     ]
 }

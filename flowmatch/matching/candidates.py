@@ -140,6 +140,10 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         h, w, rank, have_rank = h[order], w[order], rank[order], have_rank[order]
         details = details.iloc[order]
     cands = _frame(arrays, h, w, rank, details, have_rank)
+    if len(inventory.rules):  # expert rules: forbidden pairs out, forced pairs in
+        from flowmatch.matching.rules import apply_rules
+
+        cands = apply_rules(cands, inventory, arrays, params, threads=threads)
     if len(cands) == 0:
         log.warning("no have can serve any want within the limits: no candidates")
     else:

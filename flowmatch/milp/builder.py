@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from flowmatch.metrics import MODEL_METRICS
 
-__all__ = ["ModelBuilder", "LinearModel", "Balance", "METRICS"]
+__all__ = ["ModelBuilder", "LinearModel", "Balance", "PairFlows", "METRICS"]
 
 #: The model metrics every variable has a coefficient in.
 METRICS = MODEL_METRICS
@@ -41,6 +41,23 @@ class Balance(NamedTuple):
 
     row: int
     slack: int
+    owner: str
+
+
+class PairFlows(NamedTuple):
+    """Variables that move a have to a want, as a part declared them (:meth:`ModelBuilder.declare_pair_flows`).
+
+    Variable ``cols[k]`` at 1 moves ``per_unit[k]`` base units from ``have_ids[k]``
+    to ``want_ids[k]`` a year (1 for a flow, the have's quantity for a route's
+    binary). Expert rules (:mod:`flowmatch.milp.rules`)
+    bound these sums.
+    """
+
+    have_ids: np.ndarray
+    want_ids: np.ndarray
+    cols: np.ndarray
+    per_unit: np.ndarray
+    mode: str
     owner: str
 
 
@@ -127,6 +144,8 @@ class ModelBuilder:
     metric_const: dict[str, float] = field(default_factory=lambda: {m: 0.0 for m in METRICS})
     #: Declared balance rows by resource id (:meth:`declare_balances`).
     balances: dict[str, Balance] = field(default_factory=dict)
+    #: Variables moving haves to wants, as parts declared them (:meth:`declare_pair_flows`).
+    pair_flows: list[PairFlows] = field(default_factory=list)
     n_vars: int = 0
     n_rows: int = 0
 
@@ -198,6 +217,17 @@ class ModelBuilder:
             if rid in self.balances:
                 raise ValueError(f"the balance of {rid} is declared by {self.balances[rid].owner} already")
             self.balances[rid] = Balance(int(r), int(v), owner)
+
+    def declare_pair_flows(self, have_ids, want_ids, cols, per_unit, mode: str, owner: str) -> None:
+        """Declare that variables ``cols`` move ``have_ids`` to ``want_ids`` (see :class:`PairFlows`).
+
+        Every part that moves a have to a want declares its variables, so that
+        expert rules reach every mode (direct, milk round, cascade) alike.
+        """
+        n = len(cols)
+        arr = lambda v, dt=float: np.broadcast_to(np.asarray(v, dt), (n,)).copy()  # noqa: E731
+        self.pair_flows.append(PairFlows(arr(have_ids, object), arr(want_ids, object), arr(cols, np.int64),
+                                         arr(per_unit), mode, owner))
 
     def add_constant(self, **metrics: float) -> None:
         """Add constant terms to metrics (costs that no decision changes)."""

@@ -31,6 +31,8 @@ def _group(name: str) -> str:
 
 def describe_row(name: str, meanings: Mapping[str, str] | None = None) -> str:
     """``have[H1]`` -> ``the supply balance of have H1 (have[H1])``, by ``meanings`` of its group."""
+    if meanings and name in meanings:  # a row with words of its own (an expert rule)
+        return f"{meanings[name]} ({name})"
     group = _group(name)
     meaning = {**ROW_MEANING, **(meanings or {})}.get(group)
     if meaning is None or not name.endswith("]"):
@@ -88,6 +90,10 @@ def explain_infeasible(model: LinearModel, time_limit: float = 10.0,
         if _feasible(sub, budget.share(1.0 / (len(groups) - k))):
             culprits.append(g)
     if culprits:
+        # a group whose rows have words of their own (expert rules) is named by them
+        words = {g: [meanings[n] for n in model.row_names if _group(n) == g and n in meanings]
+                 for g in culprits} if meanings else {}
+        named = [f"{g} ({'; '.join(words[g][:5])})" if words.get(g) else g for g in culprits]
         return ("the linear relaxation is feasible, but the yes/no choices are not; dropping any one "
-                f"of these constraint groups would make it feasible: {', '.join(culprits)}")
+                f"of these constraint groups would make it feasible: {', '.join(named)}")
     return "no small set of constraints to blame was found"

@@ -372,6 +372,10 @@ class MilkRoundPart:
             cols.append(j)
             vals.append(float(o.quantities.sum()))
         mb.add_entries(np.array(rows), np.array(cols), np.array(vals))
+        stops = [(h, o.want_id, j, q) for j, o in zip(self.var_idx.tolist(), self.offers, strict=True)
+                 for h, q in zip(o.have_ids, o.quantities.tolist(), strict=True)]
+        hs, ws, js, qs = zip(*stops, strict=True)
+        mb.declare_pair_flows(hs, ws, js, qs, MILK_ROUND, self.name)
 
     def _savings(self) -> np.ndarray:
         """What each route saves a year: disposal and virgin input avoided, less its cost."""

@@ -235,11 +235,22 @@ def optimise(
     summary = build_summary(status=status, gap=plan_gap, metrics=model.metric_values(x), inventory=inventory,
                             flows=flows, routes=routes, objective=opts.objective, weights=w,
                             solver=results[0].solver if results else opts.solver, bound=bound,
-                            n_components=n_comp, timings=timings, extra={"n_solves": len(blocks)})
+                            n_components=n_comp, timings=timings,
+                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget)})
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,
                 timings=timings, candidates=candidates)
+
+
+def _rules_extra(parts: list[ModelPart], x: np.ndarray, model: LinearModel, weights: dict[str, float],
+                 budget) -> dict:
+    """The ``rules`` section of the summary (:func:`flowmatch.milp.rules.rules_report`), when there are rules."""
+    from flowmatch.milp.rules import RulesPart, rule_marginals, rules_report
+
+    if not any(isinstance(p, RulesPart) for p in parts):
+        return {}
+    return {"rules": rules_report(parts, x, rule_marginals(model, x, weights, budget.share(0.5)))}
 
 
 def _is_feasible(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> bool:

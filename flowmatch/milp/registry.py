@@ -8,7 +8,7 @@ after the kind that declares them (direct synergies).
 
 from __future__ import annotations
 
-from flowmatch.milp import milkrounds, synergies, water
+from flowmatch.milp import milkrounds, rules, synergies, water
 from flowmatch.milp.heat import part as heat
 from flowmatch.milp.part import register_part
 
@@ -16,3 +16,4 @@ register_part(synergies.KIND)
 register_part(milkrounds.KIND)
 register_part(water.KIND)
 register_part(heat.KIND)
+register_part(rules.KIND)  # last: it bounds what every part before it moves

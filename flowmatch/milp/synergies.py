@@ -207,6 +207,7 @@ class SynergyPart:
                              np.ones(n + W), demand, demand, name=_names("want", self._want_ids))
         mb.declare_balances(self._have_ids, rows_h, self.d_idx, self.name)
         mb.declare_balances(self._want_ids, rows_w, self.v_idx, self.name)
+        mb.declare_pair_flows(self._have_ids[h], self._want_ids[w], self.x_idx, 1.0, "direct", self.name)
         # linking flow and binary
         if nb:
             bp = self.bin_pairs

@@ -444,6 +444,7 @@ class WaterPart:
         mb.add_rows(rows, cols, np.ones(len(cols)), ws.snk_flow, ws.snk_flow,
                     name=[f"water_sink[{r}]" for r in ids_k])
         self._add_quality_rows(mb, f, fresh)
+        mb.declare_pair_flows(ids_s[pr.src], ids_k[pr.snk], f, 1.0, "cascade", self.name)
         # pipes: a pair at a distance flows only through its built pipe
         if n_l:
             on = self.pair_link >= 0

@@ -76,6 +76,10 @@ class Plan:
         lines = [head] + ["  ".join([r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:],
                                                                                          strict=True)])
                           for r in cells]
+        rules = s.get("rules") or []
+        if rules:
+            bound = [r["rule_id"] for r in rules if r.get("binding")]
+            lines.append(f"rules: {len(rules)}, {len(bound)} binding" + (f" ({', '.join(bound)})" if bound else ""))
         t = self.timings
         if t:
             lines.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))

@@ -262,6 +262,26 @@ def _tables_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
                  '<p class="lead">Click a column heading to sort; click again to reverse.</p>' + "".join(parts))
 
 
+def _rules_section(page: _Page, pf: PlanFolder) -> None:
+    """The inventory's expert rules and what each did to the plan (only when there are rules)."""
+    rules = pd.DataFrame(pf.summary.get("rules") or [])
+    if rules.empty:
+        return
+    rules = rules.assign(binding_text=np.where(rules["binding"].astype(bool), "yes", "no"))
+    cols = [("rule_id", "rule", "text"), ("action", "action", "text"), ("have", "have", "text"),
+            ("want", "want", "text"), ("value", "value", "num"), ("unit", "unit", "text"),
+            ("links", "links", "num"), ("candidates_removed", "candidates removed", "num"),
+            ("flow", "flow under it", "num"), ("binding_text", "binding", "text"), ("slack", "slack", "num"),
+            ("marginal", "worth of one unit more", "num"),
+            ("reason", "reason", "text"), ("note", "note", "text")]
+    lead = ("The inventory's expert rules. A cap or force is binding when the flow under it sits at its "
+            "value; a forbid when it took links away; a minimum size when a link runs at exactly it. The "
+            "worth of one unit more is the change of the minimised objective if a cap or force were one "
+            "unit higher, with the plan's links held (negative: it would save).")
+    page.section("rules", "Expert rules", f'<p class="lead">{esc(lead)}</p>'
+                 + html_table(rules, cols, "t-rules", what="rules"))
+
+
 def _gaps_section(page: _Page, gaps: pd.DataFrame | None, lim: ReportLimits) -> None:
     lead = (f"Haves with no candidate scoring at least {GOOD_SCORE:g}, largest first in each category, "
             "with the want types that have taken such a resource elsewhere (knowledge base of documented "
@@ -341,6 +361,7 @@ def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
         _fate_section(page, pf, lim, lang)
         _map_section(page, pf, lim)
         _tables_section(page, pf, lim)
+        _rules_section(page, pf)
         _gaps_section(page, gaps, lim)
     _comparison_section(page, pf, lim)
     nav = "".join(f'<a href="#{sid}">{esc(t)}</a>' for sid, t in page.nav)

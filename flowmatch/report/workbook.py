@@ -2,7 +2,8 @@
 
 Sheets: ``summary`` (``summary.json`` flattened to key/value rows, plus notes),
 ``sites``, ``resources``, ``candidates``, ``flows``, ``routes``, ``gaps`` and,
-where the folder has them, ``comparison`` and ``pareto``.
+where the folder has them, ``rules`` (the expert rules and what each did),
+``comparison`` and ``pareto``.
 
 Safety: a text cell from the user's data is always written as text, never as a
 formula, link or number: the workbook is opened with ``strings_to_formulas``,
@@ -39,7 +40,7 @@ EXCEL_MAX_ROWS = 1_048_576
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _SOURCE = {"sites": "sites.csv", "resources": "resources.csv", "candidates": "candidates.parquet",
            "flows": "flows.csv", "routes": "routes.csv", "gaps": "report.html",
-           "comparison": "comparison.csv", "pareto": "pareto.csv"}
+           "comparison": "comparison.csv", "pareto": "pareto.csv", "rules": "summary.json"}
 
 
 def flatten_summary(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -158,6 +159,8 @@ def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
         sheets += [("flows", pf.flows), ("routes", pf.routes)]
         if gaps is not None:
             sheets.append(("gaps", gaps))
+        if pf.summary.get("rules"):  # expert rules: one row each, not one summary cell
+            sheets.append(("rules", pd.DataFrame(pf.summary["rules"])))
     for name, df in (("comparison", pf.comparison), ("pareto", pf.pareto)):
         if df is not None:
             sheets.append((name, df))
@@ -175,7 +178,9 @@ def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
                     notes.append(f"sheet {name} holds the first {len(df) - left:,} of {len(df):,} rows "
                                  f"(Excel's row limit); all are in {_SOURCE[name]}")
                     log.warning("plan.xlsx: %s", notes[-1])
-            rows = flatten_summary(pf.summary) + [("note", n) for n in notes]
+            shown = {k: (f"{len(v)} rules: see the rules sheet" if k == "rules" else v)
+                     for k, v in pf.summary.items()}
+            rows = flatten_summary(shown) + [("note", n) for n in notes]
             summary.set_column(0, 0, 36)
             summary.set_column(1, 1, 60)
             summary.write_string(0, 0, "key", w.head)

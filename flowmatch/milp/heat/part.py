@@ -302,6 +302,7 @@ class HeatPart:
                             name=[f"steam_letdown[{ids[i]},{ids[j]}]"
                                   for i, j in zip(self.steam_i, self.steam_j, strict=True)],
                             cost=s_cost, co2=s_co2)
+        mb.declare_pair_flows(ids[self.steam_i], ids[self.steam_j], steam, 1.0, "cascade", self.name)
         links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
                             cost=self._link_fixed())
         # each zone's cascade in runs of slots: a run starts where the zone's heat or demand per
