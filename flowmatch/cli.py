@@ -50,7 +50,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_match(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.matching.candidates import match, write_candidates
-
     from flowmatch.plans.staging import stage
 
     with stage(args.output, "candidates") as st:  # locked and checked before any work
@@ -96,9 +95,8 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
-    from flowmatch.studies.pareto import pareto_front, write_pareto
-
     from flowmatch.plans.staging import stage
+    from flowmatch.studies.pareto import pareto_front, write_pareto
 
     options = _solve_options(args)
     with stage(args.output, "pareto") as st:
@@ -112,9 +110,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
-    from flowmatch.studies.whatif import run_whatif, write_comparison
-
     from flowmatch.plans.staging import stage
+    from flowmatch.studies.whatif import run_whatif, write_comparison
 
     options = _solve_options(args)
     with stage(args.output, "comparison") as st:

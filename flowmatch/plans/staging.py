@@ -141,7 +141,7 @@ def _foreign(out: Path) -> list[str]:
 def _os_error(out: Path, exc: OSError, doing: str) -> OutputFolderError:
     where = exc.filename or out
     return OutputFolderError(f"{out}: cannot {doing} ({exc.strerror or exc} on {where}); "
-                             "choose a folder you can write to with `-o`.")
+                             "make the folder writable, or write to another one (`-o`).")
 
 
 def _acquire(out: Path) -> FileLock:
@@ -164,6 +164,15 @@ def _acquire(out: Path) -> FileLock:
     return lock
 
 
+def _remove(p: Path) -> None:
+    """Remove a folder flowmatch made, even one a user made read-only."""
+    shutil.rmtree(p, ignore_errors=True)
+    if p.exists():
+        for root, _, _ in os.walk(p):
+            os.chmod(root, 0o700)
+        shutil.rmtree(p, ignore_errors=True)
+
+
 def _recover_and_clean(out: Path) -> None:
     """Under the lock: put ``out`` back if a run died mid-swap, then remove what killed runs left."""
     if not out.exists():
@@ -171,7 +180,7 @@ def _recover_and_clean(out: Path) -> None:
         if back:
             os.rename(back[-1], out)
     for p in _siblings(out, "tmp", "new", "old"):
-        shutil.rmtree(p, ignore_errors=True)
+        _remove(p)
 
 
 def _carry(st: Stage) -> None:
@@ -198,7 +207,7 @@ def _swap(st: Stage) -> None:
         old = st.final.parent / f".{st.final.name}.old-{tag}"
         os.rename(st.final, old)
         os.rename(new, st.final)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     else:
         os.rename(new, st.final)
 
@@ -257,7 +266,7 @@ def stage(out: str | Path, kind: str, *, carry: bool = False) -> Iterator[Stage]
             st.seal()
             _swap(st)
         except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
             raise
         finally:
             _ACTIVE.pop(str(path), None)
