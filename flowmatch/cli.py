@@ -81,7 +81,8 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     # the whole folder (plan, report, workbook) is written into one staging folder, then swapped in
     with stage(args.output, "plan") as st:
         inv = read_inventory(args.inventory)
-        plan = optimise(inv, options=options, write_lp=args.write_lp, write_mps=args.write_mps)
+        lp, mps = (_in_stage(f, args.output, st.path) for f in (args.write_lp, args.write_mps))
+        plan = optimise(inv, options=options, write_lp=lp, write_mps=mps)
         write_plan(plan, st.path, inventory=inv)
         if args.report:
             from flowmatch.report.page import write_report
@@ -91,6 +92,13 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     if args.report:
         print(f"report: {args.output / 'report.html'}")
     return 0
+
+
+def _in_stage(f: Path | None, out: Path, staging: Path) -> Path | None:
+    """A file asked for inside the output folder goes into its staging folder (and the manifest)."""
+    if f is not None and os.path.abspath(f.parent) == os.path.abspath(out):
+        return staging / f.name
+    return f
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:

@@ -130,6 +130,14 @@ def test_output_file_that_is_a_folder(mini_dir, tmp_path, capsys):
     assert not (tmp_path / "plan").exists() and list(d.iterdir()) == []
 
 
+def test_model_file_inside_the_plan_folder_goes_with_it(mini_dir, tmp_path):
+    out = tmp_path / "plan"
+    for _ in range(2):  # the second run replaces the first's folder, model file included
+        assert main(["optimise", str(mini_dir), "-o", str(out), "--write-lp", str(out / "model.lp")]) == 0
+        assert "model.lp" in json.loads((out / MANIFEST).read_text())["files"]
+        read_verified(out)
+
+
 @pytest.mark.parametrize("arg", ["", " "])
 def test_empty_output_path_is_refused(mini_dir, tmp_path, monkeypatch, capsys, arg):
     monkeypatch.chdir(tmp_path)
