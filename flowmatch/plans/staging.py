@@ -98,7 +98,7 @@ def check_output_path(out: str | Path, what: str = "output folder") -> Path:
     Refused: an empty path, the current folder or one holding it, the root,
     a path that is a file or a symbolic link, or one under a file.
     """
-    if str(out).strip() in ("", "."):
+    if not str(out).strip():
         raise OutputFolderError(f"an empty {what} path ('{out}') would write into the current folder; "
                                 "give a folder name, e.g. `-o plan`.")
     absolute = Path(os.path.abspath(out))
@@ -149,6 +149,10 @@ def _acquire(out: Path) -> FileLock:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _os_error(out, exc, "create the folder it goes in") from None
+    try:  # made here first, so a folder that cannot hold it says why (filelock would only time out)
+        os.close(os.open(lock_path(out), os.O_WRONLY | os.O_CREAT, 0o666))
+    except OSError as exc:
+        raise _os_error(out, exc, "take the lock beside it") from None
     lock = FileLock(str(lock_path(out)), timeout=0)
     try:
         lock.acquire()
