@@ -111,6 +111,16 @@ def test_really_read_only_folder(plan, mini_dir, tmp_path, capsys):
     read_verified(out)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+@pytest.mark.parametrize("command", ["optimise", "match", "whatif", "pareto"])
+def test_a_folder_no_one_can_write_even_root(mini_dir, capsys, command):
+    out = Path("/proc/flowmatch-test-output")  # /proc refuses new files, whoever asks
+    assert main(_cmd(command, mini_dir, out)) == 2
+    err = capsys.readouterr().err
+    assert "cannot take the lock beside it" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_output_folder_that_is_a_file(mini_dir, tmp_path, capsys):
     f = tmp_path / "plan"
     f.write_text("not a folder")

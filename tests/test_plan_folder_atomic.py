@@ -249,3 +249,38 @@ def test_summary_is_the_sum_of_the_flows_on_time_limited_plans(tmp_path, seed):
     assert s["objective"]["cost"] == pytest.approx(flows["cost"].sum(), rel=1e-12, abs=1e-6)
     assert s["objective"]["co2_t"] == pytest.approx(flows["co2_kg"].sum() / 1000, rel=1e-12, abs=1e-9)
     read_plan_folder(out)
+
+
+def test_readers_never_see_a_mix_while_folders_are_swapped(tmp_path):
+    """A reader reading while a writer replaces the folder again and again gets one whole version."""
+    import threading
+
+    from flowmatch.studies.whatif import write_comparison
+
+    out = tmp_path / "grid"
+    tables = [pd.DataFrame({"scenario": [f"v{i}"] * (i + 1), "cost": [float(i)] * (i + 1)}) for i in range(12)]
+    write_comparison(tables[0], out)
+    errors: list[Exception] = []
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                c = read_plan_folder(out).comparison
+            except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+                errors.append(exc)
+                return
+            assert c is not None
+            (label,) = set(c["scenario"])
+            assert len(c) == int(label[1:]) + 1  # rows of one version only
+            seen.add(label)
+
+    t = threading.Thread(target=read)
+    t.start()
+    for table in tables[1:]:
+        write_comparison(table, out)
+        time.sleep(0.01)
+    done.set()
+    t.join(timeout=30)
+    assert errors == [] and len(seen) >= 2 and _leftovers(out) == []

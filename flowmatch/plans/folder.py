@@ -185,9 +185,18 @@ def _read_optional(path: Path, name: str, files: dict[str, bytes]) -> pd.DataFra
     return df
 
 
+def _manifest_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = (path / MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def _verified(path: Path) -> dict[str, bytes]:
     """The folder's files, checked against its manifest; waits out a swap under way."""
     for _ in range(3):
+        seen = _manifest_id(path)
         try:
             if not path.is_dir():
                 raise PlanFolderError(f"{path}: no such plan folder. {_FIX.format(path=path)}")
@@ -197,7 +206,8 @@ def _verified(path: Path) -> dict[str, bytes]:
                                       + _FIX.format(path=path))
             return read_verified(path)[1]
         except PlanFolderError:
-            if not wait_for_swap(path):
+            # a swap under way, or one that ended while we read (a new manifest): read again
+            if not wait_for_swap(path) and _manifest_id(path) == seen:
                 raise
     return read_verified(path)[1]
 
