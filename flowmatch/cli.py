@@ -28,6 +28,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for w in inv.warnings:
         print(f"warning: {w}")
     print(f"{inv.source}: valid ({len(inv.sites)} sites, {len(inv.resources)} resources)")
+    from flowmatch.inputs.suggest import type_hints
+
+    for line in type_hints(inv.resources, inv.taxonomy, lang=args.lang):
+        print(f"suggest: {line}")
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from flowmatch.inputs.suggest import suggest
+
+    text = " ".join(args.text)
+    found = suggest(text, limit=args.limit, lang=args.lang)
+    if not found:
+        print(f"no type is close to \"{text}\"; try other words, or a code (100105, HW08, 900-249-08)")
+        return 0
+    for s in found:
+        print(f"{s.score:5.1f}  {s.type:20s}  {s.label}" + (f"  [{s.matched}]" if s.matched != s.label else ""))
     return 0
 
 
@@ -35,7 +52,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     from flowmatch.inputs.describe import describe_text
     from flowmatch.inputs.inventory import read_inventory
 
-    print(describe_text(read_inventory(args.inventory)))
+    print(describe_text(read_inventory(args.inventory), lang=args.lang))
     return 0
 
 
@@ -142,7 +159,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from flowmatch.report.page import write_report
 
-    print(f"report: {write_report(args.plan)}")
+    print(f"report: {write_report(args.plan, lang=args.lang)}")
     return 0
 
 
@@ -179,6 +196,11 @@ def _add_solve_args(p: argparse.ArgumentParser) -> None:
                    help="highs (default, fast) or cbc through PuLP")
 
 
+def _add_lang_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["en", "zh"], default="en",
+                   help="language of type labels: en (default) or zh (Chinese)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from flowmatch import __version__
     from flowmatch.metrics import MODEL_METRICS
@@ -190,11 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="read and check an inventory")
     p.add_argument("inventory", type=Path)
+    _add_lang_arg(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("describe", help="summarise an inventory")
     p.add_argument("inventory", type=Path)
+    _add_lang_arg(p)
     p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("suggest", help="the types a description most likely means (English or Chinese)")
+    p.add_argument("text", nargs="+", help='a description, e.g. "granulated blast furnace slag" or 脱硫石膏')
+    p.add_argument("--limit", type=int, default=5, metavar="N", help="suggestions to list (default: 5)")
+    _add_lang_arg(p)
+    p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("synth", help="write a synthetic inventory")
     p.add_argument("--resources", type=int, required=True, metavar="N")
@@ -250,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write report.html and plan.xlsx for a plan folder")
     p.add_argument("plan", type=Path)
+    _add_lang_arg(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("gaps", help="haves with no good candidate, and whom to recruit")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 
 import pandas as pd
 import pytest
 
+from flowmatch.inputs.cncodes import cn_category_exchanges
 from flowmatch.inputs.knowledge import builtin_exchanges, merge_exchanges, recruit_sectors
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 
@@ -27,8 +29,24 @@ def _root(tax, t: str) -> str:
     return tax.ancestors(t)[-1]
 
 
-def test_at_least_sixty_documented_exchanges(kb):
-    assert len(kb) >= 60
+def test_at_least_three_hundred_documented_exchanges(kb):
+    assert len(kb) >= 300
+
+
+#: A citation a reader can look up: a dated publication or report, or a standard's number.
+CITATION = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:EN|GB|GB/T|JIS|PAS|ISO|BS)\s?[A-Z]?\s?\d")
+
+
+def test_every_source_cites_a_dated_work_or_a_standard(kb):
+    uncited = kb.loc[~kb["source"].str.contains(CITATION), ["have_type", "want_type", "source"]]
+    assert uncited.empty, uncited.to_string()
+
+
+def test_want_sectors_are_nace_divisions_that_exist(kb):
+    with resources.files("flowmatch.data").joinpath("nace_divisions.csv").open("r", encoding="utf-8") as fh:
+        divisions = set(pd.read_csv(fh, dtype=str)["division"])
+    bad = sorted({c for sectors in kb["want_sectors"] for c in sectors.split(";") if c[1:3] not in divisions})
+    assert bad == []
 
 
 def test_every_type_is_in_the_taxonomy(kb, tax):
@@ -100,6 +118,19 @@ def test_every_row_has_a_source_and_sectors(kb):
         ("ewc:020103", "raw:fuel:biomass"),
         ("water:brine", "water:seawater"),  # desalination brine -> salt works
         ("energy:fuel-gas:bfg", "energy:fuel-gas"),
+        # flagship exchanges of the best-documented symbioses
+        ("ewc:070599:fermentation-biomass", "raw:fertiliser"),  # Kalundborg NovoGro
+        ("energy:fuel-gas:refinery", "energy:fuel-gas"),  # Kalundborg refinery gas
+        ("ewc:050116", "raw:sulphuric-acid"),  # Kalundborg sulphur
+        ("ewc:161101", "raw:fuel"),  # Gladstone spent pot lining to cement
+        ("ewc:150102", "raw:reductant"),  # Kawasaki plastics to the blast furnace
+        ("ewc:191204", "raw:hydrogen"),  # Kawasaki plastics to ammonia
+        ("ewc:150102:pet", "raw:plastics"),  # Kawasaki bottle-to-bottle PET
+        ("energy:heat:medium", "energy:hot-water"),  # Rotterdam waste heat to district heating
+        ("ewc:200125", "raw:biodiesel-feedstock"),  # NISP used cooking oil
+        ("ewc:020499:beet-pulp", "raw:animal-feed"),
+        ("ewc:160601", "raw:metals"),  # lead-acid batteries
+        ("ewc:170302", "raw:aggregate"),  # reclaimed asphalt
     ],
 )
 def test_issue_list_is_covered(kb, have, want):
@@ -122,7 +153,7 @@ def test_user_row_replaces_builtin_pair():
     assert pair["score"].iloc[0] == 0.3
     assert pair["source"].iloc[0] == "user"
     assert pair["want_sectors"].iloc[0] == ""
-    assert len(merged) == len(builtin_exchanges()) + 1
+    assert len(merged) == len(builtin_exchanges()) + len(cn_category_exchanges()) + 1  # + China's HW categories
 
 
 def test_recruit_sectors_uses_ancestor_rows_and_orders_by_score(kb, tax):

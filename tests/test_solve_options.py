@@ -13,7 +13,7 @@ from optimise_cases import make_candidates, make_inventory, random_case
 
 import flowmatch.milp.blocks as blocks_mod
 import flowmatch.milp.optimise as optimise_mod
-import flowmatch.milp.water as water_mod
+import flowmatch.milp.water_check as water_check_mod
 from flowmatch.cli import main
 from flowmatch.errors import ModelError, ParamsError, SolveOptionsError, SolverError
 from flowmatch.milp.optimise import optimise
@@ -99,7 +99,7 @@ def _dirty_fresh_water():
 def test_water_pre_check_and_blocks_draw_on_the_run_budget(monkeypatch):
     inv = _dirty_fresh_water()
     pre, blk = [], []
-    monkeypatch.setattr(water_mod, "solve", _recording(water_mod.solve, pre))
+    monkeypatch.setattr(water_check_mod, "solve", _recording(water_check_mod.solve, pre))
     monkeypatch.setattr(blocks_mod, "solve", _recording(blocks_mod.solve, blk))
     plan = optimise(inv, candidates=pd.DataFrame(columns=["have_id", "want_id", "distance_km"]),
                     time_limit=2.0)

@@ -3,6 +3,12 @@
 ``ewc_codes.csv`` (the List of Wastes with hazardous flags), ``types.csv``
 (built-in water, energy and raw-material types), ``exchanges.csv`` (the
 knowledge base of documented exchanges, each with its source),
-``nace_divisions.csv`` (sector names for the gap analysis), and ``report.css``
+``nace_divisions.csv`` (sector names for the gap analysis),
+``cn_hazardous_waste.csv`` and ``cn_solid_waste.csv`` (China's waste codes with
+their EWC mappings; sources in ``docs/codes.md``), ``labels_zh.csv`` (Chinese
+labels of built-in types), ``type_synonyms.csv`` (common names that
+``flowmatch suggest`` searches), ``water_classes.csv``
+and ``water_limits.csv`` (which water type may feed which, and a water sink
+type's default limits, each row citing its standard), and ``report.css``
 / ``report.js`` (the report page's own style and script).
 """

@@ -11,11 +11,23 @@ from typing import Any
 import numpy as np
 
 from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.labels import type_label
 from flowmatch.inputs.units import BASE_UNIT, CATEGORIES
 
 __all__ = ["describe", "describe_text"]
 
 _TOP = 5
+_TOP_TYPES = 8
+
+
+def _top_types(haves) -> list[dict[str, Any]]:
+    """The have types with the most resources: type, category, count, quantity and unit."""
+    if len(haves) == 0:
+        return []
+    g = haves.groupby(["type", "category"], sort=False, observed=True)["quantity"].agg(["size", "sum"])
+    g = g.reset_index().sort_values(["size", "sum", "type"], ascending=[False, False, True]).head(_TOP_TYPES)
+    return [{"type": str(r.type), "category": str(r.category), "count": int(r.size),
+             "quantity": float(r.sum), "unit": BASE_UNIT[str(r.category)]} for r in g.itertuples(index=False)]
 
 
 def _by_category(df) -> dict[str, dict[str, Any]]:
@@ -48,7 +60,8 @@ def describe(inv: Inventory) -> dict[str, Any]:
         category's base ``unit`` and the number of distinct ``types``;
         ``hazardous`` (haves flagged hazardous); ``seasonal`` (resources not
         available all year); ``properties`` (rows); ``unknown_types`` (types
-        the taxonomy does not know, sorted) and ``warnings``.
+        the taxonomy does not know, sorted), ``warnings`` and ``top_have_types``
+        (up to eight ``{type, category, count, quantity, unit}``, most resources first).
     """
     sites = inv.sites
     res = inv.resources
@@ -70,11 +83,12 @@ def describe(inv: Inventory) -> dict[str, Any]:
         "properties": int(len(inv.properties)),
         "unknown_types": list(inv.unknown_types),
         "warnings": list(inv.warnings),
+        "top_have_types": _top_types(haves),
     }
 
 
-def describe_text(inv: Inventory) -> str:
-    """The summary of :func:`describe` as lines of text for a terminal."""
+def describe_text(inv: Inventory, lang: str = "en") -> str:
+    """The summary of :func:`describe` as lines of text for a terminal, type labels in ``lang`` (en, zh)."""
     d = describe(inv)
     lines = [
         f"inventory {d['source']}",
@@ -91,6 +105,12 @@ def describe_text(inv: Inventory) -> str:
         hq, wq = f"{h['quantity']:,.0f} {unit}", f"{w['quantity']:,.0f} {unit}"
         lines.append(f"  {cat:10s}{h['count']:>8d} {hq:>20s}   {w['count']:>8d} {wq:>20s}")
     lines.append(f"  hazardous haves: {d['hazardous']}; resources not available all year: {d['seasonal']}")
+    if d["top_have_types"]:
+        lines.append("  most common have types:")
+        for t in d["top_have_types"]:
+            label = type_label(t["type"], lang, inv.taxonomy)
+            q = f"{t['quantity']:,.0f} {t['unit']}"
+            lines.append(f"    {t['count']:>6d} x {t['type']:20s} {q:>16s}  {label}")
     unknown = d["unknown_types"]
     if unknown:
         shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")

@@ -1,12 +1,26 @@
 """The built-in knowledge base of documented exchanges (have type -> want type).
 
 ``data/exchanges.csv`` holds one row per documented exchange: ``have_type``,
-``want_type``, a ``score`` in (0, 1] saying how established the route is (1: a
-standard, large-scale practice; about 0.5: documented but niche), the
-``source`` (a case or publication) and ``want_sectors`` (``;``-separated NACE
-codes of the sectors that take that input, which gap analysis uses to say whom
-to recruit). A user's ``compatibility`` table is merged over it: a user row
-replaces the built-in row of the same pair.
+``want_type``, a ``score`` in (0, 1] saying how established the route is, the
+``source`` (a case study, paper, programme report, EU BREF or product standard
+a reader can look up, with its year or number) and ``want_sectors``
+(``;``-separated NACE codes of the sectors that take that input, which gap
+analysis uses to say whom to recruit). A user's ``compatibility`` table is
+merged over it: a user row replaces the built-in row of the same pair. Each
+(have_type, want_type) pair appears once (tests/test_knowledge.py).
+
+The score is a judgement of how established the route is, not a measured
+figure:
+
+* 0.9-1: a standard, large-scale practice, usually written into a product
+  standard (GGBS in cement to EN 15167-1, FGD gypsum in plasterboard, cullet
+  to glass furnaces) or a flagship exchange running for years at scale;
+* 0.7-0.85: established practice that sector guidance (an EU BREF) or a
+  documented symbiosis describes, with ordinary quality checks;
+* 0.5-0.65: documented, but conditional: it needs treatment, a licence
+  (hazardous input), or a quality the have may not meet;
+* below 0.5: documented but niche or limited (by trace elements, alkali,
+  radionuclides), so only a weak hint.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ from importlib import resources
 
 import pandas as pd
 
+from flowmatch.inputs.cncodes import cn_category_exchanges
 from flowmatch.inputs.taxonomy import Taxonomy
 
 __all__ = ["builtin_exchanges", "merge_exchanges", "recruit_sectors"]
@@ -39,9 +54,13 @@ def builtin_exchanges() -> pd.DataFrame:
 def merge_exchanges(user: pd.DataFrame | None) -> pd.DataFrame:
     """The built-in knowledge base with ``user`` rows merged over it.
 
+    The built-in rows include, besides ``data/exchanges.csv``, one row per
+    8-digit code of China's hazardous waste list serving a want of its category
+    (:func:`flowmatch.inputs.cncodes.cn_category_exchanges`).
+
     User rows without a ``source`` get ``"user"``; without ``want_sectors``, ``""``.
     """
-    kb = builtin_exchanges()
+    kb = pd.concat([builtin_exchanges(), cn_category_exchanges()], ignore_index=True)  # HW codes -> category
     if user is None or len(user) == 0:
         return kb.reset_index(drop=True)
     u = user.copy()

@@ -69,6 +69,7 @@ class Params:
     pipe_cost_km: float = _p(15000.0, 0, None, "yearly cost per km of a water pipe between two sites")
     regeneration_removal: float = _p(0.9, 0, 1, "fraction of each contaminant a regeneration unit removes")
     regeneration_cost_m3: float = _p(0.0, 0, None, "price per m3 treated by the regeneration unit (0 with no unit offered)")
+    water_assume_unstated: int = _p(0, 0, 1, "1: a contaminant a water sink limits (its own max or its class default) that a source does not state is assumed at the sink's limit, and each such flow is logged; 0: that source cannot feed that sink")
     # heat
     hot_utility_price: float = _p(220.0, 0, None, "hot utility (boiler steam) price per MWh")
     hot_utility_co2_kg_mwh: float = _p(250.0, 0, None, "kg CO2e per MWh of hot utility")
@@ -91,6 +92,7 @@ class Params:
     weight_frequency: float = _p(0.5, 0, None, "score weight of s_frequency")
     type_related_max: float = _p(0.6, 0, 1, "s_type of two related types whose common ancestor is as deep as the deeper of them (scaled down by depth)")
     type_inherit_discount: float = _p(0.9, 0, 1, "factor per taxonomy step when a type inherits a same-type or knowledge-base score from an ancestor")
+    type_subtype_discount: float = _p(0.8, 0, 1, "factor per taxonomy step when a have typed with a parent code (ewc:100202, ewc:1002, ewc:10) takes a knowledge-base score documented for one of its sub-types (0 turns this off)")
     quality_missing: float = _p(0.9, 0, 1, "factor in s_quality for each want range the have gives no value for (uncertain, not failed)")
     quality_tolerance: float = _p(0.5, 0.001, None, "how far out of a want's range a value may be, relative to the range's size, before its factor in s_quality reaches 0")
     frequency_mismatch: float = _p(0.5, 0, 1, "rhythm fit of the farthest-apart frequencies (continuous against batch); nearer ones score between this and 1")

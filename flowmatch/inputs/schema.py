@@ -72,6 +72,8 @@ TABLES: dict[str, Table] = {
                 Column("route", "str", doc="have: today's fate"),
                 Column("hazardous", "bool", doc="have: is hazardous; want: licensed to take hazardous input"),
                 Column("byproduct", "bool", doc="have: classified as a by-product (lower fixed synergy cost)"),
+                Column("name", "str", doc="free-text name, English or Chinese (flowmatch suggest reads it)"),
+                Column("description", "str", doc="free-text description, English or Chinese"),
             ),
             key=("resource_id",),
         ),

@@ -3,7 +3,8 @@
 Every type has a parent (``""`` for a root), a label and an optional hazardous
 flag. Built in: each List of Wastes (EWC) code as ``ewc:DDDDDD`` with its
 sub-chapter ``ewc:DDDD`` and chapter ``ewc:DD`` as ancestors under the root
-``ewc``, and the types in ``data/types.csv``. A user's ``types`` table is merged
+``ewc``, the types in ``data/types.csv`` and China's codes (``cnhw:``, ``cnsw:``,
+each under the EWC code it maps to, see :mod:`flowmatch.inputs.cncodes`). A user's ``types`` table is merged
 over it (a user row replaces a built-in row of the same type).
 """
 
@@ -15,6 +16,8 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+from flowmatch.inputs.cncodes import cn_type_rows
 
 __all__ = ["Taxonomy", "builtin_taxonomy"]
 
@@ -132,4 +135,4 @@ def builtin_taxonomy() -> Taxonomy:
         rows.append((f"ewc:{code}", f"ewc:{sub}", desc, haz.strip().lower() == "true"))
     tab = pd.DataFrame(rows, columns=TYPE_COLUMNS)
     other["hazardous"] = other["hazardous"].map({"true": True, "false": False, "": pd.NA})
-    return _make(pd.concat([tab, other[TYPE_COLUMNS]], ignore_index=True))
+    return _make(pd.concat([tab, other[TYPE_COLUMNS], cn_type_rows()], ignore_index=True))

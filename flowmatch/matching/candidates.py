@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 CANDIDATE_COLUMNS = ["have_id", "want_id", "score", "s_type", "s_quality", "s_quantity",
                      "s_distance", "s_frequency", "distance_km", "rank"]
 #: Columns :func:`match` adds after ``CANDIDATE_COLUMNS`` (``have_rank`` too with ``per_have``).
-EXTRA_COLUMNS = ["category", "have_site", "want_site"]
+EXTRA_COLUMNS = ["category", "have_site", "want_site", "via_subtype"]
 
 
 def _ranks(group: np.ndarray, score: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -61,12 +61,20 @@ def _frame(arrays: MatchArrays, h: np.ndarray, w: np.ndarray, rank: np.ndarray,
         "category": pd.Series(cats.take(arrays.w_cat[w]), dtype=str),
         "have_site": pd.Series(arrays.site_ids.take(arrays.h_site[h]), dtype=str),
         "want_site": pd.Series(arrays.site_ids.take(arrays.w_site[w]), dtype=str),
+        "via_subtype": _via(arrays, h, w),
     }
     extra = []
     if have_rank is not None:
         cols["have_rank"] = have_rank.astype(np.int64)
         extra = ["have_rank"]
     return pd.DataFrame(cols)[CANDIDATE_COLUMNS + EXTRA_COLUMNS + extra]
+
+
+def _via(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> pd.Series:
+    """The sub-type each pair's type score came through (:mod:`flowmatch.matching.subtypes`), else ``""``."""
+    if arrays.type_via is None or len(h) == 0:
+        return pd.Series([""] * len(h), dtype=str)
+    return pd.Series(arrays.type_via[arrays.h_type[h], arrays.w_type[w]], dtype=str)
 
 
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
@@ -95,7 +103,7 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     -------
     pandas.DataFrame
         :data:`CANDIDATE_COLUMNS` then ``category, have_site,
-        want_site`` (and ``have_rank``), sorted by want (inventory order) and
+        want_site, via_subtype`` (and ``have_rank``), sorted by want (inventory order) and
         rank. ``rank`` 1 is the best have of the want among the rows returned.
         Empty, with the same columns and dtypes, when no pair is possible.
 

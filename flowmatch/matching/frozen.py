@@ -21,7 +21,13 @@ are the largest of:
   provided the common ancestor is below a root (``d >= 2``) or is one of the
   :data:`FUNGIBLE_ROOTS` (all water is one kind of thing up to its quality,
   which ``s_quality`` judges). Two waste codes under the same sub-chapter are
-  related; a gypsum and a fuel are not.
+  related; a gypsum and a fuel are not;
+* **via a sub-type**: a have typed with a parent code takes, at a discount, the
+  knowledge-base rows of the types below it (:mod:`flowmatch.matching.subtypes`);
+  :func:`type_scores` also says which sub-type.
+
+Water types the water-use classes forbid (``flowmatch/data/water_classes.csv``,
+raw effluent to drinking water, say) score 0 whatever the rest gives.
 
 Unknown types (not in the taxonomy) match only themselves and the knowledge
 base rows that name them. A category mismatch scores 0 in the kernels.
@@ -41,8 +47,10 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.schema import FREQUENCIES
 from flowmatch.inputs.taxonomy import Taxonomy
 from flowmatch.inputs.units import CATEGORIES
+from flowmatch.inputs.water_classes import forbidden_water_pairs
+from flowmatch.matching.subtypes import subtype_routes
 
-__all__ = ["MatchArrays", "freeze", "type_score_matrix", "property_csr", "positions",
+__all__ = ["MatchArrays", "freeze", "type_score_matrix", "type_scores", "property_csr", "positions",
            "FUNGIBLE_ROOTS"]
 
 log = logging.getLogger(__name__)
@@ -93,6 +101,10 @@ class MatchArrays:
         Each want's accepted range, NaN when that side is open.
     w_prop_ptr, w_prop_idx : ndarray of int64
         CSR of the properties each want constrains (a ``min`` or a ``max``).
+    type_via : ndarray of object (str), shape of ``type_score``, optional
+        The sub-type whose knowledge-base row gave ``type_score`` when a have
+        typed with a parent code scores through it
+        (:mod:`flowmatch.matching.subtypes`), else ``""``.
     ov_ptr, ov_site, ov_km : ndarray
         Measured distances (the ``distances`` table), CSR by site:
         ``ov_site[ov_ptr[a]:ov_ptr[a + 1]]`` are the sites with a distance from
@@ -138,6 +150,7 @@ class MatchArrays:
     ov_ptr: np.ndarray
     ov_site: np.ndarray
     ov_km: np.ndarray
+    type_via: np.ndarray | None = None
 
     @property
     def n_haves(self) -> int:
@@ -250,8 +263,19 @@ def _related(have_types: list[str], want_types: list[str], taxonomy: Taxonomy,
     return out
 
 
+def type_scores(have_types: list[str], want_types: list[str], taxonomy: Taxonomy,
+                compatibility: pd.DataFrame, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`type_score_matrix` and, per cell, the sub-type it came through (``""`` if none)."""
+    out = type_score_matrix(have_types, want_types, taxonomy, compatibility, params, subtypes=False)
+    sub, via = subtype_routes(have_types, want_types, taxonomy, compatibility, params)
+    better = sub > out
+    score = np.where(better, sub, out)
+    score[forbidden_water_pairs(have_types, want_types, taxonomy)] = 0.0  # no sub-type reopens them
+    return score, np.where(better, via, "").astype(object)
+
+
 def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Taxonomy,
-                      compatibility: pd.DataFrame, params: Params) -> np.ndarray:
+                      compatibility: pd.DataFrame, params: Params, subtypes: bool = True) -> np.ndarray:
     """``s_type`` of every have type for every want type.
 
     Parameters
@@ -262,13 +286,17 @@ def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Ta
     compatibility : pandas.DataFrame
         ``have_type, want_type, score`` rows (the merged knowledge base).
     params : Params
-        For ``type_inherit_discount`` and ``type_related_max``.
+        For ``type_inherit_discount``, ``type_related_max`` and ``type_subtype_discount``.
+    subtypes : bool
+        Include the routes through a sub-type (:mod:`flowmatch.matching.subtypes`).
 
     Returns
     -------
     ndarray of float64, shape (len(have_types), len(want_types))
         In [0, 1]; see the module docstring for the rules.
     """
+    if subtypes:
+        return type_scores(have_types, want_types, taxonomy, compatibility, params)[0]
     disc = params.type_inherit_discount
     out = _related(have_types, want_types, taxonomy, params) if have_types and want_types else \
         np.zeros((len(have_types), len(want_types)))
@@ -288,6 +316,7 @@ def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Ta
             for b, s in kb.get(a, ()):
                 for j2, k2 in below.get(b, ()):
                     out[i, j2] = max(out[i, j2], s * disc ** (k1 + k2))
+    out[forbidden_water_pairs(have_types, want_types, taxonomy)] = 0.0  # water-use classes
     return out
 
 
@@ -312,8 +341,8 @@ def freeze(inventory: Inventory) -> MatchArrays:
     lon = np.radians(inventory.sites["lon"].to_numpy(dtype=float))
     have_types = sorted(haves["type"].unique().tolist())
     want_types = sorted(wants["type"].unique().tolist())
-    type_score = type_score_matrix(have_types, want_types, inventory.taxonomy,
-                                   inventory.compatibility, params)
+    type_score, type_via = type_scores(have_types, want_types, inventory.taxonomy,
+                                       inventory.compatibility, params)
 
     props = inventory.properties
     names = sorted(props["property"].unique().tolist()) if len(props) else []
@@ -365,4 +394,5 @@ def freeze(inventory: Inventory) -> MatchArrays:
         ov_ptr=ov_ptr,
         ov_site=ov_site,
         ov_km=ov_km,
+        type_via=type_via,
     )

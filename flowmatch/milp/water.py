@@ -52,7 +52,14 @@ from flowmatch.milp.costs import (
 )
 from flowmatch.milp.options import SolveBudget, SolveOptions
 from flowmatch.milp.part import PartContext, PartKind
-from flowmatch.milp.solvers import solve
+from flowmatch.milp.water_arcs import (
+    ALLOWED,
+    FORBIDDEN,
+    arc_rules,
+    assumed_flows,
+    with_class_limits,
+)
+from flowmatch.milp.water_check import infeasible_sinks
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
 __all__ = ["WaterPart", "WaterStreams", "water_streams", "water_resource_ids", "contaminant_of",
@@ -152,7 +159,9 @@ def water_streams(inv: Inventory, resource_ids: list[str] | None = None) -> Wate
     value = props.pivot_table(index="resource_id", columns="contaminant", values="value", aggfunc="max")
     vmax = props.pivot_table(index="resource_id", columns="contaminant", values="max", aggfunc="min")
     value = value.reindex(index=water["resource_id"], columns=contaminants)
-    vmax = vmax.reindex(index=water["resource_id"], columns=contaminants)
+    vmax = with_class_limits(inv, water, vmax.reindex(index=water["resource_id"], columns=contaminants))
+    contaminants = vmax.columns.tolist()  # the sinks' class limits may add contaminants
+    value = value.reindex(columns=contaminants)
 
     is_src = (water["role"] == "have").to_numpy()
     has_value = value.notna().any(axis=1).to_numpy()
@@ -201,15 +210,15 @@ def water_streams(inv: Inventory, resource_ids: list[str] | None = None) -> Wate
     )
 
 
-def _usable(conc: np.ndarray, smax: np.ndarray, cleanest: np.ndarray) -> np.ndarray:
+def _usable(conc: np.ndarray, smax: np.ndarray, cleanest: np.ndarray, assume: bool) -> np.ndarray:
     """Whether water at ``conc`` can go into a sink with limits ``smax``.
 
-    It can where every limited contaminant is known and is either within the
-    limit or can be diluted by water cleaner than the limit (``cleanest``, the
-    lowest concentration on offer to that sink).
+    It can where every limited contaminant is known (or, with ``assume``, taken
+    at the limit) and is either within the limit or can be diluted by water
+    cleaner than the limit (``cleanest``, the lowest concentration on offer to that sink).
     """
     limited = np.isfinite(smax)
-    unknown = limited & np.isnan(conc)
+    unknown = limited & np.isnan(conc) & (not assume)
     too_dirty = limited & (conc > smax) & (cleanest >= smax)
     return ~(unknown | too_dirty).any(axis=-1)
 
@@ -255,16 +264,18 @@ def _pairs(inv: Inventory, ws: WaterStreams, removal: float | None, ignore_dista
         km = np.zeros(len(si))
     else:
         si, sj, km = _pairs_in_reach(inv, ws)
+    rule = arc_rules(inv, ws.src_ids, ws.snk_ids)[si, sj] if len(si) else np.zeros(0, np.int64)
     with np.errstate(invalid="ignore"):
         src_min = np.nanmin(np.where(np.isnan(ws.src_conc), np.inf, ws.src_conc), axis=0) \
             if n_src else np.full(len(ws.contaminants), np.inf)
         cleanest = np.minimum(ws.snk_fresh, src_min[None, :] * (1.0 - (removal or 0.0)))
-    blocks = [(si, sj, km, False, ws.src_conc)]
+    direct, treated = rule == ALLOWED, rule != FORBIDDEN  # "treatment" pairs only regenerated
+    blocks = [(si[direct], sj[direct], km[direct], False, ws.src_conc)]
     if removal is not None:
-        blocks.append((si, sj, km, True, ws.src_conc * (1.0 - removal)))
+        blocks.append((si[treated], sj[treated], km[treated], True, ws.src_conc * (1.0 - removal)))
     out_src, out_snk, out_km, out_regen = [], [], [], []
     for bi, bj, bkm, regen, conc in blocks:
-        ok = _usable(conc[bi], ws.snk_max[bj], cleanest[bj])
+        ok = _usable(conc[bi], ws.snk_max[bj], cleanest[bj], inv.params.water_assume_unstated == 1)
         out_src.append(bi[ok])
         out_snk.append(bj[ok])
         out_km.append(bkm[ok])
@@ -278,48 +289,6 @@ def _pairs(inv: Inventory, ws: WaterStreams, removal: float | None, ignore_dista
         tf, ff = infrastructure_factors(inv, ws.src_sites[src], ws.snk_sites[snk],
                                         np.full(len(src), "water", dtype=object))
     return _Pairs(src, snk, km, tf, ff, np.concatenate(out_regen).astype(bool))
-
-
-def _infeasible_sinks(ws: WaterStreams, pairs: _Pairs, removal: float | None,
-                      budget: SolveBudget) -> list[str]:
-    """Names of sinks that no mix of their sources and fresh water can meet.
-
-    Each check is a small LP solved within the run's ``budget`` (a tenth of
-    the time left each).
-    """
-    dirty_fresh = (ws.snk_fresh > ws.snk_max).any(axis=1)
-    if not dirty_fresh.any():
-        return []
-    bad = []
-    conc_of = np.where(np.isnan(ws.src_conc), np.inf, ws.src_conc)
-
-    def feasible(sinks: np.ndarray) -> bool:
-        sel = np.isin(pairs.snk, sinks)
-        p_src, p_snk, p_regen = pairs.src[sel], pairs.snk[sel], pairs.regen[sel]
-        local = pd.Index(sinks).get_indexer(p_snk)
-        mb = ModelBuilder()
-        f = mb.add_vars(len(p_src), name="flow")
-        fresh = mb.add_vars(len(sinks), name="fresh")
-        mb.add_rows(np.concatenate([local, np.arange(len(sinks))]), np.concatenate([f, fresh]),
-                    np.ones(len(f) + len(sinks)), ws.snk_flow[sinks], ws.snk_flow[sinks], name="sink")
-        mb.add_rows(p_src, f, np.ones(len(f)), -np.inf, ws.src_flow, name="source")
-        for k, j in enumerate(sinks):
-            here = np.flatnonzero(local == k)
-            for c in np.flatnonzero(np.isfinite(ws.snk_max[j])):
-                conc = conc_of[p_src[here], c] * np.where(p_regen[here], 1.0 - (removal or 0.0), 1.0)
-                coef = np.append(np.minimum(conc, 1e12), ws.snk_fresh[j, c]) - ws.snk_max[j, c]
-                mb.add_rows(np.zeros(len(coef), np.int64), np.append(f[here], fresh[k]),
-                            coef / max(np.abs(coef).max(), 1.0), -np.inf, 0.0, name="quality")
-        r = solve(mb.build(), {}, gap=0.0, time_limit=budget.share(0.1))
-        return r.status == "optimal" or r.status not in ("infeasible", "unbounded")
-
-    candidates = np.flatnonzero(dirty_fresh)
-    for j in candidates:
-        if not feasible(np.array([j])):
-            bad.append(str(ws.snk_ids[j]))
-    if not bad and len(candidates) > 1 and not feasible(candidates):
-        bad = [str(ws.snk_ids[j]) for j in candidates]
-    return bad
 
 
 class WaterPart:
@@ -362,7 +331,7 @@ class WaterPart:
         self.streams = ws = water_streams(inventory, resource_ids)
         self.removal = None if targeting or p.regeneration_cost_m3 <= 0 else p.regeneration_removal
         self.pairs = _pairs(inventory, ws, self.removal, ignore_distance=targeting)
-        bad = _infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start())
+        bad = infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start())
         if bad:
             raise ModelError(
                 f"water sink{'s' if len(bad) > 1 else ''} {', '.join(bad)} cannot be met: no mix of "
@@ -499,6 +468,7 @@ class WaterPart:
             for c in np.flatnonzero(np.isfinite(ws.snk_max[j])):
                 m = ws.snk_max[j, c]
                 conc = ws.src_conc[pr.src[here], c] * scale[here]
+                conc = np.where(np.isnan(conc), m, conc)  # unstated (water_assume_unstated): at the limit
                 coef = np.concatenate([conc - m, [ws.snk_fresh[j, c] - m]])
                 if (coef <= 0).all():
                     continue  # every input is within the limit: the row cannot bind
@@ -550,13 +520,15 @@ class WaterPart:
                                  q[on] / np.where(carried[self.pair_link[on]] > 0,
                                                   carried[self.pair_link[on]], 1.0), 0.0)
             cost[on] += share[on] * np.where(built, link_cost, 0.0)[self.pair_link[on]]
-        pairs = pd.DataFrame({"s": pr.src, "k": pr.snk, "q": q, "cost": cost, "co2": q * pco2,
-                              "km": pr.km})
-        pairs = pairs[pairs["q"] > 0].groupby(["s", "k"], as_index=False).agg(
+        pairs = pd.DataFrame({"s": pr.src, "k": pr.snk, "r": pr.regen, "q": q, "cost": cost,
+                              "co2": q * pco2, "km": pr.km})
+        pairs = pairs[pairs["q"] > 0].groupby(["s", "k", "r"], as_index=False).agg(
             q=("q", "sum"), cost=("cost", "sum"), co2=("co2", "sum"), km=("km", "first"))
+        self._log_assumed(pairs["s"].to_numpy(), pairs["k"].to_numpy())
         reuse = pd.DataFrame({
             "have_id": ws.src_ids[pairs["s"].to_numpy()], "want_id": ws.snk_ids[pairs["k"].to_numpy()],
-            "quantity": pairs["q"].to_numpy(), "mode": "cascade",
+            "quantity": pairs["q"].to_numpy(),
+            "mode": np.where(pairs["r"].to_numpy(dtype=bool), "regenerated", "cascade"),
             "distance_km": pairs["km"].to_numpy(), "cost": pairs["cost"].to_numpy(),
             "co2_kg": pairs["co2"].to_numpy()})
         waste = ws.src_flow - np.bincount(pr.src, weights=q, minlength=ws.n_src)
@@ -577,6 +549,13 @@ class WaterPart:
         out["unit"] = "m3"
         out["route_id"] = ""
         return out[FLOW_COLUMNS]
+
+    def _log_assumed(self, src: np.ndarray, snk: np.ndarray) -> None:
+        """Warn of each planned flow that relies on a contaminant its source does not state."""
+        ws = self.streams
+        for i, j, cs in assumed_flows(ws.src_conc, ws.snk_max, ws.contaminants, src, snk):
+            log.warning("water: %s -> %s assumes %s at %s's limit (not stated; water_assume_unstated = 1)",
+                        ws.src_ids[i], ws.snk_ids[j], ", ".join(cs), ws.snk_ids[j])
 
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Water is piped: no routes."""

@@ -22,7 +22,7 @@ FLOW_COLUMNS = ["have_id", "want_id", "quantity", "unit", "mode", "route_id", "d
 ROUTE_COLUMNS = ["route_id", "sites", "km", "collections_per_year"]
 DISPOSAL = "DISPOSAL"
 VIRGIN = "VIRGIN"
-MODES = ("direct", "milk_round", "cascade", "disposal", "virgin")
+MODES = ("direct", "milk_round", "cascade", "regenerated", "disposal", "virgin")
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from flowmatch.inputs.labels import type_label
 from flowmatch.inputs.taxonomy import builtin_taxonomy
 from flowmatch.inputs.units import BASE_UNIT, CATEGORIES
 from flowmatch.metrics import METRICS, SUMMARY_KEYS, metric_named
@@ -28,8 +29,10 @@ from flowmatch.report.style import FONT, PARK_COLOURS, rgba, strings
 __all__ = ["Headline", "headline_figures", "sankey_figures", "comparison_figure", "pareto_figure",
            "REUSE_MODES"]
 
-REUSE_MODES = {"direct": "direct synergy", "milk_round": "milk round", "cascade": "cascade"}
-_FATE_COLOUR = {"direct synergy": "#2ca02c", "milk round": "#98c13d", "cascade": "#17becf"}
+REUSE_MODES = {"direct": "direct synergy", "milk_round": "milk round", "cascade": "cascade",
+               "regenerated": "cascade, regenerated"}
+_FATE_COLOUR = {"direct synergy": "#2ca02c", "milk round": "#98c13d", "cascade": "#17becf",
+                "cascade, regenerated": "#1f77b4"}
 _STILL = {"landfill": "still landfilled", "incineration": "still incinerated", "discharge": "still discharged",
           "recovered": "still recovered elsewhere", "disposal": "still disposed"}
 
@@ -94,13 +97,12 @@ def headline_figures(pf: PlanFolder) -> list[Headline]:
 # --------------------------------------------------------------------------- Sankey
 
 
-def _type_labels(types: pd.Series) -> pd.Series:
-    tax = builtin_taxonomy().table["label"]
+def _type_labels(types: pd.Series, lang: str = "en") -> pd.Series:
+    tax = builtin_taxonomy()
     uniq = types.unique()
     lab = {}
     for t in uniq:
-        name = tax.get(t) if t in tax.index else None
-        name = str(name) if isinstance(name, str) and name else ""
+        name = type_label(t, lang, tax)
         if len(name) > 38:
             name = name[:36].rstrip() + "..."
         lab[t] = f"{name} ({t})" if name else t
@@ -125,8 +127,10 @@ def _fates(flows: pd.DataFrame, res: pd.DataFrame) -> pd.DataFrame:
     return f.assign(fate=fate.to_numpy(), disposed=disposal.to_numpy())
 
 
-def sankey_figures(pf: PlanFolder, max_types: int = 12) -> list[tuple[str, go.Figure, str]]:
+def sankey_figures(pf: PlanFolder, max_types: int = 12, lang: str = "en") -> list[tuple[str, go.Figure, str]]:
     """One Sankey of resource fate per category present: pool -> types -> fates.
+
+    Type labels are in ``lang`` (``en`` or ``zh``, see :mod:`flowmatch.inputs.labels`).
 
     Returns ``(category, figure, note)`` triples; the note says how many types
     were folded into "other types".
@@ -144,7 +148,7 @@ def sankey_figures(pf: PlanFolder, max_types: int = 12) -> list[tuple[str, go.Fi
             note = (f"{cat}: the {max_types} largest of {len(by_type)} resource types are shown; "
                     f"the other {len(by_type) - max_types} are summed as 'other types'.")
         tcol = fc["type"].where(fc["type"].isin(keep), "__other__")
-        labels_t = _type_labels(pd.Series(keep, dtype=object)).tolist()
+        labels_t = _type_labels(pd.Series(keep, dtype=object), lang).tolist()
         if (tcol == "__other__").any():
             keep.append("__other__")
             labels_t.append(f"other types ({len(by_type) - max_types})")

@@ -30,6 +30,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from flowmatch.files import atomic_write
+from flowmatch.inputs.labels import check_lang, type_label
 from flowmatch.inputs.units import CATEGORIES
 from flowmatch.matching.gaps import GOOD_SCORE, gap_analysis, sector_names
 from flowmatch.plans.folder import PLAN_FORMAT, PlanFolder, read_plan_folder
@@ -220,8 +221,8 @@ def _headline_section(page: _Page, pf: PlanFolder) -> None:
                  f"<h3>By category (base units per year: t, m3, MWh)</h3>{cat_table}")
 
 
-def _fate_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
-    sankeys = sankey_figures(pf, max_types=lim.max_types)
+def _fate_section(page: _Page, pf: PlanFolder, lim: ReportLimits, lang: str = "en") -> None:
+    sankeys = sankey_figures(pf, max_types=lim.max_types, lang=lang)
     if not sankeys:
         page.section("fate", "Resource fate", '<p class="empty">The plan has no haves.</p>')
         return
@@ -244,7 +245,7 @@ def _map_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
 def _tables_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
     parts = []
     for modes, title, tid in ((["direct"], "Direct synergies", "t-synergies"),
-                              (["cascade"], "Cascades (water and heat)", "t-cascades")):
+                              (["cascade", "regenerated"], "Cascades (water and heat)", "t-cascades")):
         rows = _flow_rows(pf, modes)
         top = _largest(rows, "quantity", lim.max_rows, "category")
         parts.append(f"<h3>{esc(title)} ({len(rows):,})</h3>"
@@ -315,11 +316,11 @@ def _asset(name: str) -> str:
 
 
 def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
-                  limits: ReportLimits | None = None) -> str:
+                  limits: ReportLimits | None = None, lang: str = "en") -> str:
     """The report page of a plan folder, as one self-contained HTML string.
 
     ``gaps`` is the gap analysis of the plan's candidates (None: the page says
-    there is none).
+    there is none); type labels are in ``lang`` (``en`` or ``zh``).
     """
     lim = limits or ReportLimits()
     page = _Page()
@@ -338,7 +339,7 @@ def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
         if status != "optimal":
             meta += esc(" (the best plan found when the solver stopped; see the gap)")
         _headline_section(page, pf)
-        _fate_section(page, pf, lim)
+        _fate_section(page, pf, lim, lang)
         _map_section(page, pf, lim)
         _tables_section(page, pf, lim)
         _gaps_section(page, gaps, lim)
@@ -375,7 +376,7 @@ var F = {{{figs}}};
 """
 
 
-def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Path:
+def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang: str = "en") -> Path:
     """Write ``report.html`` and ``plan.xlsx`` into a plan folder, as one new version of the folder.
 
     The folder is checked against its ``manifest.json`` first, then written
@@ -390,6 +391,8 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Pa
         what-if ``comparison.csv`` or a ``pareto.csv``).
     limits : ReportLimits, optional
         How much of a large plan to draw and list one by one.
+    lang : {"en", "zh"}
+        Language of the type labels (Sankey, gap analysis).
 
     Returns
     -------
@@ -402,13 +405,16 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None) -> Pa
         A plan file is missing or damaged, or the folder has another format version.
     """
     final = Path(plan_dir)
+    check_lang(lang)
     read_plan_folder(final)  # a damaged or mixed folder is refused before anything is staged
     with stage(final, "plan", carry=True) as st:
         pf = read_plan_folder(st.path)
         gaps = None
         if pf.has_plan and pf.candidates is not None:
             gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
-        html = render_report(pf, gaps, limits)
+        if gaps is not None and lang != "en":
+            gaps = gaps.assign(type_label=[type_label(t, lang) for t in gaps["type"].astype(str)])
+        html = render_report(pf, gaps, limits, lang)
         write_plan_xlsx(pf, gaps, pf.path / "plan.xlsx")
 
         def _write(p: Path) -> None:

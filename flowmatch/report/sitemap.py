@@ -51,7 +51,7 @@ def _width_class(q: np.ndarray) -> np.ndarray:
 
 def _links(pf: PlanFolder) -> pd.DataFrame:
     """Site-to-site links of direct synergies and cascades, summed per site pair, category and mode."""
-    f = pf.flows[pf.flows["mode"].isin(["direct", "cascade"]) & (pf.flows["quantity"] > 0)]
+    f = pf.flows[pf.flows["mode"].isin(["direct", "cascade", "regenerated"]) & (pf.flows["quantity"] > 0)]
     info = pf.resources.drop_duplicates("resource_id").set_index("resource_id")
     f = f.assign(a=info["site_id"].reindex(f["have_id"]).to_numpy(),
                  b=info["site_id"].reindex(f["want_id"]).to_numpy(),

@@ -1,0 +1,79 @@
+"""Labels of types in the user's language (``en`` or ``zh``).
+
+English labels are the taxonomy's own (``data/types.csv``, the EWC
+descriptions, China's codes). Chinese labels come from
+``data/labels_zh.csv`` (the types of ``types.csv``, the EWC chapters and the
+EWC codes the knowledge base uses) and the Chinese codes' own tables
+(:mod:`flowmatch.inputs.cncodes`). A type without a Chinese label shows its
+English one, so a label is never blank for a known type.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from flowmatch.errors import FlowmatchError
+from flowmatch.inputs.cncodes import cn_labels_zh
+from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
+
+__all__ = ["LANGS", "LanguageError", "labels_zh", "type_label", "check_lang"]
+
+#: Languages a label can be asked in.
+LANGS = ("en", "zh")
+
+
+class LanguageError(FlowmatchError):
+    """A language the labels do not come in."""
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if it is one of :data:`LANGS`, else a :class:`LanguageError` saying which are."""
+    if lang not in LANGS:
+        raise LanguageError(f"language '{lang}' is not known; use one of: {', '.join(LANGS)}.")
+    return lang
+
+
+@lru_cache(maxsize=1)
+def _zh() -> dict[str, str]:
+    with resources.files("flowmatch.data").joinpath("labels_zh.csv").open("r", encoding="utf-8") as fh:
+        t = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    out = dict(zip(t["type"], t["label_zh"], strict=True))
+    out.update(cn_labels_zh())
+    return out
+
+
+def labels_zh() -> dict[str, str]:
+    """A copy of every Chinese label, by type."""
+    return dict(_zh())
+
+
+def type_label(type_code: str, lang: str = "en", taxonomy: Taxonomy | None = None) -> str:
+    """The label of ``type_code`` in ``lang``.
+
+    Parameters
+    ----------
+    type_code : str
+    lang : {"en", "zh"}
+        ``zh`` falls back to the English label for a type without a Chinese one.
+    taxonomy : Taxonomy, optional
+        Where English labels come from (a user's types included); the built-in
+        taxonomy by default.
+
+    Returns
+    -------
+    str
+        ``""`` for a type the taxonomy does not know and no Chinese label names.
+    """
+    check_lang(lang)
+    if lang == "zh":
+        zh = _zh().get(type_code)
+        if zh:
+            return zh
+    tax = taxonomy if taxonomy is not None else builtin_taxonomy()
+    if type_code in tax:
+        label = tax.table.at[type_code, "label"]
+        return "" if pd.isna(label) else str(label)
+    return ""
