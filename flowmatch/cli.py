@@ -69,11 +69,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_match(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.matching.candidates import match, write_candidates
+    from flowmatch.plans.staging import stage
 
-    inv = read_inventory(args.inventory)
-    cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
-                  threads=args.threads, progress=not args.quiet)
-    paths = write_candidates(cands, args.output, csv=args.csv)
+    with stage(args.output, "candidates") as st:  # locked and checked before any work
+        inv = read_inventory(args.inventory)
+        cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
+                      threads=args.threads, progress=not args.quiet)
+        paths = [args.output / p.name for p in write_candidates(cands, st.path, csv=args.csv)]
     if len(cands) == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
     print(f"{len(cands)} candidates -> {', '.join(str(p) for p in paths)}")
@@ -97,27 +99,42 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.milp.optimise import optimise
     from flowmatch.plans.folder import write_plan
+    from flowmatch.plans.staging import stage
 
     options = _solve_options(args)
-    inv = read_inventory(args.inventory)
-    plan = optimise(inv, options=options, write_lp=args.write_lp, write_mps=args.write_mps)
-    write_plan(plan, args.output, inventory=inv)
+    # the whole folder (plan, report, workbook) is written into one staging folder, then swapped in
+    with stage(args.output, "plan") as st:
+        inv = read_inventory(args.inventory)
+        lp, mps = (_in_stage(f, args.output, st.path) for f in (args.write_lp, args.write_mps))
+        plan = optimise(inv, options=options, write_lp=lp, write_mps=mps)
+        write_plan(plan, st.path, inventory=inv)
+        if args.report:
+            from flowmatch.report.page import write_report
+
+            write_report(st.path)
     print(plan.text_summary())
     if args.report:
-        from flowmatch.report.page import write_report
-
-        print(f"report: {write_report(args.output)}")
+        print(f"report: {args.output / 'report.html'}")
     return 0
+
+
+def _in_stage(f: Path | None, out: Path, staging: Path) -> Path | None:
+    """A file asked for inside the output folder goes into its staging folder (and the manifest)."""
+    if f is not None and os.path.abspath(f.parent) == os.path.abspath(out):
+        return staging / f.name
+    return f
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.plans.staging import stage
     from flowmatch.studies.pareto import pareto_front, write_pareto
 
     options = _solve_options(args)
-    inv = read_inventory(args.inventory)
-    front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
-    paths = write_pareto(front, args.output)
+    with stage(args.output, "pareto") as st:
+        inv = read_inventory(args.inventory)
+        front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
+        paths = [args.output / p.name for p in write_pareto(front, st.path)]
     print(front.to_string(index=False))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
@@ -125,12 +142,14 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.plans.staging import stage
     from flowmatch.studies.whatif import run_whatif, write_comparison
 
     options = _solve_options(args)
-    inv = read_inventory(args.inventory)
-    table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options)
-    paths = write_comparison(table, args.output)
+    with stage(args.output, "comparison") as st:
+        inv = read_inventory(args.inventory)
+        table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options)
+        paths = [args.output / p.name for p in write_comparison(table, st.path)]
     print(table.to_string(index=False))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
@@ -160,6 +179,14 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parser
+
+
+def _output(text: str) -> Path:
+    """An ``-o`` path: never empty (``-o ''`` would write into the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path would write into the current folder; "
+                                         "give a folder name, e.g. -o plan")
+    return Path(text)
 
 
 def _add_solve_args(p: argparse.ArgumentParser) -> None:
@@ -210,12 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resources", type=int, required=True, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--format", choices=["csv", "parquet"], default="parquet")
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=_output, required=True)
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("match", help="score haves against wants and write candidates")
     p.add_argument("inventory", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=_output, required=True)
     p.add_argument("--top-k", type=int, default=None, metavar="K", help="candidates per want")
     p.add_argument("--min-score", type=float, default=None, metavar="S")
     p.add_argument("--per-have", action="store_true", help="also keep each have's best K wants")
@@ -226,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("optimise", aliases=["optimize"], help="choose synergies and write the plan")
     p.add_argument("inventory", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
     p.add_argument("--write-lp", type=Path, default=None, metavar="FILE")
     p.add_argument("--write-mps", type=Path, default=None, metavar="FILE")
@@ -238,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--between", nargs=2, default=["cost", "co2"], metavar=("A", "B"),
                    choices=list(MODEL_METRICS))
     p.add_argument("--points", type=int, default=7)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=_output, required=True)
     p.add_argument("--time-limit", type=float, default=30.0)
     p.add_argument("--gap", type=float, default=0.01)
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
@@ -250,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a parameter grid axis; repeat for a grid")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
     p.set_defaults(func=cmd_whatif)
 
@@ -276,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from flowmatch.plans.manifest import set_run_command
+
+    set_run_command(["flowmatch", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)
     except FlowmatchError as exc:
@@ -285,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the file system refused: a read-only folder, a full disk...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"flowmatch {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130

@@ -24,6 +24,9 @@ __all__ = ["atomic_write", "write_table", "write_json"]
 def _ensure_dir(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise FlowmatchError(f"{out}: cannot create the output folder: a file of that name is in the "
+                             "way. Give another path, or move the file away.") from None
     except OSError as exc:
         raise FlowmatchError(f"{out}: cannot create the output folder ({exc.strerror}).") from None
 
@@ -54,16 +57,26 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = "
     from the extension (HiGHS writing ``.lp`` or ``.mps``).
     """
     path = Path(path)
+    if str(path).strip() in ("", "."):
+        raise FlowmatchError(f"an empty output file name ('{path}'); give a file name.")
+    if path.is_dir():
+        raise FlowmatchError(f"{path}: is a folder, but a file is to be written there; give a file name.")
     _ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        raise FlowmatchError(f"{path}: cannot be written ({exc.strerror} in {path.parent}); "
+                             "choose a folder you can write to.") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
         os.chmod(tmp_path, _file_mode())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         tmp_path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            raise FlowmatchError(f"{path}: cannot be written ({exc.strerror or exc}).") from None
         raise
     return path
 
@@ -78,8 +91,13 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write ``obj`` as indented JSON, atomically."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    except ValueError as exc:  # inf or nan: JSON has no such number
+        raise FlowmatchError(f"{path}: cannot be written: {exc} (a total overflowed, or is undefined); "
+                             "nothing was written.") from None
+
     def _w(p: Path) -> None:
         with open(p, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=False, allow_nan=False)
-            fh.write("\n")
+            fh.write(text)
     return atomic_write(path, _w)

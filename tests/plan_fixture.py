@@ -1,5 +1,7 @@
 """Write plan folders by hand, in the exact layout ``flowmatch.plans.folder.write_plan`` writes.
 
+Each folder is sealed with ``manifest.json`` (:func:`seal`), as flowmatch seals the folders it writes.
+
 The tables are generated so that they agree with each other the way a real plan
 does: every have's flows add up to its supply, every want's to its demand, and
 ``summary.json`` holds the totals of ``flows.csv``. ``hostile=True`` puts
@@ -215,4 +217,17 @@ def make_plan_folder(out: str | Path, n_sites: int = 14, n_haves: int = 30, n_wa
     cands[["have_id", "want_id", "score", "s_type", "s_quality", "s_quantity", "s_distance",
            "s_frequency", "distance_km", "rank"]].to_parquet(out / "candidates.parquet", index=False)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return out
+    return seal(out)
+
+
+def seal(folder: str | Path, kind: str = "plan") -> Path:
+    """Write ``manifest.json`` for what ``folder`` holds now, as flowmatch does last.
+
+    For tests that edit a plan folder on purpose and then read it as if
+    flowmatch had written it so (a reader checks the manifest first).
+    """
+    from flowmatch.plans.manifest import RunInfo, write_manifest
+
+    folder = Path(folder)
+    write_manifest(folder, kind, RunInfo(command=["tests/plan_fixture.py"]))
+    return folder

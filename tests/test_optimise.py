@@ -87,7 +87,7 @@ def test_write_plan_folder(tmp_path, mini, mini_cands):
     out = tmp_path / "plan"
     write_plan(plan, out, inventory=mini)
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["candidates.parquet", "flows.csv", "resources.csv", "routes.csv", "sites.csv",
+    assert names == ["candidates.parquet", "flows.csv", "manifest.json", "resources.csv", "routes.csv", "sites.csv",
                      "summary.json"]
     flows = pd.read_csv(out / "flows.csv")
     assert list(flows.columns) == FLOW_COLUMNS

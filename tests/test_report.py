@@ -12,7 +12,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from plan_fixture import HOSTILE
+from plan_fixture import HOSTILE, seal
 
 from flowmatch.cli import main
 from flowmatch.errors import FlowmatchError, PlanFolderError
@@ -40,7 +40,7 @@ def _copy(plan_dir: Path, tmp_path: Path) -> Path:
     shutil.copytree(plan_dir, out)
     for f in ("report.html", "plan.xlsx"):
         (out / f).unlink(missing_ok=True)
-    return out
+    return seal(out)
 
 
 def _kpis(html: str) -> dict[str, tuple[float, str]]:
@@ -101,6 +101,7 @@ def test_headline_counts_fall_back_to_tables(plan_dir, tmp_path):
     s = json.loads((d / "summary.json").read_text())
     del s["n_synergies"], s["n_milk_rounds"]
     (d / "summary.json").write_text(json.dumps(s))
+    seal(d)
     pf = read_plan_folder(d)
     h = {x.key: x.value for x in headline_figures(pf)}
     assert h["n_milk_rounds"] == len(pf.routes)
@@ -169,6 +170,7 @@ def test_map_first_view_leaves_out_a_distant_site_and_says_so(plan_dir, tmp_path
     far = sites.index[-1]
     sites.loc[far, ["lat", "lon"]] = [45.0, 130.0]
     sites.to_csv(d / "sites.csv", index=False)
+    seal(d)
     fig, notes = site_map(read_plan_folder(d))
     assert notes == ["1 distant site(s) lie outside the first view, which shows where most sites are: "
                      "double-click the map twice (or use the zoom-out button) to see every site."]
@@ -275,6 +277,7 @@ def test_excel_caps_long_sheets_and_says_so(plan_dir, tmp_path):
 def test_missing_file_is_named(plan_dir, tmp_path, missing):
     d = _copy(plan_dir, tmp_path)
     (d / missing).unlink()
+    seal(d)
     with pytest.raises(PlanFolderError, match=re.escape(missing)) as e:
         write_report(d)
     assert "flowmatch optimise" in str(e.value)
@@ -284,6 +287,7 @@ def test_missing_file_is_named(plan_dir, tmp_path, missing):
 def test_plan_without_candidates_has_no_gap_analysis(plan_dir, tmp_path):
     d = _copy(plan_dir, tmp_path)
     (d / "candidates.parquet").unlink()
+    seal(d)
     html = write_report(d).read_text(encoding="utf-8")
     assert "has no candidates.parquet, so there is no gap analysis" in html
     assert 'id="t-gaps"' not in html
@@ -308,6 +312,7 @@ def test_other_format_version(plan_dir, tmp_path, fmt, says):
     else:
         s["format"] = fmt
     (d / "summary.json").write_text(json.dumps(s))
+    seal(d)
     with pytest.raises(PlanFolderError, match=re.escape(says) + ".*reads plan format 1"):
         write_report(d)
 
@@ -316,17 +321,21 @@ def test_damaged_tables_are_named(plan_dir, tmp_path):
     d = _copy(plan_dir, tmp_path)
     flows = pd.read_csv(d / "flows.csv", dtype=str, keep_default_na=False)
     flows.drop(columns=["mode"]).to_csv(d / "flows.csv", index=False)
+    seal(d)
     with pytest.raises(PlanFolderError, match=r"flows.csv: missing column\(s\) mode"):
         write_report(d)
     flows.loc[4, "quantity"] = "lots"
     flows.to_csv(d / "flows.csv", index=False)
+    seal(d)
     with pytest.raises(PlanFolderError, match=r"flows.csv, row 5, column 'quantity': 'lots' is not a number"):
         write_report(d)
     shutil.copy(plan_dir / "flows.csv", d / "flows.csv")
     (d / "summary.json").write_text("{not json")
+    seal(d)
     with pytest.raises(PlanFolderError, match="summary.json: cannot be read as JSON"):
         write_report(d)
     (d / "summary.json").write_text(json.dumps({"format": 1, "status": "optimal"}))
+    seal(d)
     with pytest.raises(PlanFolderError, match="missing key.*objective, baseline, by_category"):
         write_report(d)
     assert issubclass(PlanFolderError, FlowmatchError)
@@ -361,6 +370,7 @@ def test_whatif_and_pareto_comparison(plan_dir, tmp_path):
                           "landfill_t": [900.0, 500.0, 100.0], "landfill_cap": [np.nan, 500.0, np.nan],
                           "status": ["optimal"] * 3})
     front.to_csv(d / "pareto.csv", index=False)
+    seal(d)
     html = write_report(d).read_text(encoding="utf-8")
     assert '<section id="whatif">' in html and '<div id="fig-whatif"' in html
     assert '<section id="pareto">' in html and '<div id="fig-pareto"' in html
@@ -380,6 +390,7 @@ def test_whatif_and_pareto_comparison(plan_dir, tmp_path):
 def test_comparison_only_folder(tmp_path):
     pd.DataFrame({"scenario": ["a", "b"], "objective": [1.0, 2.0], "landfill_t": [3.0, 1.0]}).to_csv(
         tmp_path / "comparison.csv", index=False)
+    seal(tmp_path, "comparison")
     html = write_report(tmp_path).read_text(encoding="utf-8")
     assert '<div id="fig-whatif"' in html and "fig-map" not in html
     assert list(pd.read_excel(tmp_path / "plan.xlsx", sheet_name=None)) == ["summary", "comparison"]

@@ -111,7 +111,8 @@ def test_write_comparison_writes_csv_and_parquet_atomically(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(paths[1]), table)
     back = pd.read_csv(paths[0], keep_default_na=False)
     assert back["scenario"].tolist() == ["baseline", "x"] and back["message"].tolist() == ["", "infeasible"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparison.csv", "comparison.parquet"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparison.csv", "comparison.parquet",
+                                                                      "manifest.json"]
 
 
 def test_jobs_must_be_positive(mini):

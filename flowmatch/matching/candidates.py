@@ -154,8 +154,11 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
 
 def write_candidates(cands: pd.DataFrame, out: str | Path, csv: bool = False) -> list[Path]:
     """Write ``OUT/candidates.parquet`` (and ``candidates.csv`` when ``csv``)."""
+    from flowmatch.plans.staging import stage
+
     out = Path(out)
-    paths = [write_table(cands, out / "candidates.parquet")]
-    if csv:
-        paths.append(write_table(cands, out / "candidates.csv"))
-    return paths
+    names = ["candidates.parquet", *(["candidates.csv"] if csv else [])]
+    with stage(out, "candidates") as st:  # the folder is written as one (docs/plan-folder.md)
+        for n in names:
+            write_table(cands, st.path / n)
+    return [out / n for n in names]

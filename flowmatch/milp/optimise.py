@@ -32,7 +32,7 @@ from flowmatch.milp.part import ModelPart, build_parts, row_meanings
 from flowmatch.milp.solution import relative_gap
 from flowmatch.milp.solvers import write_model
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
-from flowmatch.plans.summary import baseline, build_summary, check_balance
+from flowmatch.plans.summary import baseline, build_summary, check_balance, row_metrics
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
            "OBJECTIVES", "TIE_BREAK"]
@@ -232,7 +232,8 @@ def optimise(
     routes = pd.concat(routes_l, ignore_index=True) if routes_l else pd.DataFrame(columns=ROUTE_COLUMNS)
     check_balance(flows, inventory)
     timings["total"] = time.perf_counter() - t_start
-    summary = build_summary(status=status, gap=plan_gap, metrics=model.metric_values(x), inventory=inventory,
+    summary = build_summary(status=status, gap=plan_gap, metrics=row_metrics(flows, model.metric_values(x)),
+                            inventory=inventory,
                             flows=flows, routes=routes, objective=opts.objective, weights=w,
                             solver=results[0].solver if results else opts.solver, bound=bound,
                             n_components=n_comp, timings=timings,

@@ -12,18 +12,22 @@ a :class:`~flowmatch.errors.PlanFolderError` naming the file and the fix.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from flowmatch.errors import PlanFolderError
+from flowmatch.errors import ModelError, PlanFolderError
 from flowmatch.files import write_json, write_table
 from flowmatch.matching.candidates import CANDIDATE_COLUMNS
+from flowmatch.plans.manifest import MANIFEST, read_verified
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
+from flowmatch.plans.staging import stage, wait_for_swap
 from flowmatch.plans.summary import SUMMARY_FORMAT, check_balance
 
 if TYPE_CHECKING:
@@ -50,6 +54,7 @@ COMPARISON_FILES = ("comparison.csv", "pareto.csv")
 """Optional files of a what-if grid or a Pareto front, reported as a comparison chart."""
 
 _SUMMARY_KEYS = ("status", "objective", "baseline", "by_category")
+_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2")}
 _OPTIONAL_TEXT = {"sites.csv": ["name", "park", "sector"], "resources.csv": ["route"]}
 _FIX = "Write the plan again with `flowmatch optimise INVENTORY -o {path}`."
 
@@ -86,11 +91,11 @@ class PlanFolder:
         return bool(self.summary)
 
 
-def _read_summary(path: Path) -> dict[str, Any]:
+def _read_summary(path: Path, data: bytes) -> dict[str, Any]:
     f = path / "summary.json"
     try:
-        summary = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        summary = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PlanFolderError(f"{f}: cannot be read as JSON ({exc}). {_FIX.format(path=path)}") from None
     if not isinstance(summary, dict):
         raise PlanFolderError(f"{f}: is not a JSON object. {_FIX.format(path=path)}")
@@ -112,13 +117,34 @@ def _read_summary(path: Path) -> dict[str, Any]:
     return summary
 
 
-def _read_frame(f: Path) -> pd.DataFrame:
+def _read_frame(f: Path, data: bytes) -> pd.DataFrame:
     try:
         if f.suffix == ".parquet":
-            return pd.read_parquet(f)
-        return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8")
+            return pd.read_parquet(io.BytesIO(data))
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
         raise PlanFolderError(f"{f}: cannot be read ({exc}).") from None
+
+
+def _numbers(raw: pd.Series, f: Path, c: str, fix: str) -> pd.Series:
+    """A numeric column as floats: every cell a finite number (or empty, where the column allows it)."""
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        num = raw.astype(float)
+        txt = num.map(repr).where(num.notna(), "")
+    else:
+        txt = raw.fillna("").astype(str).str.strip()
+        num = pd.to_numeric(txt.where(txt != "", None), errors="coerce").astype(float)
+    text = num.isna().to_numpy() & txt.ne("").to_numpy() & ~txt.str.lower().isin(["nan", "-nan"]).to_numpy()
+    bad = ~np.isfinite(num.to_numpy())
+    if (f.name, c) in _MAY_BE_EMPTY:
+        bad &= txt.ne("").to_numpy()
+    if bad.any():
+        i = int(bad.nonzero()[0][0])
+        v = txt.iloc[i]
+        what = ("is empty" if v == "" else f"'{v}' is not a number" if text[i]
+                else f"'{v}' is not a finite number")
+        raise PlanFolderError(f"{f}, row {i + 1}, column '{c}': {what}. {fix}")
+    return num
 
 
 def _check_table(df: pd.DataFrame, f: Path, required: list[str], numeric: list[str],
@@ -130,17 +156,7 @@ def _check_table(df: pd.DataFrame, f: Path, required: list[str], numeric: list[s
     for c in df.columns:
         raw = df[c]
         if c in numeric:
-            if pd.api.types.is_numeric_dtype(raw):
-                df[c] = raw.astype(float)
-                continue
-            txt = raw.fillna("").astype(str).str.strip()
-            num = pd.to_numeric(txt.where(txt != "", None), errors="coerce")
-            bad = num.isna() & txt.ne("") & txt.str.lower().ne("nan")
-            if bad.any():
-                row = int(bad.to_numpy().nonzero()[0][0]) + 1
-                raise PlanFolderError(
-                    f"{f}, row {row}, column '{c}': '{txt[bad].iloc[0]}' is not a number. {fix}")
-            df[c] = num.astype(float)
+            df[c] = _numbers(raw, f, c, fix)
         elif not pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             df[c] = raw.fillna("").astype(str)
     for c in text:
@@ -154,12 +170,12 @@ def _empty(required: list[str], numeric: list[str], text: list[str]) -> pd.DataF
     return pd.DataFrame({c: pd.Series(dtype=float if c in numeric else object) for c in cols})
 
 
-def _read_optional(path: Path, name: str) -> pd.DataFrame | None:
+def _read_optional(path: Path, name: str, files: dict[str, bytes]) -> pd.DataFrame | None:
     f = path / name
-    if not f.exists():
+    if name not in files:
         return None
     try:
-        df = pd.read_csv(f)
+        df = pd.read_csv(io.BytesIO(files[name]))
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
     except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
@@ -167,6 +183,33 @@ def _read_optional(path: Path, name: str) -> pd.DataFrame | None:
     if df.empty:
         raise PlanFolderError(f"{f}: is empty. Run the what-if or Pareto command again.")
     return df
+
+
+def _manifest_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = (path / MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _verified(path: Path) -> dict[str, bytes]:
+    """The folder's files, checked against its manifest; waits out a swap under way."""
+    for _ in range(3):
+        seen = _manifest_id(path)
+        try:
+            if not path.is_dir():
+                raise PlanFolderError(f"{path}: no such plan folder. {_FIX.format(path=path)}")
+            if not (path / MANIFEST).exists() and not any((path / n).exists()
+                                                          for n in (*PLAN_FILES, *COMPARISON_FILES)):
+                raise PlanFolderError(f"{path} is not a plan folder: missing {', '.join(PLAN_FILES)}. "
+                                      + _FIX.format(path=path))
+            return read_verified(path)[1]
+        except PlanFolderError:
+            # a swap under way, or one that ended while we read (a new manifest): read again
+            if not wait_for_swap(path) and _manifest_id(path) == seen:
+                raise
+    return read_verified(path)[1]
 
 
 def read_plan_folder(path: str | Path) -> PlanFolder:
@@ -190,11 +233,10 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
         plan was written in another format version.
     """
     path = Path(path)
-    if not path.is_dir():
-        raise PlanFolderError(f"{path}: no such plan folder. {_FIX.format(path=path)}")
-    comparison = _read_optional(path, "comparison.csv")
-    pareto = _read_optional(path, "pareto.csv")
-    present = [n for n in PLAN_FILES if (path / n).exists()]
+    files = _verified(path)
+    comparison = _read_optional(path, "comparison.csv", files)
+    pareto = _read_optional(path, "pareto.csv", files)
+    present = [n for n in PLAN_FILES if n in files]
     fix = _FIX.format(path=path)
     if not present and (comparison is not None or pareto is not None):
         empty = {n: _empty(req, num, _OPTIONAL_TEXT.get(n, [])) for n, (req, num) in _TABLE_SPECS.items()}
@@ -204,12 +246,12 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
     if missing:
         what = "is not a plan folder" if not present else "is an incomplete plan folder"
         raise PlanFolderError(f"{path} {what}: missing {', '.join(missing)}. {fix}")
-    summary = _read_summary(path)
+    summary = _read_summary(path, files["summary.json"])
     tables: dict[str, pd.DataFrame] = {}
     for name, (required, numeric) in _TABLE_SPECS.items():
-        if not (path / name).exists():
+        if name not in files:
             continue  # the optional candidates
-        tables[name] = _check_table(_read_frame(path / name), path / name, required, numeric,
+        tables[name] = _check_table(_read_frame(path / name, files[name]), path / name, required, numeric,
                                     _OPTIONAL_TEXT.get(name, []), fix)
     sites = tables["sites.csv"]
     bad = ~(sites["lat"].between(-90, 90) & sites["lon"].between(-180, 180))
@@ -230,25 +272,60 @@ def _route_table(routes: pd.DataFrame) -> pd.DataFrame:
     return routes.reindex(columns=[*ROUTE_COLUMNS, *extra])
 
 
+def _check_finite(plan: Plan) -> None:
+    """Refuse a plan with an infinite or undefined total (JSON cannot hold it; no one can use it)."""
+    def walk(obj: Any, key: str) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(obj, float) and not math.isfinite(obj):
+            raise ModelError(
+                f"the plan's {key} is {obj!r}: some quantity times its price or CO2 factor is too large "
+                "for a float. Check the inventory's largest quantities, cost and co2 columns (a unit "
+                "mistake, or a missing decimal point?); nothing was written.")
+    for k in ("objective", "baseline", "by_category"):
+        walk(plan.summary.get(k), k)
+    for c in ("quantity", "distance_km", "cost", "co2_kg"):
+        if c in plan.flows and len(plan.flows):
+            v = plan.flows[c].to_numpy(float)
+            bad = ~np.isfinite(v)
+            if bad.any():
+                r = plan.flows.iloc[int(bad.nonzero()[0][0])]
+                raise ModelError(f"the plan's flow from {r['have_id']} to {r['want_id']} has {c} = {r[c]!r}: a "
+                                 "quantity, price or CO2 factor in the inventory is too large; nothing was written.")
+
+
 def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) -> list[Path]:
-    """Write a plan folder: ``flows.csv``, ``routes.csv`` and ``summary.json``.
+    """Write a plan folder: ``flows.csv``, ``routes.csv``, ``summary.json`` and ``manifest.json``.
 
     With ``inventory``, the plan is checked to balance first (nothing is
     written otherwise), and the folder also gets ``sites.csv`` and
     ``resources.csv`` (normalised: base units, ``month_mask``...) and, when the
     plan kept them, ``candidates.parquet``, so maps and gap analyses need
-    only the folder. Each file is written atomically; ``summary.json`` comes
-    last, so a folder with a summary is a whole plan.
+    only the folder. The folder is written as one
+    (:func:`flowmatch.plans.staging.stage`): into a staging folder beside
+    ``out``, sealed with ``manifest.json``, then swapped in, so ``out`` holds
+    the old plan or the new one, never a mix. Given a staging folder already
+    open (the CLI's), the files go straight into it.
+
+    Returns
+    -------
+    list of Path
+        The files, under ``out``.
     """
     out = Path(out)
     if inventory is not None:
         check_balance(plan.flows, inventory)
-    paths = [write_table(plan.flows.reindex(columns=FLOW_COLUMNS), out / "flows.csv"),
-             write_table(_route_table(plan.routes), out / "routes.csv")]
-    if inventory is not None:
-        paths.append(write_table(inventory.sites, out / "sites.csv"))
-        paths.append(write_table(inventory.resources, out / "resources.csv"))
-        if plan.candidates is not None:
-            paths.append(write_table(plan.candidates, out / "candidates.parquet"))
-    paths.append(write_json(plan.summary, out / "summary.json"))
-    return paths
+    _check_finite(plan)
+    with stage(out, "plan") as st:
+        d = st.path
+        names = [write_table(plan.flows.reindex(columns=FLOW_COLUMNS), d / "flows.csv").name,
+                 write_table(_route_table(plan.routes), d / "routes.csv").name]
+        if inventory is not None:
+            names.append(write_table(inventory.sites, d / "sites.csv").name)
+            names.append(write_table(inventory.resources, d / "resources.csv").name)
+            if plan.candidates is not None:
+                names.append(write_table(plan.candidates, d / "candidates.parquet").name)
+        names.append(write_json(plan.summary, d / "summary.json").name)
+        st.seal()  # readable at once by a report written into the same stage
+    return [out / n for n in names]

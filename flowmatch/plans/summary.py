@@ -19,8 +19,8 @@ from flowmatch.metrics import summary_values
 from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
-__all__ = ["baseline", "by_category", "check_balance", "metrics_dict", "build_summary", "SUMMARY_FORMAT",
-           "BALANCE_RTOL"]
+__all__ = ["baseline", "by_category", "check_balance", "metrics_dict", "build_summary", "row_metrics",
+           "SUMMARY_FORMAT", "BALANCE_RTOL"]
 
 SUMMARY_FORMAT = 1
 #: Relative tolerance of the balance check (of the supply or demand, at least 1 base unit).
@@ -102,6 +102,23 @@ def check_balance(flows: pd.DataFrame, inventory: Inventory, rtol: float = BALAN
             problems.append(f"... and {int(bad.sum()) - 10} more {role}s")
     if problems:
         raise ModelError("the plan does not balance (a bug: please report it): " + "; ".join(problems))
+
+
+def row_metrics(flows: pd.DataFrame, model_values: dict[str, float]) -> dict[str, float]:
+    """The plan's metrics as its rows give them: cost and CO2 are the sums of ``flows``.
+
+    The solver's value of a time-limited plan can count what no row carries: a
+    water pipe or heat link (or a synergy's fixed cost) the incumbent opened
+    but sends nothing through. The plan written is the rows, so its summary is
+    their sum; ``landfill`` (no flows column) keeps the model's value.
+    """
+    out = dict(model_values)
+    if len(flows):
+        out["cost"] = float(flows["cost"].to_numpy(float).sum())
+        out["co2"] = float(flows["co2_kg"].to_numpy(float).sum())
+    else:
+        out["cost"] = out["co2"] = 0.0
+    return out
 
 
 def _finite_or_none(v: float) -> float | None:

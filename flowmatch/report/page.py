@@ -34,6 +34,7 @@ from flowmatch.inputs.labels import check_lang, type_label
 from flowmatch.inputs.units import CATEGORIES
 from flowmatch.matching.gaps import GOOD_SCORE, gap_analysis, sector_names
 from flowmatch.plans.folder import PLAN_FORMAT, PlanFolder, read_plan_folder
+from flowmatch.plans.staging import stage
 from flowmatch.report.charts import (
     comparison_figure,
     headline_figures,
@@ -397,7 +398,12 @@ var F = {{{figs}}};
 
 
 def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang: str = "en") -> Path:
-    """Write ``report.html`` and ``plan.xlsx`` into a plan folder, each atomically.
+    """Write ``report.html`` and ``plan.xlsx`` into a plan folder, as one new version of the folder.
+
+    The folder is checked against its ``manifest.json`` first, then written
+    again through :func:`flowmatch.plans.staging.stage` (its files, the report
+    and the workbook, a new manifest), so readers never see a report beside
+    another run's plan.
 
     Parameters
     ----------
@@ -419,19 +425,24 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang:
     PlanFolderError
         A plan file is missing or damaged, or the folder has another format version.
     """
-    pf = read_plan_folder(plan_dir)
-    gaps = None
-    if pf.has_plan and pf.candidates is not None:
-        gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
+    final = Path(plan_dir)
     check_lang(lang)
-    if gaps is not None and lang != "en":
-        gaps = gaps.assign(type_label=[type_label(t, lang) for t in gaps["type"].astype(str)])
-    html = render_report(pf, gaps, limits, lang)
-    write_plan_xlsx(pf, gaps, pf.path / "plan.xlsx")
+    read_plan_folder(final)  # a damaged or mixed folder is refused before anything is staged
+    with stage(final, "plan", carry=True) as st:
+        pf = read_plan_folder(st.path)
+        gaps = None
+        if pf.has_plan and pf.candidates is not None:
+            gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
+        if gaps is not None and lang != "en":
+            gaps = gaps.assign(type_label=[type_label(t, lang) for t in gaps["type"].astype(str)])
+        html = render_report(pf, gaps, limits, lang)
+        write_plan_xlsx(pf, gaps, pf.path / "plan.xlsx")
 
-    def _write(p: Path) -> None:
-        p.write_text(html, encoding="utf-8")
+        def _write(p: Path) -> None:
+            p.write_text(html, encoding="utf-8")
 
-    out = atomic_write(pf.path / "report.html", _write)
+        atomic_write(pf.path / "report.html", _write)
+        st.seal()
+    out = final / "report.html"
     log.info("wrote %s (%.1f MB) and plan.xlsx", out, len(html) / 1e6)
     return out

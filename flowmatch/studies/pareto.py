@@ -210,12 +210,16 @@ def write_pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
     The plot's axes come from ``front.attrs["between"]`` (as :func:`pareto_front`
     sets it), else cost against co2.
     """
+    from flowmatch.plans.staging import stage
+
     out = Path(out)
     a, b = front.attrs.get("between", ("cost", "co2"))
-    paths = [write_table(front, out / "pareto.csv")]
-    if len(front):
-        svg = pareto_svg(front, a, b, front.attrs.get("currency", ""))
-        paths.append(atomic_write(out / "pareto.svg", lambda p: p.write_text(svg, encoding="utf-8")))
-    else:
-        log.warning("the Pareto front is empty: no plot written")
-    return paths
+    with stage(out, "pareto") as st:  # the folder is written as one (docs/plan-folder.md)
+        names = [write_table(front, st.path / "pareto.csv").name]
+        if len(front):
+            svg = pareto_svg(front, a, b, front.attrs.get("currency", ""))
+            names.append(atomic_write(st.path / "pareto.svg",
+                                      lambda p: p.write_text(svg, encoding="utf-8")).name)
+        else:
+            log.warning("the Pareto front is empty: no plot written")
+    return [out / n for n in names]

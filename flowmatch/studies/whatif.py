@@ -236,5 +236,9 @@ def run_whatif(
 
 def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
     """Write ``OUT/comparison.csv`` and ``OUT/comparison.parquet``, each atomically."""
+    from flowmatch.plans.staging import stage
+
     out = Path(out)
-    return [write_table(table, out / "comparison.csv"), write_table(table, out / "comparison.parquet")]
+    with stage(out, "comparison") as st:  # the folder is written as one (docs/plan-folder.md)
+        names = [write_table(table, st.path / n).name for n in ("comparison.csv", "comparison.parquet")]
+    return [out / n for n in names]
