@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from flowmatch.errors import InputProblem, InventoryError
+from flowmatch.errors import InventoryError
 from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.requirements import heat_problems
 from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 
 __all__ = ["HEAT_ROOT", "STEAM_ROOT", "STEAM_LEVELS", "TEMPERATURE_PROPERTIES", "TOL",
@@ -153,30 +154,9 @@ def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatS
     t_val, t_min, tgt = col("value", "temperature_c"), col("min", "temperature_c"), \
         col("value", "target_temperature_c")
     hot = (heat["role"] == "have").to_numpy()
-    where = f"{inv.source}: properties"
-    problems = []
     names = rid.to_numpy(dtype=object)
     sites = heat["site_id"].to_numpy(dtype=object)
-    # a have needs its supply temperature; a want its supply temperature or a level minimum
-    no_temp = np.where(hot, np.isnan(t_val), np.isnan(t_val) & np.isnan(t_min))
-    for k in np.flatnonzero(no_temp):
-        what = "hot stream" if hot[k] else "cold stream"
-        problems.append(InputProblem(
-            where, None, "property", f"{what} '{names[k]}' (site {sites[k]}) has no temperatures.",
-            f"Add properties rows for {names[k]}: temperature_c and target_temperature_c values "
-            "(a stream), or only temperature_c ("
-            + ("a level: its value)." if hot[k] else "a level: its min, the temperature it needs).")))
-    wrong_way = ~no_temp & ~np.isnan(tgt) & ~np.isnan(t_val) & np.where(hot, tgt > t_val, tgt < t_val)
-    for k in np.flatnonzero(wrong_way):
-        if hot[k]:
-            msg = (f"hot stream '{names[k]}' (site {sites[k]}) is colder than its target "
-                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a have gives heat, so it cools.")
-            fix = "Swap temperature_c and target_temperature_c, or make it a want (a cold stream)."
-        else:
-            msg = (f"cold stream '{names[k]}' (site {sites[k]}) is hotter than its target "
-                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a want takes heat, so it warms.")
-            fix = "Swap temperature_c and target_temperature_c, or make it a have (a hot stream)."
-        problems.append(InputProblem(where, None, "target_temperature_c", msg, fix))
+    problems = heat_problems(inv, ids)  # the same check `flowmatch validate` runs
     if problems:
         raise InventoryError(problems)
 
