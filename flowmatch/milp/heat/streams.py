@@ -85,6 +85,10 @@ class HeatStreams:
         Steam pressure level of a steam level (lp 1, mp 2, hp 3; 0 for other
         steam of unknown level, -1 for anything else).
     dt_min : float
+    opportunity : ndarray of float
+        Per MWh a hot stream gives to a cold one (let-down included): what using
+        its heat costs its owner today (``opportunity_cost`` property, e.g. the
+        electricity lost when steam is extracted); 0 for cold streams.
     """
 
     ids: np.ndarray
@@ -99,6 +103,7 @@ class HeatStreams:
     reach: np.ndarray
     steam_rank: np.ndarray
     dt_min: float
+    opportunity: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -176,4 +181,13 @@ def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatS
         price=np.where(hot, d_cost, v_cost) + carbon_cost(co2, p), co2=co2,
         reach=np.where(np.isnan(reach), p.max_distance_energy_km, reach),
         steam_rank=np.where(stream, -1, rank), dt_min=p.dt_min_k,
+        opportunity=np.where(hot, _opportunity(inv, rid), 0.0),
     )
+
+
+def _opportunity(inv: Inventory, rid: pd.Series) -> np.ndarray:
+    """``opportunity_cost`` value of each resource in ``rid`` (0 where none is given)."""
+    props = inv.properties
+    sel = props[props["property"] == "opportunity_cost"].drop_duplicates("resource_id")
+    v = sel.set_index("resource_id")["value"].reindex(rid).to_numpy(dtype=float)
+    return np.where(np.isnan(v), 0.0, v)
