@@ -29,7 +29,7 @@ import pandas as pd
 from flowmatch.inputs.inventory import Inventory
 
 __all__ = ["temperature_table", "required_temperature", "supply_temperature", "carnot_factor",
-           "KELVIN"]
+           "with_grades", "KELVIN"]
 
 KELVIN = 273.15
 
@@ -73,3 +73,17 @@ def carnot_factor(t_c: np.ndarray | float, t0_c: float) -> np.ndarray:
     t = np.asarray(t_c, dtype=float) + KELVIN
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.clip(1.0 - (t0_c + KELVIN) / t, 0.0, 1.0)
+
+
+def with_grades(inv: Inventory) -> pd.DataFrame:
+    """``inv.resources`` with ``temperature_c`` (a have's supply, a want's required temperature;
+    NaN for a resource without one) and ``exergy_grade`` (its Carnot factor) added, for the
+    plan folder and the report."""
+    t = temperature_table(inv)
+    temp = pd.concat([supply_temperature(t), required_temperature(t)])
+    out = inv.resources.copy()
+    out["temperature_c"] = temp.reindex(out["resource_id"]).to_numpy(dtype=float)
+    out["exergy_grade"] = np.where(np.isnan(out["temperature_c"]), np.nan,
+                                   carnot_factor(out["temperature_c"].to_numpy(float),
+                                                 inv.params.ambient_temperature_c))
+    return out

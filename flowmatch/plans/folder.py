@@ -22,6 +22,7 @@ import pandas as pd
 
 from flowmatch.errors import PlanFolderError
 from flowmatch.files import write_json, write_table
+from flowmatch.inputs.heat_levels import with_grades
 from flowmatch.matching.candidates import CANDIDATE_COLUMNS
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.plans.summary import SUMMARY_FORMAT, check_balance
@@ -247,7 +248,7 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
              write_table(_route_table(plan.routes), out / "routes.csv")]
     if inventory is not None:
         paths.append(write_table(inventory.sites, out / "sites.csv"))
-        paths.append(write_table(inventory.resources, out / "resources.csv"))
+        paths.append(write_table(with_grades(inventory), out / "resources.csv"))  # + heat grade
         if plan.candidates is not None:
             paths.append(write_table(plan.candidates, out / "candidates.parquet"))
     paths.append(write_json(plan.summary, out / "summary.json"))
