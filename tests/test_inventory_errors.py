@@ -374,8 +374,16 @@ def test_cli_exits_2_without_traceback(tmp_path, capsys, case, command):
 
 
 def test_cli_validate_ok(tmp_path, capsys):
-    assert main(["validate", str(write_csv(tmp_path / "inv"))]) == 0
+    # validate checks what optimise needs (issue 11): the water source and sink state their
+    # contaminants, else the water network could not plan them
+    tabs = tables()
+    tabs["properties"] = pd.concat([tabs["properties"], pd.DataFrame(
+        [{"resource_id": "H4", "property": "cod_mg_l", "value": 40.0},
+         {"resource_id": "W4", "property": "cod_mg_l", "max": 60.0}])], ignore_index=True)
+    assert main(["validate", str(write_csv(tmp_path / "inv", tabs))]) == 0
     assert "valid (4 sites, 8 resources)" in capsys.readouterr().out
+    assert main(["validate", str(write_csv(tmp_path / "bare"))]) == 2
+    assert "water source 'H4' (site BR1) has no contaminant concentration" in capsys.readouterr().err
 
 
 def test_problem_rows_are_plain_ints(tmp_path):
