@@ -272,7 +272,7 @@ def heat_inventories(draw):
     return _inv(res, props, dt_min_k=draw(st.sampled_from([5.0, 10.0, 20.0])))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(heat_inventories())
 def test_heat_runs_downhill_in_candidates_and_flows(inv):
     temps = temperature_table(inv)
@@ -285,3 +285,18 @@ def test_heat_runs_downhill_in_candidates_and_flows(inv):
     for h, w in zip(*(_cascade(plan)[c] for c in ("have_id", "want_id")), strict=True):
         assert supply[h] >= need[w] + dt - 1e-9, (h, w, supply[h], need[w])
     assert np.isclose(plan.summary["objective"]["cost"], plan.flows["cost"].sum(), rtol=1e-6, atol=1e-3)
+
+
+def test_the_report_shows_the_grade_of_heat(tmp_path):
+    from flowmatch.plans.folder import read_plan_folder, write_plan
+    from flowmatch.report.page import write_report
+
+    inv = _fish_farm(opportunity=None)
+    write_plan(optimise(inv), tmp_path / "plan", inventory=inv)
+    res = read_plan_folder(tmp_path / "plan").resources.set_index("resource_id")
+    grade = pd.to_numeric(res["exergy_grade"], errors="coerce")
+    assert grade["STEAM"] == pytest.approx(1 - 293.15 / 493.15)  # Carnot factor at 220 C, T0 20 C
+    assert grade["STEAM"] > grade["WARM"] > grade["FISH"] == 0  # the pond needs heat from 12 C: below T0
+    html = write_report(tmp_path / "plan").read_text(encoding="utf-8")
+    table = html[html.index('id="t-cascades"'):]
+    assert "exergy grade" in table and "needs C" in table

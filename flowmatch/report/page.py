@@ -152,9 +152,10 @@ def _flow_rows(pf: PlanFolder, modes: list[str]) -> pd.DataFrame:
 
     grade = {}
     if "temperature_c" in res.columns:  # heat: the level each end works at, and the have's exergy
-        grade = {"t_have": res["temperature_c"].reindex(f["have_id"]).to_numpy(),
-                 "t_want": res["temperature_c"].reindex(f["want_id"]).to_numpy(),
-                 "grade": res["exergy_grade"].reindex(f["have_id"]).to_numpy()}
+        num = {c: pd.to_numeric(res[c], errors="coerce") for c in ("temperature_c", "exergy_grade")}
+        grade = {"t_have": num["temperature_c"].reindex(f["have_id"]).to_numpy(),
+                 "t_want": num["temperature_c"].reindex(f["want_id"]).to_numpy(),
+                 "grade": num["exergy_grade"].reindex(f["have_id"]).to_numpy()}
     return f.assign(**grade, category=res["category"].reindex(f["have_id"]).to_numpy(),
                     type=res["type"].reindex(f["have_id"]).to_numpy(),
                     from_site=name(hs), from_park=sites["park"].reindex(hs).to_numpy(),
