@@ -23,8 +23,10 @@ log = logging.getLogger("flowmatch")
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
+    from flowmatch.inputs.requirements import check_requirements
 
     inv = read_inventory(args.inventory)
+    check_requirements(inv)  # every input check the optimiser makes
     for w in inv.warnings:
         print(f"warning: {w}")
     n = len(inv.rules)

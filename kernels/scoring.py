@@ -57,8 +57,9 @@ N_CONSTS = 10
 
 #: One side of the matching: ``rows`` (n, N_COLS); ``value`` (n, n_properties)
 #: for haves, empty for wants; for wants the ranges as CSR, ``prop_ptr`` (n + 1)
-#: into ``prop_pack`` rows ``(property, min, max)`` (NaN for an open side);
-#: all-zero ``prop_ptr`` and an empty ``prop_pack`` for haves.
+#: into ``prop_pack`` rows ``(property, min, max, hard)`` (NaN for an open side;
+#: ``hard`` 1.0 when a value outside the range excludes the pair, 0.0 when it
+#: only lowers the score); all-zero ``prop_ptr`` and an empty ``prop_pack`` for haves.
 Side = namedtuple("Side", ["rows", "value", "prop_ptr", "prop_pack"])
 
 #: Scoring tables: ``log_type[have_type, want_type]``, ``log_fit[f_have, f_want]``
@@ -112,8 +113,9 @@ def _bits(m):
 
 @njit(**NJIT_INLINE)
 def log_quality(h, w, value, prop_ptr, prop_pack, log_missing, tolerance):
-    """``ln s_quality``: want ``w``'s ranges (``prop_pack`` rows ``property, min, max`` from
-    ``prop_ptr[w]``) against have ``h``'s ``value`` row; ``-inf`` if a value is too far out."""
+    """``ln s_quality``: want ``w``'s ranges (``prop_pack`` rows ``property, min, max, hard`` from
+    ``prop_ptr[w]``) against have ``h``'s ``value`` row; ``-inf`` if a value is too far out, or
+    out at all of a hard range (a missing value scores ``log_missing`` either way)."""
     total = 0.0
     for k in range(prop_ptr[w], prop_ptr[w + 1]):
         v = value[h, int(prop_pack[k, 0])]
@@ -127,6 +129,8 @@ def log_quality(h, w, value, prop_ptr, prop_pack, log_missing, tolerance):
             excess = lo - v
         elif not math.isnan(hi) and v > hi:
             excess = v - hi
+        if excess > 0.0 and prop_pack[k, 3] != 0.0:
+            return NEG
         if excess > 0.0:
             scale = 0.0
             if not math.isnan(lo):

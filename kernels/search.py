@@ -15,6 +15,11 @@ skipped there and visited through the measured-distance table instead, so a
 measured distance shorter than the great circle is never missed. The
 exhaustive search calls the same :func:`.scoring.score_pair` on every pair;
 both keep exactly the same K (:mod:`.topk` breaks ties by target row).
+
+A pair whose have lies outside a want's *hard* range (``prop_pack`` column 3,
+:func:`.scoring.log_quality`) is never pushed. Numba caches this module's
+kernels by this file's stamp only, though they inline :mod:`.scoring`: a change
+there must come with a change here, or a cache built before it is reused.
 """
 
 from __future__ import annotations

@@ -37,11 +37,13 @@ RESOURCES = pd.DataFrame({
 })
 
 PROPERTIES = pd.DataFrame({
-    "resource_id": ["H1", "H1", "W1", "H3", "W3"],
-    "property": ["moisture_pct", "purity_pct", "moisture_pct", "temperature_c", "temperature_c"],
-    "value": ["10", "92", "", "150", ""],
-    "min": ["", "", "", "", "110"],
-    "max": ["", "", "15", "", "180"],
+    # the water source and sink state a contaminant: optimise (and so validate) needs one
+    "resource_id": ["H1", "H1", "W1", "H3", "W3", "H4", "W4"],
+    "property": ["moisture_pct", "purity_pct", "moisture_pct", "temperature_c", "temperature_c",
+                 "cod_mg_l", "cod_mg_l"],
+    "value": ["10", "92", "", "150", "", "40", ""],
+    "min": ["", "", "", "", "110", "", ""],
+    "max": ["", "", "15", "", "180", "", "60"],
 })
 
 TYPES = pd.DataFrame({

@@ -159,9 +159,16 @@ def _steam(have_type, have_t, want_type, want_min):
     return inventory(sites, res, props)
 
 
-def test_steam_is_let_down_without_an_exchanger():
-    # mp steam at 185 C serves an mp need at 180 C directly: an exchanger would need 190 C
+def test_steam_let_down_keeps_dt_min():
+    # issue 11: heat flows downhill by dt_min_k in every flow, let-down included, so mp steam
+    # at 185 C does not serve an mp need at 180 C (it would need 190 C) ...
     part = HeatPart(_steam("energy:steam:mp", 185, "energy:steam:mp", 180))
+    assert len(part.steam_i) == 0
+    x, _, _ = solve_part(part)
+    assert totals(part.flows(x)).get("cascade", 0.0) == 0.0
+    # ... and steam at 195 C is let down to it directly
+    part = HeatPart(_steam("energy:steam:mp", 195, "energy:steam:mp", 180))
+    assert len(part.steam_i) == 1
     x, _, _ = solve_part(part)
     t = totals(part.flows(x))
     assert t["cascade"] == pytest.approx(100.0)

@@ -376,6 +376,12 @@ def test_cli_exits_2_without_traceback(tmp_path, capsys, case, command):
 def test_cli_validate_ok(tmp_path, capsys):
     assert main(["validate", str(write_csv(tmp_path / "inv"))]) == 0
     assert "valid (4 sites, 8 resources)" in capsys.readouterr().out
+    # validate checks what optimise needs (issue 11): a water source that states no
+    # contaminant could not be planned by the water network, so it is refused here
+    tabs = tables()
+    tabs["properties"] = tabs["properties"][tabs["properties"]["resource_id"] != "H4"]
+    assert main(["validate", str(write_csv(tmp_path / "bare", tabs))]) == 2
+    assert "water source 'H4' (site BR1) has no contaminant concentration" in capsys.readouterr().err
 
 
 def test_problem_rows_are_plain_ints(tmp_path):

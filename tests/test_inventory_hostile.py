@@ -279,7 +279,7 @@ def test_property_names_differing_by_case_are_refused(tmp_path, capsys):
     tabs = tables()
     tabs["properties"].loc[len(tabs["properties"])] = ["H1", "Moisture_PCT", "12", "", ""]
     inv = write_csv(tmp_path / "inv", tabs)
-    refused(inv, capsys, "properties.csv, row 6 (line 7), column 'property'", "'Moisture_PCT'",
+    refused(inv, capsys, "properties.csv, row 8 (line 9), column 'property'", "'Moisture_PCT'",
             "'moisture_pct' in row 1", "ignore case")
 
 

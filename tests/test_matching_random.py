@@ -64,21 +64,26 @@ def inventories(draw):
                 "max_distance_km": draw(st.one_of(st.none(), st.floats(0, 400), st.just(30000.0))),
                 "hazardous": draw(st.sampled_from([None, None, None, True, False])),
             })
-            for prop in draw(st.lists(st.sampled_from(["cod_mg_l", "temperature_c"]), max_size=2, unique=True)):
-                if role == "have":  # a have without a value has no row: missing, not failed
+            for prop in draw(st.lists(st.sampled_from(["cod_mg_l", "temperature_c", "target_temperature_c"]),
+                                      max_size=3, unique=True)):
+                if role == "have" or prop == "target_temperature_c" or draw(st.integers(0, 4)) == 0:
+                    # a have without a value has no row: missing, not failed; a want's value is
+                    # the cold end of a heat stream
                     props.append({"resource_id": rid, "property": prop, "value": draw(st.floats(0, 300))})
                 else:
                     lo = draw(st.one_of(st.none(), st.floats(0, 200)))
                     hi = draw(st.one_of(st.none() if lo is not None else st.nothing(), st.floats(0, 300)))
                     if lo is not None and hi is not None and lo > hi:
                         lo, hi = hi, lo
-                    props.append({"resource_id": rid, "property": prop, "min": lo, "max": hi})
+                    props.append({"resource_id": rid, "property": prop, "min": lo, "max": hi,
+                                  "limit": draw(st.sampled_from([None, None, "hard", "soft"]))})
     tables = {"sites": pd.DataFrame(site_rows),
               "resources": pd.DataFrame(res, columns=["resource_id", "site_id", "role", "category",
                                                       "type", "unit", "quantity", "months",
                                                       "frequency", "max_distance_km", "hazardous"])}
     if props:
-        tables["properties"] = pd.DataFrame(props).reindex(columns=["resource_id", "property", "value", "min", "max"])
+        tables["properties"] = pd.DataFrame(props).reindex(columns=["resource_id", "property", "value", "min", "max",
+                                                                         "limit"])
     dist = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids), st.floats(0, 500)),
                          max_size=4, unique_by=lambda t: (t[0], t[1])))
     if dist:

@@ -21,6 +21,11 @@ from flowmatch.inputs.schema import FREQUENCIES
 from flowmatch.matching.frozen import type_score_matrix
 
 R_KM = 6371.0088
+#: Properties whose ranges are hard limits unless a row says ``limit = soft``
+#: (written out here, not read from flowmatch/data/properties.csv, so the
+#: reference checks that table too).
+HARD_BY_DEFAULT = {"temperature_c", "target_temperature_c", "pressure_bar", "pressure_mpa", "pressure_kpa",
+                   "lead_ppm", "cadmium_ppm", "mercury_ppm", "arsenic_ppm", "chromium_ppm"}
 SUB = ("s_type", "s_quality", "s_quantity", "s_distance", "s_frequency")
 
 
@@ -41,8 +46,34 @@ class _Context:
         props = inv.properties
         self.values = {(r, p): v for r, p, v in props[["resource_id", "property", "value"]].itertuples(index=False)}
         self.ranges: dict[str, list] = {}
-        for r, p, lo, hi in props[["resource_id", "property", "min", "max"]].itertuples(index=False):
-            self.ranges.setdefault(r, []).append((p, lo, hi))
+        for r, p, lo, hi, limit in props[["resource_id", "property", "min", "max", "limit"]].itertuples(index=False):
+            hard = limit == "hard" or (limit != "soft" and p in HARD_BY_DEFAULT)
+            self.ranges.setdefault(r, []).append([p, lo, hi, hard])
+        # heat flows downhill: an energy want's temperature needs a have dt_min_k hotter than
+        # its required temperature (a level's min, else the colder end of its stream)
+        temps: dict[str, dict] = {}
+        for r, p, v, lo in props[["resource_id", "property", "value", "min"]].itertuples(index=False):
+            if p in ("temperature_c", "target_temperature_c"):
+                temps.setdefault(r, {})[(p, "value")] = v
+                temps[r][(p, "min")] = lo
+        energy_wants = set(inv.wants.loc[inv.wants["category"] == "energy", "resource_id"])
+        for r, t in temps.items():
+            if r not in energy_wants:
+                continue
+            t_min = t.get(("temperature_c", "min"), math.nan)
+            value = t.get(("temperature_c", "value"), math.nan)
+            target = t.get(("target_temperature_c", "value"), math.nan)
+            coldest = value if math.isnan(target) or math.isnan(value) else min(value, target)
+            need = t_min if not math.isnan(t_min) else coldest
+            if ("temperature_c", "value") not in t or math.isnan(need):
+                continue
+            floor = need + inv.params.dt_min_k
+            rows = [x for x in self.ranges.setdefault(r, []) if x[0] == "temperature_c"]
+            if rows:
+                rows[0][1] = floor if math.isnan(rows[0][1]) else max(rows[0][1], floor)
+                rows[0][3] = True
+            else:
+                self.ranges[r].append(["temperature_c", floor, math.nan, True])
         haves, wants = inv.haves, inv.wants
         ht, wt = sorted(haves["type"].unique()), sorted(wants["type"].unique())
         m = type_score_matrix(ht, wt, inv.taxonomy, inv.compatibility, inv.params)
@@ -74,7 +105,7 @@ def reference_pair(ctx: _Context, have: dict, want: dict) -> dict | None:
     if d > reach:
         return None
     s_quality = 1.0
-    for prop, lo, hi in ctx.ranges.get(want["resource_id"], []):
+    for prop, lo, hi, hard in ctx.ranges.get(want["resource_id"], []):
         if math.isnan(lo) and math.isnan(hi):
             continue
         v = ctx.values.get((have["resource_id"], prop), math.nan)
@@ -82,6 +113,8 @@ def reference_pair(ctx: _Context, have: dict, want: dict) -> dict | None:
             s_quality *= p.quality_missing
             continue
         excess = lo - v if not math.isnan(lo) and v < lo else (v - hi if not math.isnan(hi) and v > hi else 0.0)
+        if excess > 0 and hard:  # a hard limit excludes, however little it is missed by
+            return None
         if excess > 0:
             bounds = [abs(b) for b in (lo, hi) if not math.isnan(b)]
             if not math.isnan(lo) and not math.isnan(hi):

@@ -3,6 +3,7 @@
 ``ewc_codes.csv`` (the List of Wastes with hazardous flags), ``types.csv``
 (built-in water, energy and raw-material types), ``exchanges.csv`` (the
 knowledge base of documented exchanges, each with its source),
+``properties.csv`` (the properties flowmatch knows: unit, hard or soft limit, reason),
 ``nace_divisions.csv`` (sector names for the gap analysis),
 ``cn_hazardous_waste.csv`` and ``cn_solid_waste.csv`` (China's waste codes with
 their EWC mappings; sources in ``docs/codes.md``), ``labels_zh.csv`` (Chinese

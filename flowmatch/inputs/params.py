@@ -76,6 +76,7 @@ class Params:
     cold_utility_price: float = _p(15.0, 0, None, "cold utility (cooling tower) price per MWh")
     cold_utility_co2_kg_mwh: float = _p(5.0, 0, None, "kg CO2e per MWh of cold utility")
     dt_min_k: float = _p(10.0, 0, None, "minimum temperature difference for heat exchange, K")
+    ambient_temperature_c: float = _p(20.0, -50, 50, "dead-state temperature of the exergy grade (Carnot factor) of heat, C")
     heat_link_fixed_cost: float = _p(50000.0, 0, None, "fixed yearly cost of a heat link between two sites")
     heat_link_cost_km: float = _p(40000.0, 0, None, "yearly cost per km of a heat link between two sites")
     # matching

@@ -85,6 +85,8 @@ TABLES: dict[str, Table] = {
                 Column("value", "float"),
                 Column("min", "float"),
                 Column("max", "float"),
+                Column("limit", "enum:hard|soft", doc="want: the range is a hard limit or a preference "
+                       "(default: flowmatch/data/properties.csv)"),
             ),
             key=("resource_id", "property"),
         ),

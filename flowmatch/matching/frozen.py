@@ -42,15 +42,17 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.geo import unit_vectors
+from flowmatch.inputs.heat_levels import required_temperature, temperature_table
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
+from flowmatch.inputs.property_limits import hard_mask
 from flowmatch.inputs.schema import FREQUENCIES
 from flowmatch.inputs.taxonomy import Taxonomy
 from flowmatch.inputs.units import CATEGORIES
 from flowmatch.inputs.water_classes import forbidden_water_pairs
 from flowmatch.matching.subtypes import subtype_routes
 
-__all__ = ["MatchArrays", "freeze", "type_score_matrix", "type_scores", "property_csr", "positions",
+__all__ = ["MatchArrays", "freeze", "heat_temperature_floor", "type_score_matrix", "type_scores", "property_csr", "positions",
            "FUNGIBLE_ROOTS"]
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,12 @@ class MatchArrays:
     h_value : ndarray of float64, shape (n_haves, n_properties)
         Each have's property values, NaN when absent.
     w_min, w_max : ndarray of float64, shape (n_wants, n_properties)
-        Each want's accepted range, NaN when that side is open.
+        Each want's accepted range, NaN when that side is open. A heat want's
+        ``temperature_c`` range starts at its required temperature plus
+        ``dt_min_k`` (:func:`heat_temperature_floor`).
+    w_hard : ndarray of bool, shape (n_wants, n_properties)
+        The range is a hard limit (a have outside it is no candidate), from
+        :mod:`flowmatch.inputs.property_limits`.
     w_prop_ptr, w_prop_idx : ndarray of int64
         CSR of the properties each want constrains (a ``min`` or a ``max``).
     type_via : ndarray of object (str), shape of ``type_score``, optional
@@ -145,6 +152,7 @@ class MatchArrays:
     w_haz: np.ndarray
     w_min: np.ndarray
     w_max: np.ndarray
+    w_hard: np.ndarray
     w_prop_ptr: np.ndarray
     w_prop_idx: np.ndarray
     ov_ptr: np.ndarray
@@ -320,6 +328,27 @@ def type_score_matrix(have_types: list[str], want_types: list[str], taxonomy: Ta
     return out
 
 
+def heat_temperature_floor(inventory: Inventory, w_ids: pd.Index, names: list[str],
+                           w_min: np.ndarray, w_hard: np.ndarray) -> None:
+    """Heat flows downhill: raise each heat want's ``temperature_c`` minimum, in place, to its
+    required temperature plus ``dt_min_k`` and make it hard.
+
+    A heat want is an energy want with a temperature (:mod:`flowmatch.inputs.heat_levels`);
+    a have colder than the floor is no candidate, one without a temperature scores
+    ``quality_missing`` as for any range it gives no value for.
+    """
+    if "temperature_c" not in names or len(w_ids) == 0:
+        return
+    req = required_temperature(temperature_table(inventory))
+    req = req[req.notna()]
+    rows = positions(w_ids, pd.Series(req.index))
+    keep = rows >= 0
+    col = names.index("temperature_c")
+    floor = req.to_numpy(float)[keep] + inventory.params.dt_min_k
+    w_min[rows[keep], col] = np.fmax(w_min[rows[keep], col], floor)
+    w_hard[rows[keep], col] = True
+
+
 def freeze(inventory: Inventory) -> MatchArrays:
     """Turn an inventory into the arrays the matching kernels read.
 
@@ -349,7 +378,10 @@ def freeze(inventory: Inventory) -> MatchArrays:
     h_ids = pd.Index(haves["resource_id"])
     w_ids = pd.Index(wants["resource_id"])
     (h_value,) = _property_matrices(props, h_ids, names, ("value",))
-    w_min, w_max = _property_matrices(props, w_ids, names, ("min", "max"))
+    hard = props.assign(hard=hard_mask(props).astype(float))
+    w_min, w_max, w_hard = _property_matrices(hard, w_ids, names, ("min", "max", "hard"))
+    w_hard = w_hard == 1.0
+    heat_temperature_floor(inventory, w_ids, names, w_min, w_hard)
     w_prop_ptr, w_prop_idx = property_csr(w_min, w_max)
 
     freq_code = {f: i for i, f in enumerate(FREQUENCIES)}
@@ -389,6 +421,7 @@ def freeze(inventory: Inventory) -> MatchArrays:
         **{f"w_{k}": v for k, v in w.items()},
         w_min=np.ascontiguousarray(w_min),
         w_max=np.ascontiguousarray(w_max),
+        w_hard=np.ascontiguousarray(w_hard),
         w_prop_ptr=w_prop_ptr,
         w_prop_idx=w_prop_idx,
         ov_ptr=ov_ptr,

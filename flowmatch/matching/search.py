@@ -191,17 +191,18 @@ def _side(arrays: MatchArrays, role: str) -> Side:
     rows[:, C_ORIG] = np.arange(n)
     if role == "h":
         return Side(rows=rows, value=_kernel_array(arrays.h_value, float),
-                    prop_ptr=np.zeros(n + 1, dtype=np.int64), prop_pack=np.empty((0, 3)))
+                    prop_ptr=np.zeros(n + 1, dtype=np.int64), prop_pack=np.empty((0, 4)))
     return Side(rows=rows, value=np.empty((0, n_props)),
-                **_ranges_csr(arrays.w_min, arrays.w_max))
+                **_ranges_csr(arrays.w_min, arrays.w_max, arrays.w_hard))
 
 
-def _ranges_csr(vmin: np.ndarray, vmax: np.ndarray) -> dict[str, np.ndarray]:
+def _ranges_csr(vmin: np.ndarray, vmax: np.ndarray, hard: np.ndarray) -> dict[str, np.ndarray]:
     """The wants' ranges as the CSR of :data:`Side` (``prop_ptr``, ``prop_pack``)."""
     ptr, idx = property_csr(vmin, vmax)
     rows = np.repeat(np.arange(len(vmin)), np.diff(ptr))
-    pack = np.stack([idx.astype(float), vmin[rows, idx], vmax[rows, idx]], axis=1)
-    return {"prop_ptr": ptr, "prop_pack": np.ascontiguousarray(pack.reshape(-1, 3))}
+    pack = np.stack([idx.astype(float), vmin[rows, idx], vmax[rows, idx],
+                     hard[rows, idx].astype(float)], axis=1)
+    return {"prop_ptr": ptr, "prop_pack": np.ascontiguousarray(pack.reshape(-1, 4))}
 
 
 def _permute(side: Side, order: np.ndarray) -> Side:

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from flowmatch.errors import ModelError, ParamsError, SolverError
 from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
@@ -169,6 +170,7 @@ def optimise(
                                                   solver=solver, jobs=jobs, threads=threads, weights=weights)
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
+    check_requirements(inventory)  # what `flowmatch validate` checks, before any work
     if candidates is None:
         from flowmatch.matching.candidates import match
 

@@ -38,9 +38,10 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from flowmatch.errors import InputProblem, InventoryError, ModelError
+from flowmatch.errors import InventoryError, ModelError
 from flowmatch.geo import site_pairs_within
 from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.requirements import water_problems
 from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.costs import (
     carbon_cost,
@@ -164,22 +165,7 @@ def water_streams(inv: Inventory, resource_ids: list[str] | None = None) -> Wate
     value = value.reindex(columns=contaminants)
 
     is_src = (water["role"] == "have").to_numpy()
-    has_value = value.notna().any(axis=1).to_numpy()
-    has_max = vmax.notna().any(axis=1).to_numpy()
-    problems = []
-    where = f"{inv.source}: properties"
-    for rid, site in water.loc[is_src & ~has_value, ["resource_id", "site_id"]].itertuples(index=False):
-        problems.append(InputProblem(
-            where, None, "property",
-            f"water source '{rid}' (site {site}) has no contaminant concentration.",
-            f"Add a properties row for {rid} with a property ending in _ppm or _mg_l "
-            "(cod_mg_l, chloride_ppm, ...) and its concentration in 'value' (0 if clean)."))
-    for rid, site in water.loc[~is_src & ~has_max, ["resource_id", "site_id"]].itertuples(index=False):
-        problems.append(InputProblem(
-            where, None, "property",
-            f"water sink '{rid}' (site {site}) has no maximum contaminant concentration.",
-            f"Add a properties row for {rid} with a property ending in _ppm or _mg_l "
-            "and the highest concentration it accepts in 'max'."))
+    problems = water_problems(inv, resource_ids)  # the same check `flowmatch validate` runs
     if problems:
         raise InventoryError(problems)
 

@@ -152,7 +152,13 @@ def _flow_rows(pf: PlanFolder, modes: list[str]) -> pd.DataFrame:
         n = sites["name"].reindex(ids).fillna("").to_numpy()
         return np.where(n == "", ids, n)
 
-    return f.assign(category=res["category"].reindex(f["have_id"]).to_numpy(),
+    grade = {}
+    if "temperature_c" in res.columns:  # heat: the level each end works at, and the have's exergy
+        num = {c: pd.to_numeric(res[c], errors="coerce") for c in ("temperature_c", "exergy_grade")}
+        grade = {"t_have": num["temperature_c"].reindex(f["have_id"]).to_numpy(),
+                 "t_want": num["temperature_c"].reindex(f["want_id"]).to_numpy(),
+                 "grade": num["exergy_grade"].reindex(f["have_id"]).to_numpy()}
+    return f.assign(**grade, category=res["category"].reindex(f["have_id"]).to_numpy(),
                     type=res["type"].reindex(f["have_id"]).to_numpy(),
                     from_site=name(hs), from_park=sites["park"].reindex(hs).to_numpy(),
                     to_site=name(ws), want_type=res["type"].reindex(f["want_id"]).to_numpy())
@@ -163,6 +169,12 @@ _FLOW_COLS = [("from_site", "from site", "text"), ("from_park", "park", "text"),
               ("want_id", "want", "text"), ("want_type", "want type", "text"),
               ("quantity", "quantity /yr", "num"), ("unit", "unit", "text"),
               ("distance_km", "km", "num"), ("cost", "cost /yr", "num"), ("co2_kg", "kg CO2e /yr", "num")]
+
+
+#: Cascades add the heat grade: the have's supply and the want's required temperature, and the
+#: have's exergy share (Carnot factor; docs/cascades.md).
+_CASCADE_COLS = [*_FLOW_COLS[:8], ("t_have", "from C", "num"), ("t_want", "needs C", "num"),
+                 ("grade", "exergy grade", "num"), *_FLOW_COLS[8:]]
 
 
 def _route_rows(pf: PlanFolder) -> pd.DataFrame:
@@ -248,8 +260,9 @@ def _tables_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
                               (["cascade", "regenerated"], "Cascades (water and heat)", "t-cascades")):
         rows = _flow_rows(pf, modes)
         top = _largest(rows, "quantity", lim.max_rows, "category")
+        cols = _CASCADE_COLS if tid == "t-cascades" and "grade" in rows.columns else _FLOW_COLS
         parts.append(f"<h3>{esc(title)} ({len(rows):,})</h3>"
-                     + html_table(top, _FLOW_COLS, tid, total=len(rows), what=title.lower()))
+                     + html_table(top, cols, tid, total=len(rows), what=title.lower()))
     routes = _route_rows(pf)
     top = _largest(routes, "quantity", lim.max_rows)
     parts.append(f"<h3>Milk rounds ({len(routes):,})</h3>"

@@ -185,6 +185,7 @@ class _Disaggregation:
             cost[on] += np.where(built[ln[on]], fixed[ln[on]], 0.0) * q[on] / carried[ln[on]]
         src = pairs["src"].to_numpy()
         util = src < 0
+        cost[~util] += q[~util] * hs.opportunity[src[~util]]  # what using the heat costs its owner
         buyer = np.where(util, -1 - src, 0)
         cost[util] += q[util] * hs.price[buyer[util]]
         co2[util] += q[util] * hs.co2[buyer[util]]

@@ -11,8 +11,9 @@ used, never passed on). Every cold stream may buy hot utility (virgin; its
 may reject heat to cold utility (disposal; its ``cost`` or
 ``cold_utility_price``) at its bottom slot. Steam (``energy:steam:*`` levels)
 may also be let down directly from a steam have to a steam want of the same or
-a lower level (hp -> mp -> lp; never up), with no exchanger and so no
-``dt_min_k``.
+a lower level (hp -> mp -> lp; never up), at least ``dt_min_k`` hotter than
+the want's level like every heat flow. A hot stream's ``opportunity_cost``
+(what using its heat costs its owner today) is paid on every MWh it gives.
 
 Zones that no link could ever join are planned apart, one :class:`HeatPart`
 each group (:func:`heat_parts`).
@@ -214,7 +215,7 @@ class HeatPart:
         n_zone = self.n_zone
         best_hot = np.full(n_zone, -np.inf)  # dearest cold utility a zone's hot streams avoid
         best_cold = np.full(n_zone, -np.inf)  # dearest hot utility a zone's cold streams avoid
-        np.maximum.at(best_hot, zone[hs.hot], hs.price[hs.hot])
+        np.maximum.at(best_hot, zone[hs.hot], (hs.price - hs.opportunity)[hs.hot])
         np.maximum.at(best_cold, zone[~hs.hot], hs.price[~hs.hot])
         unit, _ = self._link_unit_cost()
         a, b = self.link_a, self.link_b
@@ -261,7 +262,8 @@ class HeatPart:
         grid_i, grid_j = np.meshgrid(gi, gj, indexing="ij")
         i, j = grid_i.ravel(), grid_j.ravel()
         ri, rj = hs.steam_rank[i], hs.steam_rank[j]
-        ok = (hs.t_supply[i] >= hs.t_supply[j]) & ((ri == 0) | (rj == 0) | (ri >= rj))
+        # heat flows downhill by dt_min_k here too, as in the cascade and the candidates
+        ok = (hs.t_supply[i] >= hs.t_supply[j] + hs.dt_min) & ((ri == 0) | (rj == 0) | (ri >= rj))
         link = np.array([-1 if zone[a] == zone[b] else self._link_of.get((int(zone[a]), int(zone[b])), -2)
                          for a, b in zip(i, j, strict=True)], dtype=np.int64)
         ok &= link != -2
@@ -289,8 +291,10 @@ class HeatPart:
         cold = np.flatnonzero(~hs.hot & (hs.duty > 0))
         hu = mb.add_vars(len(cold), ub=hs.duty[cold], name=[f"hot_utility[{ids[j]}]" for j in cold],
                          cost=hs.price[cold], co2=hs.co2[cold])
+        # using a hot stream's heat costs its opportunity cost: opp * (duty - rejected)
         cu = mb.add_vars(len(hot), ub=hs.duty[hot], name=[f"cold_utility[{ids[i]}]" for i in hot],
-                         cost=hs.price[hot], co2=hs.co2[hot])
+                         cost=hs.price[hot] - hs.opportunity[hot], co2=hs.co2[hot])
+        mb.add_constant(cost=float(hs.opportunity[hot] @ hs.duty[hot]))
         link_cost, link_co2 = self._link_unit_cost()
         e_cost, e_co2 = link_cost[self.exp_link], link_co2[self.exp_link]
         exp = mb.add_vars(len(self.exp_from), name="heat_export", cost=e_cost, co2=e_co2)

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from flowmatch.errors import InputProblem, InventoryError
+from flowmatch.errors import InventoryError
 from flowmatch.inputs.inventory import Inventory
+from flowmatch.inputs.requirements import heat_problems
 from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 
 __all__ = ["HEAT_ROOT", "STEAM_ROOT", "STEAM_LEVELS", "TEMPERATURE_PROPERTIES", "TOL",
@@ -84,6 +85,10 @@ class HeatStreams:
         Steam pressure level of a steam level (lp 1, mp 2, hp 3; 0 for other
         steam of unknown level, -1 for anything else).
     dt_min : float
+    opportunity : ndarray of float
+        Per MWh a hot stream gives to a cold one (let-down included): what using
+        its heat costs its owner today (``opportunity_cost`` property, e.g. the
+        electricity lost when steam is extracted); 0 for cold streams.
     """
 
     ids: np.ndarray
@@ -98,6 +103,7 @@ class HeatStreams:
     reach: np.ndarray
     steam_rank: np.ndarray
     dt_min: float
+    opportunity: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -153,30 +159,9 @@ def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatS
     t_val, t_min, tgt = col("value", "temperature_c"), col("min", "temperature_c"), \
         col("value", "target_temperature_c")
     hot = (heat["role"] == "have").to_numpy()
-    where = f"{inv.source}: properties"
-    problems = []
     names = rid.to_numpy(dtype=object)
     sites = heat["site_id"].to_numpy(dtype=object)
-    # a have needs its supply temperature; a want its supply temperature or a level minimum
-    no_temp = np.where(hot, np.isnan(t_val), np.isnan(t_val) & np.isnan(t_min))
-    for k in np.flatnonzero(no_temp):
-        what = "hot stream" if hot[k] else "cold stream"
-        problems.append(InputProblem(
-            where, None, "property", f"{what} '{names[k]}' (site {sites[k]}) has no temperatures.",
-            f"Add properties rows for {names[k]}: temperature_c and target_temperature_c values "
-            "(a stream), or only temperature_c ("
-            + ("a level: its value)." if hot[k] else "a level: its min, the temperature it needs).")))
-    wrong_way = ~no_temp & ~np.isnan(tgt) & ~np.isnan(t_val) & np.where(hot, tgt > t_val, tgt < t_val)
-    for k in np.flatnonzero(wrong_way):
-        if hot[k]:
-            msg = (f"hot stream '{names[k]}' (site {sites[k]}) is colder than its target "
-                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a have gives heat, so it cools.")
-            fix = "Swap temperature_c and target_temperature_c, or make it a want (a cold stream)."
-        else:
-            msg = (f"cold stream '{names[k]}' (site {sites[k]}) is hotter than its target "
-                   f"({t_val[k]:g} C -> {tgt[k]:g} C): a want takes heat, so it warms.")
-            fix = "Swap temperature_c and target_temperature_c, or make it a have (a hot stream)."
-        problems.append(InputProblem(where, None, "target_temperature_c", msg, fix))
+    problems = heat_problems(inv, ids)  # the same check `flowmatch validate` runs
     if problems:
         raise InventoryError(problems)
 
@@ -196,4 +181,13 @@ def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatS
         price=np.where(hot, d_cost, v_cost) + carbon_cost(co2, p), co2=co2,
         reach=np.where(np.isnan(reach), p.max_distance_energy_km, reach),
         steam_rank=np.where(stream, -1, rank), dt_min=p.dt_min_k,
+        opportunity=np.where(hot, _opportunity(inv, rid), 0.0),
     )
+
+
+def _opportunity(inv: Inventory, rid: pd.Series) -> np.ndarray:
+    """``opportunity_cost`` value of each resource in ``rid`` (0 where none is given)."""
+    props = inv.properties
+    sel = props[props["property"] == "opportunity_cost"].drop_duplicates("resource_id")
+    v = sel.set_index("resource_id")["value"].reindex(rid).to_numpy(dtype=float)
+    return np.where(np.isnan(v), 0.0, v)
