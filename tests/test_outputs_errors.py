@@ -193,7 +193,8 @@ def test_a_folder_from_a_flowmatch_without_manifests(plan, mini_dir, tmp_path, c
     assert not (old / ".flows.csv.abc123.tmp").exists()
 
 
-def test_infinite_total_writes_nothing_and_keeps_the_old_plan(plan, mini_dir, tmp_path, capsys):
+def test_an_absurd_co2_factor_is_refused_before_anything_is_written(plan, mini_dir, tmp_path, capsys):
+    # 1e306 kg per tonne would make the CO2 total inf; validate refuses it first, naming the column
     inv = tmp_path / "inv"
     inv.mkdir()
     shutil.copy(mini_dir / "sites.csv", inv / "sites.csv")
@@ -201,17 +202,35 @@ def test_infinite_total_writes_nothing_and_keeps_the_old_plan(plan, mini_dir, tm
     row = "H2,PP1,have,material,ewc:100102,300000,t,40,20"
     assert row in text
     (inv / "resources.csv").write_text(text.replace(row, "H2,PP1,have,material,ewc:100102,300000,t,40,1e306"))
-    (inv / "params.toml").write_text("carbon_price = 0\n")  # the solver never sees the CO2; the total is inf
     out = tmp_path / "plan"
     shutil.copytree(plan, out)
     before = _digest(out)
     assert main(["optimise", str(inv), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "is inf" in err and "nothing was written" in err and "Traceback" not in err
+    assert "co2" in err and "Traceback" not in err
     assert _digest(out) == before and _beside(out) == []
     fresh = tmp_path / "fresh"
     assert main(["optimise", str(inv), "-o", str(fresh)]) == 2
     capsys.readouterr()
+    assert not fresh.exists() and _beside(fresh) == []
+
+
+def test_infinite_total_writes_nothing_and_keeps_the_old_plan(plan, mini, tmp_path):
+    from flowmatch import optimise
+    from flowmatch.errors import ModelError
+    from flowmatch.plans.folder import write_plan
+
+    bad = optimise(mini)
+    bad.summary["objective"]["cost"] = float("inf")
+    out = tmp_path / "plan"
+    shutil.copytree(plan, out)
+    before = _digest(out)
+    with pytest.raises(ModelError, match="is inf.*nothing was written"):
+        write_plan(bad, out, mini)
+    assert _digest(out) == before and _beside(out) == []
+    fresh = tmp_path / "fresh"
+    with pytest.raises(ModelError):
+        write_plan(bad, fresh, mini)
     assert not fresh.exists() and _beside(fresh) == []
 
 
