@@ -257,14 +257,8 @@ hostile_cell = st.one_of(
 
 
 def _plannable() -> dict[str, pd.DataFrame]:
-    """The valid inventory's material resources (water needs contaminant properties to plan, and a heat
-    stream of 0 MWh a year still breaks the heat part: tests/test_inventory_hostile.py keeps that case)."""
-    tabs = tables()
-    r = tabs["resources"]
-    tabs["resources"] = r[r["category"] == "material"].reset_index(drop=True)
-    p = tabs["properties"]
-    tabs["properties"] = p[p["resource_id"].isin(tabs["resources"]["resource_id"])].reset_index(drop=True)
-    return tabs
+    """The valid inventory: materials, water (with its contaminants) and heat, all of which plan."""
+    return tables()
 
 
 def _check_plan_folder(out: Path) -> None:

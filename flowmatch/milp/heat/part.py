@@ -103,6 +103,22 @@ def heat_parts(inventory: Inventory, resource_ids: list[str] | None = None) -> l
             for g in np.unique(of_stream)]
 
 
+
+def _first_true(mask: np.ndarray) -> np.ndarray:
+    """Per row, the first column that is True; the number of columns where none is (or none exist)."""
+    n = mask.shape[1]
+    if n == 0:  # no temperature slot at all (every stream has zero duty)
+        return np.zeros(mask.shape[0], dtype=np.int64)
+    return np.where(mask.any(axis=1), np.argmax(mask, axis=1), n)
+
+
+def _last_true(mask: np.ndarray) -> np.ndarray:
+    """Per row, the last column that is True; -1 where none is (or no column exists)."""
+    n = mask.shape[1]
+    if n == 0:
+        return np.full(mask.shape[0], -1, dtype=np.int64)
+    return np.where(mask.any(axis=1), n - 1 - np.argmax(mask[:, ::-1], axis=1), -1)
+
 class HeatPart:
     """The heat cascade as a :class:`~flowmatch.milp.part.ModelPart` (see the module docstring).
 
@@ -236,10 +252,9 @@ class HeatPart:
         needs heat at or below that slot.
         """
         H, C = self.H, self.C
-        n_slot = H.shape[1]
         # lowest slot at which each zone still needs heat
         needs = C > 0
-        last_need = np.where(needs.any(axis=1), n_slot - 1 - np.argmax(needs[:, ::-1], axis=1), -1)
+        last_need = _last_true(needs)
         fr, to, sl, ln = [], [], [], []
         for k, (a, b) in enumerate(zip(self.link_a, self.link_b, strict=True)):
             for x, y, cap in ((a, b, self.link_cap_ab[k]), (b, a, self.link_cap_ba[k])):
@@ -313,8 +328,8 @@ class HeatPart:
         # degree changes or imported heat arrives, and ends where heat leaves (utility,
         # exports), so its residual is linear inside a run and is checked at run ends only
         active = (self.H > 0) | (self.C > 0)
-        first = np.where(active.any(axis=1), np.argmax(active, axis=1), n_slot)
-        last = np.where(active.any(axis=1), n_slot - 1 - np.argmax(active[:, ::-1], axis=1), -1)
+        first = _first_true(active)
+        last = _last_true(active)
         np.minimum.at(first, self.exp_to, self.exp_slot)  # a zone's range starts at its first import
         starts = np.zeros((n_zone, n_slot + 1), dtype=bool)
         on = hs.duty > 0
