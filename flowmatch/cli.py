@@ -145,14 +145,22 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.plans.staging import stage
+    from flowmatch.studies.changes import RUNS_FOLDER, run_changes, write_changes
     from flowmatch.studies.whatif import run_whatif, write_comparison
 
     options = _solve_options(args)
-    with stage(args.output, "comparison") as st:
+    with stage(args.output, "comparison") as st:  # runs/NAME/ plan folders inside, sealed with the rest
         inv = read_inventory(args.inventory)
-        table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options)
+        table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options,
+                           runs_dir=st.path / RUNS_FOLDER)
         paths = [args.output / p.name for p in write_comparison(table, st.path)]
-    print(table.to_string(index=False))
+        changes = run_changes(table, st.path)
+        paths.append(args.output / write_changes(changes, st.path).name)
+    for w in table.attrs.get("warnings", []):
+        print(f"warning: {w}")
+    print(table.drop(columns="run_folder").to_string(index=False))
+    print(f"changes against the baseline: {len(changes)} synergies added, dropped or resized "
+          f"(changes.csv; each run's plan under {args.output / RUNS_FOLDER})")
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 

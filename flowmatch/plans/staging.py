@@ -47,9 +47,9 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.plans.manifest import KNOWN_FILES, MANIFEST, RunInfo, read_manifest, write_manifest
+from flowmatch.plans.manifest import KNOWN_FILES, KNOWN_FOLDERS, MANIFEST, RunInfo, read_manifest, write_manifest
 
-__all__ = ["OutputFolderError", "Stage", "stage", "check_output_path", "lock_path", "swapping"]
+__all__ = ["OutputFolderError", "Stage", "stage", "nested_stage", "check_output_path", "lock_path", "swapping"]
 
 
 class OutputFolderError(FlowmatchError):
@@ -133,6 +133,10 @@ def _foreign(out: Path) -> list[str]:
     for p in out.iterdir():
         n = p.name
         leftover = n.startswith(".") and n.endswith(".tmp")  # an older flowmatch's half-written file
+        if n in KNOWN_FOLDERS and p.is_dir() and not p.is_symlink():
+            if listed and not any(f.startswith(f"{n}/") for f in listed):
+                bad.append(n)
+            continue
         if not (n in KNOWN_FILES or n in listed or leftover) or not (p.is_file() and not p.is_symlink()):
             bad.append(n)
     return sorted(bad)
@@ -196,6 +200,7 @@ def _carry(st: Stage) -> None:
     st.history = [*m.get("history", []), m["run"]] if isinstance(m.get("run"), dict) else []
     for name in m["files"]:
         src, dst = st.final / name, st.path / name
+        dst.parent.mkdir(parents=True, exist_ok=True)  # a what-if's runs/NAME/ files
         try:
             os.link(src, dst)  # every writer replaces files whole, so sharing the inode is safe
         except OSError:
@@ -278,6 +283,34 @@ def stage(out: str | Path, kind: str, *, carry: bool = False) -> Iterator[Stage]
         raise _os_error(final, exc, "write it") from None
     finally:
         lock.release()
+
+
+@contextmanager
+def nested_stage(folder: str | Path, kind: str) -> Iterator[Stage]:
+    """Write a sealed output folder *inside* a staging folder already open (a what-if's ``runs/NAME/``).
+
+    The outer run holds the lock and swaps the whole staging folder in at once,
+    so the inner folder is neither locked nor swapped: it is made, written
+    (library writers given ``folder`` write straight into it) and sealed with
+    its own ``manifest.json``; on an error it is removed. The outer manifest,
+    written later, lists its files, so the outer folder is still checked as one.
+    Safe in a worker process writing into its parent's staging folder.
+    """
+    path = Path(os.path.abspath(folder))
+    if path.exists():
+        raise OutputFolderError(f"{folder}: already exists inside the output folder being written; "
+                                "give each run its own name.")
+    path.mkdir(parents=True)
+    st = Stage(path, path, kind)
+    _ACTIVE[str(path)] = st
+    try:
+        yield st
+        st.seal()
+    except BaseException:
+        _remove(path)
+        raise
+    finally:
+        _ACTIVE.pop(str(path), None)
 
 
 def wait_for_swap(out: Path, timeout: float = 2.0) -> bool:

@@ -33,6 +33,7 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
 from flowmatch.metrics import SUMMARY_KEYS
 from flowmatch.milp.options import SolveOptions
+from flowmatch.studies.changes import run_folder_names, unused_params
 
 __all__ = ["run_whatif", "write_comparison", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
 
@@ -42,7 +43,7 @@ BASELINE = "baseline"
 #: Columns of the comparison table; the varied parameters come after ``file``.
 COMPARISON_COLUMNS = ["scenario", "file", "status", "gap", *SUMMARY_KEYS,
                       *(f"baseline_{k}" for k in SUMMARY_KEYS),
-                      "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message"]
+                      "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message", "run_folder"]
 _PARAM_NAMES = tuple(f.name for f in fields(Params))
 #: Thread-count variables set in every worker so that one process uses one core.
 _SINGLE_THREAD_ENV = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -130,13 +131,19 @@ def _init_worker() -> None:
         numba.set_num_threads(1)
 
 
-def _solve_one(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
-    """Optimise one inventory; the comparison row's solved figures."""
+def _solve_one(inventory: Inventory, options: SolveOptions, folder: Path | None = None) -> dict[str, Any]:
+    """Optimise one inventory; the comparison row's solved figures (and its plan folder, given ``folder``)."""
     from flowmatch.milp.optimise import optimise
 
     t0 = time.perf_counter()
     try:
         plan = optimise(inventory, options=options)
+        if folder is not None:
+            from flowmatch.plans.folder import write_plan
+            from flowmatch.plans.staging import nested_stage
+
+            with nested_stage(folder, "plan"):  # sealed on its own, inside the what-if's stage
+                write_plan(plan, folder, inventory=inventory)
     except FlowmatchError as exc:
         log.warning("%s: %s", inventory.source, exc)
         return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0}
@@ -147,21 +154,24 @@ def _solve_one(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
         **{k: obj[k] for k in SUMMARY_KEYS}, **{f"baseline_{k}": base[k] for k in SUMMARY_KEYS},
         "n_synergies": s.get("n_synergies"), "n_milk_rounds": s.get("n_milk_rounds"),
         "solve_s": plan.timings.get("solve", math.nan), "total_s": time.perf_counter() - t0, "message": "",
+        "run_folder": f"{folder.parent.name}/{folder.name}" if folder is not None else "",
     }
 
 
-def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int) -> list[dict[str, Any]]:
+def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int,
+               folders: Sequence[Path | None] | None = None) -> list[dict[str, Any]]:
+    folders = list(folders) if folders is not None else [None] * len(inventories)
     workers = max(1, min(jobs, len(inventories)))
     inner = options.replace(jobs=max(1, jobs // workers))
     if workers == 1:
-        return [_solve_one(inv, inner) for inv in inventories]
+        return [_solve_one(inv, inner, f) for inv, f in zip(inventories, folders, strict=True)]
     inner = inner.replace(threads=1)  # each worker is one of `workers` parallel solves: one core each
     log.info("solving %d scenarios in %d processes", len(inventories), workers)
     results: list[dict[str, Any]] = [{} for _ in inventories]
     # spawn, not fork: a forked child would inherit the parent's solver and Numba thread pools
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
-        futures = {ex.submit(_solve_one, inv, inner): i for i, inv in enumerate(inventories)}
+        futures = {ex.submit(_solve_one, inv, inner, folders[i]): i for i, inv in enumerate(inventories)}
         try:
             for done, fut in enumerate(as_completed(futures), 1):
                 i = futures[fut]
@@ -183,6 +193,7 @@ def run_whatif(
     gap: float | None = None,
     solver: str | None = None,
     options: SolveOptions | None = None,
+    runs_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Optimise the baseline and every scenario (or grid point) and compare them.
 
@@ -199,6 +210,11 @@ def run_whatif(
         How to solve each run (the time limit is each run's own).
     objective, time_limit, gap, solver
         Override those fields of ``options``.
+    runs_dir : path-like, optional
+        Write each solved run's plan folder to ``runs_dir/NAME/`` (named by
+        :func:`flowmatch.studies.changes.run_folder_names`), each sealed with its
+        own manifest; ``runs_dir`` must lie in an output folder being written
+        (``OUT/runs`` of the CLI's stage). The row's ``run_folder`` names it.
 
     Returns
     -------
@@ -206,6 +222,8 @@ def run_whatif(
         One row per run, baseline first: ``scenario``, ``file``, the value of
         each varied parameter, then the rest of ``COMPARISON_COLUMNS``. A run
         whose solve fails has ``status`` ``error`` and the reason in ``message``.
+        ``attrs["warnings"]`` lists the parameters a scenario sets that no
+        resource uses (:func:`flowmatch.studies.changes.unused_params`).
 
     Raises
     ------
@@ -221,8 +239,12 @@ def run_whatif(
     axes = parse_vary(vary)
     runs = scenario_runs(loaded, axes)
     inventories = [inventory, *(apply_scenario(inventory, r) for r in runs[1:])]
+    warnings = _unused_warnings(runs, inventories)
+    folders: list[Path | None] | None = None
+    if runs_dir is not None:
+        folders = [Path(runs_dir) / n for n in run_folder_names([r.name for r in runs])]
     t0 = time.perf_counter()
-    solved = _solve_all(inventories, opts, jobs)
+    solved = _solve_all(inventories, opts, jobs, folders)
     log.info("what-if: %d runs in %.1f s", len(runs), time.perf_counter() - t0)
     rows = []
     for run, inv, res in zip(runs, inventories, solved, strict=True):
@@ -231,7 +253,24 @@ def run_whatif(
         row.update(res)
         rows.append(row)
     cols = ["scenario", "file", *(n for n, _ in axes), *COMPARISON_COLUMNS[2:]]
-    return pd.DataFrame(rows).reindex(columns=cols)
+    table = pd.DataFrame(rows).reindex(columns=cols)
+    table["run_folder"] = table["run_folder"].fillna("")
+    table.attrs["warnings"] = warnings
+    return table
+
+
+def _unused_warnings(runs: Sequence[Scenario], inventories: Sequence[Inventory]) -> list[str]:
+    """One warning per parameter (and scenario file) that a run sets but no resource uses."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for run, inv in zip(runs[1:], inventories[1:], strict=True):
+        names = [n for n in run.params if (n, run.source) not in seen]
+        for name, msg in zip(names, (unused_params(inv, [n], run.name) for n in names), strict=True):
+            seen.add((name, run.source))
+            for m in msg:
+                log.info("%s", m)  # the CLI prints attrs["warnings"]
+                out.append(m)
+    return out
 
 
 def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
