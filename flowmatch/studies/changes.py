@@ -135,6 +135,33 @@ def run_changes(table: pd.DataFrame, out: str | Path) -> pd.DataFrame:
     return changes_table(base, runs)
 
 
+def read_changes(path: Path, files: dict[str, bytes]) -> pd.DataFrame | None:
+    """``changes.csv`` of a what-if folder from its verified ``files`` (``None`` when absent)."""
+    import io
+
+    from flowmatch.errors import PlanFolderError
+
+    if "changes.csv" not in files:
+        return None
+    f = path / "changes.csv"
+    try:
+        df = pd.read_csv(io.BytesIO(files["changes.csv"]), dtype={c: str for c in CHANGES_COLUMNS[:6]},
+                         keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
+        raise PlanFolderError(f"{f}: cannot be read ({exc}). Run the what-if again.") from None
+    missing = [c for c in CHANGES_COLUMNS if c not in df.columns]
+    if missing:
+        raise PlanFolderError(f"{f}: missing column(s) {', '.join(missing)}. Run the what-if again.")
+    for c in CHANGES_COLUMNS[6:]:
+        num = pd.to_numeric(df[c], errors="coerce")
+        if num.isna().any():
+            row = int(num.isna().to_numpy().nonzero()[0][0]) + 1
+            raise PlanFolderError(f"{f}, row {row}, column '{c}': '{df[c].iloc[row - 1]}' is not a number. "
+                                  "Run the what-if again.")
+        df[c] = num.astype(float)
+    return df
+
+
 def write_changes(table: pd.DataFrame, out: str | Path) -> Path:
     """Write ``OUT/changes.csv`` into the what-if folder ``out`` (an open stage, or one of its own)."""
     from flowmatch.files import write_table
