@@ -138,6 +138,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
         paths = [args.output / p.name for p in write_pareto(front, st.path)]
     print(front.to_string(index=False))
+    print(f"caps met to within {front.attrs.get('tolerance', 0):.3g} (cap_tolerance)")
+    for note in front.attrs.get("notes", []):
+        print(f"note: {note}")
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 

@@ -8,7 +8,9 @@ scenario sets a price or factor that no resource of the inventory uses
 
 A synergy is a flow of a synergy mode (``SYNERGY_MODES``: not disposal or
 virgin supply), keyed by ``(have_id, want_id, mode)``, its quantity summed over
-the flow rows with that key (a milk round's legs, several routes). The key is
+the flow rows with that key (a milk round's legs, several routes); a synergy
+left open at a rounding-level flow (``MIN_SHARE`` of the plan's largest flow)
+is not counted. The key is
 the one ``synergies.csv`` uses, so the two tables join on it.
 """
 
@@ -40,6 +42,8 @@ CHANGES_COLUMNS = ["scenario", "have_id", "want_id", "mode", "unit", "change", "
 RUNS_FOLDER = "runs"
 #: Relative tolerance under which two quantities of a synergy count as the same size.
 REL_TOL = 1e-6
+#: A synergy carrying at most this share of the plan's largest flow is rounding, not a synergy.
+MIN_SHARE = 1e-9
 _KEY = ["have_id", "want_id", "mode"]
 
 
@@ -67,8 +71,11 @@ def synergy_quantities(flows: pd.DataFrame) -> pd.DataFrame:
     if syn.empty:
         return pd.DataFrame({c: pd.Series(dtype=float if c == "quantity" else object)
                              for c in [*_KEY, "unit", "quantity"]})
-    return (syn.assign(quantity=syn["quantity"].astype(float))
-            .groupby(_KEY, as_index=False, sort=True).agg(unit=("unit", "first"), quantity=("quantity", "sum")))
+    out = (syn.assign(quantity=syn["quantity"].astype(float))
+           .groupby(_KEY, as_index=False, sort=True).agg(unit=("unit", "first"), quantity=("quantity", "sum")))
+    # a solver may leave a synergy open at a rounding-level flow (1e-9 t under its integrality tolerance)
+    floor = MIN_SHARE * max(1.0, float(flows["quantity"].astype(float).abs().max()))
+    return out[out["quantity"] > floor].reset_index(drop=True)
 
 
 def _same(a: float, b: float) -> bool:
