@@ -146,7 +146,7 @@ def _solve_one(inventory: Inventory, options: SolveOptions, folder: Path | None 
                 write_plan(plan, folder, inventory=inventory)
     except FlowmatchError as exc:
         log.warning("%s: %s", inventory.source, exc)
-        return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0}
+        return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0, "run_folder": ""}
     s = plan.summary
     obj, base = s["objective"], s["baseline"]
     return {
@@ -254,7 +254,6 @@ def run_whatif(
         rows.append(row)
     cols = ["scenario", "file", *(n for n, _ in axes), *COMPARISON_COLUMNS[2:]]
     table = pd.DataFrame(rows).reindex(columns=cols)
-    table["run_folder"] = table["run_folder"].fillna("")
     table.attrs["warnings"] = warnings
     return table
 
