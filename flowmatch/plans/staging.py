@@ -47,7 +47,14 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.plans.manifest import KNOWN_FILES, KNOWN_FOLDERS, MANIFEST, RunInfo, read_manifest, write_manifest
+from flowmatch.plans.manifest import (
+    KNOWN_FILES,
+    KNOWN_FOLDERS,
+    MANIFEST,
+    RunInfo,
+    read_manifest,
+    write_manifest,
+)
 
 __all__ = ["OutputFolderError", "Stage", "stage", "nested_stage", "check_output_path", "lock_path", "swapping"]
 
