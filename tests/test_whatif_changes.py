@@ -173,3 +173,16 @@ def test_a_failed_run_has_no_folder_and_no_changes(tmp_path, trade_off):
                            runs_dir=st.path / "runs")
         assert (table["run_folder"] == "").all() and run_changes(table, st.path).empty
     assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_a_vary_axis_no_resource_uses_is_named_once(trade_off):
+    from flowmatch.studies.whatif import run_whatif
+
+    table = run_whatif(trade_off, vary=["landfill_price=40,80,120", "landfill_tax=0,10"], jobs=1)
+    assert table.attrs["warnings"] == [
+        "--vary: landfill_price is set, but every one of the 4 landfilled material haves states its own 'cost', "
+        "so it changes nothing; change those resources' 'cost' instead (or leave it empty to use landfill_price)."]
+    assert (table["run_folder"] == "").all()  # no runs_dir: no plan folders
+    untaxed = table.iloc[1:][table["landfill_tax"].iloc[1:] == 0.0]
+    assert untaxed["landfill_price"].tolist() == [40.0, 80.0, 120.0]
+    assert untaxed["cost"].tolist() == pytest.approx([untaxed["cost"].iloc[0]] * 3)  # landfill_price is moot

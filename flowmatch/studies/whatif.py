@@ -239,7 +239,7 @@ def run_whatif(
     axes = parse_vary(vary)
     runs = scenario_runs(loaded, axes)
     inventories = [inventory, *(apply_scenario(inventory, r) for r in runs[1:])]
-    warnings = _unused_warnings(runs, inventories)
+    warnings = _unused_warnings(runs, inventories, [n for n, _ in axes])
     folders: list[Path | None] | None = None
     if runs_dir is not None:
         folders = [Path(runs_dir) / n for n in run_folder_names([r.name for r in runs])]
@@ -258,15 +258,18 @@ def run_whatif(
     return table
 
 
-def _unused_warnings(runs: Sequence[Scenario], inventories: Sequence[Inventory]) -> list[str]:
-    """One warning per parameter (and scenario file) that a run sets but no resource uses."""
+def _unused_warnings(runs: Sequence[Scenario], inventories: Sequence[Inventory], axes: Sequence[str]) -> list[str]:
+    """One warning per parameter (per scenario file, or once for a ``--vary`` axis) that no resource uses."""
     seen: set[tuple[str, str]] = set()
     out = []
     for run, inv in zip(runs[1:], inventories[1:], strict=True):
-        names = [n for n in run.params if (n, run.source) not in seen]
-        for name, msg in zip(names, (unused_params(inv, [n], run.name) for n in names), strict=True):
-            seen.add((name, run.source))
-            for m in msg:
+        for name in run.params:
+            key = (name, "--vary" if name in axes else run.source)
+            if key in seen:
+                continue
+            seen.add(key)
+            msg = unused_params(inv, [name], "" if name in axes else run.name)
+            for m in (f"--vary: {m}" if name in axes else m for m in msg):
                 log.info("%s", m)  # the CLI prints attrs["warnings"]
                 out.append(m)
     return out
