@@ -14,12 +14,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
 from flowmatch.metrics import SUMMARY_KEYS
 from flowmatch.milp.options import SolveOptions
+from flowmatch.milp.workers import worker_pool
 
 __all__ = ["run_whatif", "write_comparison", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
 
@@ -158,9 +158,8 @@ def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int) -
     inner = inner.replace(threads=1)  # each worker is one of `workers` parallel solves: one core each
     log.info("solving %d scenarios in %d processes", len(inventories), workers)
     results: list[dict[str, Any]] = [{} for _ in inventories]
-    # spawn, not fork: a forked child would inherit the parent's solver and Numba thread pools
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
+    # spawned workers that end with this process, however it ends (flowmatch.milp.workers)
+    with worker_pool(workers, _init_worker) as ex:
         futures = {ex.submit(_solve_one, inv, inner): i for i, inv in enumerate(inventories)}
         try:
             for done, fut in enumerate(as_completed(futures), 1):
