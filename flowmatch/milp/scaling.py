@@ -12,7 +12,8 @@ near 1, and :func:`unscale` maps the solution back:
   becomes ``flow' <= use``), or, without one, near the geometric mean of its
   entries;
 * then each row by a power of two near the geometric mean of its largest and
-  smallest entries (two passes of rows and unbounded columns).
+  smallest entries, its amount (right-hand side) counted as one (two passes
+  of rows and unbounded columns).
 
 Integer columns are never scaled (a yes/no stays 0 or 1). For HiGHS every
 factor is a power of two, so scaling and unscaling are exact in floating
@@ -93,8 +94,11 @@ def scale_model(model: LinearModel, base: int = 2) -> tuple[LinearModel, Scaling
     free = cont & ~has_ub
     row = np.ones(m)
     A = model.A.tocsc()
-    for _ in range(_PASSES):
-        scaled = sp.diags(row) @ A @ sp.diags(col) if m else A
+    finite = lambda v: np.where(np.isfinite(v), np.abs(v), 0.0)  # noqa: E731
+    rhs = np.maximum(finite(model.row_lb), finite(model.row_ub))  # a row's amount counts as an entry
+    for _ in range(_PASSES if m and n else 0):
+        scaled = sp.diags(row) @ A @ sp.diags(col)
+        scaled = sp.hstack([scaled, sp.csr_matrix((row * rhs)[:, None])]).tocsr()  # the amount too
         row = row / _pow(_geo_mid(scaled, 1), base)
         if free.any():
             scaled = sp.diags(row) @ A @ sp.diags(col)
