@@ -171,3 +171,57 @@ def test_killed_whatif_leaves_nothing(park, tmp_path):
     _kill_cli_run([*FLOWMATCH, "whatif", str(park), "--vary", "landfill_price=40,100,200", "--jobs", "2",
                    "-o", str(tmp_path / "grid")], tmp_path)
     assert not (tmp_path / "grid" / "comparison.csv").exists()
+
+
+def test_a_killed_cbc_solve_leaves_no_cbc(tmp_path):
+    """CBC is a program of its own (started by PuLP): it used to run on to its time limit."""
+    script = tmp_path / "hard.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        from flowmatch.milp.builder import ModelBuilder
+        from flowmatch.milp.solvers import solve
+
+        rng = np.random.default_rng(0)  # a knapsack with 8 constraints: minutes for CBC to prove
+        n, m = 300, 8
+        mb = ModelBuilder()
+        x = mb.add_vars(n, ub=1, integer=True, cost=-rng.integers(50, 100, n).astype(float))
+        W = rng.integers(20, 80, (m, n)).astype(float)
+        r, c = np.nonzero(W)
+        mb.add_rows(r, x[c], W[r, c], -np.inf, W.sum(1) / 3)
+        solve(mb.build(), {"cost": 1.0}, solver="cbc", gap=0.0, time_limit=120)
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(Path(c.split()[0]).name.startswith("cbc") for c in session_procs(proc.pid).values() if c):
+            break
+        assert proc.poll() is None, "the solve ended before CBC was seen"
+        time.sleep(0.02)
+    else:
+        pytest.fail("CBC never started")
+    _kill_and_check(proc, wait_s=3.0)
+
+
+def test_children_die_with_this_process_puts_subprocess_back():
+    import types
+
+    from flowmatch.milp.workers import children_die_with_this_process
+
+    mod = types.ModuleType("fm_fake_solver_api")
+    mod.subprocess = subprocess  # type: ignore[attr-defined]
+    sys.modules[mod.__name__] = mod
+    try:
+        with children_die_with_this_process(mod.__name__):
+            assert mod.subprocess is not subprocess  # type: ignore[attr-defined]
+            out = mod.subprocess.run([sys.executable, "-c", "print(7)"], capture_output=True, text=True)
+            assert out.stdout.strip() == "7"  # the rest of the module is the real one
+            child = mod.subprocess.Popen([sys.executable, "-c",
+                                          "print(open('/proc/self/status').read())"],
+                                         stdout=subprocess.PIPE, text=True)
+            assert child.communicate(timeout=30)[0]
+        assert mod.subprocess is subprocess  # type: ignore[attr-defined]
+        with children_die_with_this_process("no.such.module"):
+            pass
+    finally:
+        del sys.modules[mod.__name__]

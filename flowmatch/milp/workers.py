@@ -22,24 +22,28 @@ Workers are started with ``spawn`` (not ``fork``: a forked child would inherit
 the run's solver and Numba thread pools; not ``forkserver``: the fork server
 is one more process to outlive the run). The resource tracker that
 multiprocessing starts ends by itself once the run and every worker are gone
-(it reads a pipe they alone hold), so nothing of a killed run remains.
+(it reads a pipe they alone hold). A solver the run starts as a program of
+its own (CBC, through PuLP) is asked to die with it too
+(:func:`children_die_with_this_process`), so nothing of a killed run remains.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
-__all__ = ["worker_pool", "watch_parent", "PARENT_POLL_S"]
+__all__ = ["worker_pool", "watch_parent", "children_die_with_this_process", "PARENT_POLL_S"]
 
 #: Seconds between two looks of a worker's watchdog thread at its parent.
 PARENT_POLL_S = 0.5
@@ -75,6 +79,52 @@ def watch_parent(parent_pid: int, init: Callable[..., Any] | None = None, init_a
                      name="flowmatch-watch-parent").start()
     if init is not None:
         init(*init_args)
+
+
+class _DyingChildren:
+    """Stands in for the ``subprocess`` module inside another module: its ``Popen`` children get
+    ``SIGKILL`` when the thread that started them dies (``PR_SET_PDEATHSIG``, kept across exec)."""
+
+    def __init__(self, real: Any, prctl: Any):
+        self._real = real
+        self._prctl = prctl
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def Popen(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - the name it stands in for
+        prctl = self._prctl
+
+        def die_with_parent() -> None:  # in the child, between fork and exec: one libc call
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+        kwargs.setdefault("preexec_fn", die_with_parent)
+        return self._real.Popen(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def children_die_with_this_process(module_name: str) -> Iterator[None]:
+    """Within the block, processes that module ``module_name`` starts through its ``subprocess``
+    (CBC, started by PuLP) are killed when this process dies (on Linux; elsewhere nothing changes).
+
+    Without it, a run killed mid-solve left CBC running until its time limit.
+    """
+    module = sys.modules.get(module_name)
+    real = getattr(module, "subprocess", None)
+    prctl = None
+    if sys.platform.startswith("linux") and real is subprocess:
+        try:
+            prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+    if prctl is None:
+        yield
+        return
+    module.subprocess = _DyingChildren(real, prctl)  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        module.subprocess = real  # type: ignore[union-attr]
 
 
 def worker_pool(workers: int, init: Callable[..., Any] | None = None, init_args: tuple = ()
