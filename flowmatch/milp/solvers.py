@@ -126,12 +126,6 @@ def write_model(model: LinearModel, weights: dict[str, float], path: str | Path,
     path = Path(path)
     if path.suffix.lower() not in (".lp", ".mps"):
         raise SolverError(f"{path}: a model file ends in .lp or .mps.")
-    if path.is_dir():
-        raise SolverError(f"{path}: is a folder, not a model file. Give a file path, e.g. {path / 'model.lp'}.")
-    for parent in (path.parent, *path.parent.parents):
-        if parent.exists() and not parent.is_dir():
-            raise SolverError(f"{path}: cannot write the model file there: {parent} is a file, not a "
-                              "folder. Give a path in a folder you can write.")
     c, k = model.objective(weights)
     try:
         if solver.lower() == "highs":
@@ -140,7 +134,7 @@ def write_model(model: LinearModel, weights: dict[str, float], path: str | Path,
             write_highs(h, path)
         else:
             write_pulp(model, c, k, path)
-    except OSError as exc:  # no such folder, not a folder, no permission, read-only, disk full
+    except OSError as exc:  # what files.atomic_write does not say itself (the solver's own write)
         why = exc.strerror or str(exc)
         raise SolverError(f"{path}: cannot write the model file there ({why}). Give a path in a folder "
                           "you can write.") from None
