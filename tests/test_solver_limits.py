@@ -189,7 +189,7 @@ def test_a_model_file_that_cannot_be_written_is_exit_2(tmp_path, mini_dir, afile
     rc = main(["optimise", str(mini_dir), "-o", str(tmp_path / "plan"), "--write-lp", str(path),
                "--solver", solver])
     err = capsys.readouterr().err
-    assert rc == 2 and why in err and str(path) in err and "Traceback" not in err, err
+    assert rc == 2 and why in err and str(path.parent) in err and "Traceback" not in err, err
     assert not (tmp_path / "plan").exists()
 
 
