@@ -149,13 +149,13 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.plans.staging import stage
     from flowmatch.studies.changes import RUNS_FOLDER, run_changes, write_changes
-    from flowmatch.studies.whatif import run_whatif, write_comparison
+    from flowmatch.studies.whatif import MAX_RUNS, failures_text, run_whatif, write_comparison
 
     options = _solve_options(args)
     with stage(args.output, "comparison") as st:  # runs/NAME/ plan folders inside, sealed with the rest
         inv = read_inventory(args.inventory)
         table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options,
-                           runs_dir=st.path / RUNS_FOLDER)
+                           max_runs=None if args.yes else MAX_RUNS, runs_dir=st.path / RUNS_FOLDER)
         paths = [args.output / p.name for p in write_comparison(table, st.path)]
         changes = run_changes(table, st.path)
         paths.append(args.output / write_changes(changes, st.path).name)
@@ -165,7 +165,10 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     print(f"changes against the baseline: {len(changes)} synergies added, dropped or resized "
           f"(changes.csv; each run's plan under {args.output / RUNS_FOLDER})")
     print(f"wrote {', '.join(str(p) for p in paths)}")
-    return 0
+    failed = failures_text(table)  # exit 1 when any run failed, after writing what succeeded
+    if failed:
+        print(f"flowmatch whatif: {failed}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
@@ -290,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a parameter grid axis; repeat for a grid")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--yes", action="store_true", help="run a grid of over 100 runs (refused without it)")
     p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
     p.set_defaults(func=cmd_whatif)

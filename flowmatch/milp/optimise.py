@@ -30,6 +30,7 @@ from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
+from flowmatch.milp.scaling import check_magnitudes
 from flowmatch.milp.solution import relative_gap
 from flowmatch.milp.solvers import write_model
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
@@ -195,6 +196,7 @@ def optimise(
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
              int(model.integrality.sum()), model.n_rows, model.A.nnz)
+    check_magnitudes(model, about=_resource_about(inventory))  # beyond any real number: named, not solved
     bad_rows = _empty_rows_problem(model)
     if bad_rows:
         raise ModelError(f"the model is infeasible: constraints with nothing in them cannot hold: {bad_rows}")
@@ -254,6 +256,19 @@ def _rules_extra(parts: list[ModelPart], x: np.ndarray, model: LinearModel, weig
     if not any(isinstance(p, RulesPart) for p in parts):
         return {}
     return {"rules": rules_report(parts, x, rule_marginals(model, x, weights, budget.share(0.5)))}
+
+
+def _resource_about(inventory: Inventory):
+    """``id`` -> ``"H2 (quantity 3e+17 t)"`` for resources of ``inventory`` (other ids as they are)."""
+    res = inventory.resources.set_index("resource_id")
+
+    def about(rid: str) -> str:
+        if rid not in res.index:
+            return rid
+        unit = res.at[rid, "unit"] if "unit" in res.columns else ""
+        return f"{rid} (quantity {float(res.at[rid, 'quantity']):.4g} {unit})".replace(" )", ")")
+
+    return about
 
 
 def _is_feasible(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> bool:

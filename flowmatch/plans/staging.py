@@ -179,6 +179,11 @@ def _acquire(out: Path) -> FileLock:
     return lock
 
 
+def remove_folder(p: Path) -> None:
+    """Remove a folder flowmatch made inside an open stage (a what-if run that did not finish)."""
+    _remove(p)
+
+
 def _remove(p: Path) -> None:
     """Remove a folder flowmatch made, even one a user made read-only."""
     shutil.rmtree(p, ignore_errors=True)
