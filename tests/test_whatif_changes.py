@@ -186,3 +186,21 @@ def test_a_vary_axis_no_resource_uses_is_named_once(trade_off):
     untaxed = table.iloc[1:][table["landfill_tax"].iloc[1:] == 0.0]
     assert untaxed["landfill_price"].tolist() == [40.0, 80.0, 120.0]
     assert untaxed["cost"].tolist() == pytest.approx([untaxed["cost"].iloc[0]] * 3)  # landfill_price is moot
+
+
+def test_a_run_that_died_mid_write_leaves_no_half_folder(tmp_path, trade_off, monkeypatch):
+    import flowmatch.studies.whatif as wi
+    from flowmatch.plans.staging import stage
+
+    def died(invs, opts, jobs, folders):  # the worker wrote part of the second run, then was killed
+        folders[1].mkdir(parents=True)
+        (folders[1] / "flows.csv").write_text("have_id\n", encoding="utf-8")
+        ok = wi._solve_one(invs[0], opts, folders[0])
+        return [ok, {"status": "error", "message": wi.WORKER_DIED}]
+
+    monkeypatch.setattr(wi, "_solve_all", died)
+    with stage(tmp_path / "out", "comparison") as st:
+        table = wi.run_whatif(trade_off, vary=["landfill_tax=60"], jobs=1, runs_dir=st.path / "runs")
+        assert table["run_folder"].tolist() == ["runs/baseline", ""]
+    assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == ["baseline"]
+    assert read_plan_folder(tmp_path / "out" / "runs" / "baseline").has_plan
