@@ -147,18 +147,23 @@ def pareto_front(
     tol_a = _tol(np.array([_value(first_a, a), _value(first_b, a)]))
     tol_b = _tol(np.array([_value(first_a, b), _value(first_b, b)]))
 
-    def lexicographic(first: Plan, then: str, held: str) -> Plan:
-        """Minimise ``then`` with ``held`` at its minimum (``first``'s value, to rounding only)."""
+    def lexicographic(first: Plan, then: str, held: str, tol: float) -> Plan:
+        """Minimise ``then`` with ``held`` at its minimum (``first``'s value, to rounding only).
+
+        ``first`` stands unless the refined plan is better in ``then`` by more than ``tol``: a
+        refinement within rounding only adds the solver's artefacts (a synergy left open at 1e-9 t).
+        """
         v = _value(first, held)
         try:
-            return optimise(inventory, options=opts.replace(objective=then), candidates=cands,
-                            metric_caps={PARETO_METRICS[held]: v + _HOLD * max(1.0, abs(v))})
+            refined = optimise(inventory, options=opts.replace(objective=then), candidates=cands,
+                               metric_caps={PARETO_METRICS[held]: v + _HOLD * max(1.0, abs(v))})
         except FlowmatchError as exc:  # the first solve stands as the end
             log.warning("pareto: the %s end, %s held at its minimum, could not be refined: %s", held, then, exc)
             return first
+        return refined if _value(refined, then) < _value(first, then) - tol else first
 
-    end_a = lexicographic(first_a, b, a)  # A best, then B as low as it can be there
-    end_b = lexicographic(first_b, a, b)  # B best, then A as low as it can be there
+    end_a = lexicographic(first_a, b, a, tol_b)  # A best, then B as low as it can be there
+    end_b = lexicographic(first_b, a, b, tol_a)  # B best, then A as low as it can be there
     hi, lo = _value(end_a, b), _value(end_b, b)
     log.info("pareto %s-%s: %s from %.6g to %.6g (tolerance %.3g)", a, b, b, lo, hi, tol_b)
     rows = [_row(end_a, math.nan, tol_b, b), _row(end_b, math.nan, tol_b, b)]
