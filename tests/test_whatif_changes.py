@@ -204,3 +204,23 @@ def test_a_run_that_died_mid_write_leaves_no_half_folder(tmp_path, trade_off, mo
         assert table["run_folder"].tolist() == ["runs/baseline", ""]
     assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == ["baseline"]
     assert read_plan_folder(tmp_path / "out" / "runs" / "baseline").has_plan
+
+
+def test_a_run_is_reported_as_part_of_its_whatif_folder_and_not_replaced_alone(tmp_path, capsys):
+    inv = _write_inventory(tmp_path / "park")
+    closure = _toml(tmp_path, "closure.toml", '[remove]\nsites = ["B0"]\n')
+    out = tmp_path / "out"
+    assert main(["whatif", str(inv), str(closure), "--jobs", "1", "-o", str(out)]) == 0
+    run = out / "runs" / "closure"
+    before = (run / "flows.csv").read_bytes()
+    assert main(["report", str(run)]) == 0  # the what-if folder is staged and swapped as one
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["baseline", "closure"]  # no lock beside the run
+    assert (run / "report.html").exists() and (run / "flows.csv").read_bytes() == before
+    assert read_plan_folder(run).has_plan and read_plan_folder(out).changes is not None  # both still sealed
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert "report.html" in manifest["files"] and len(manifest["history"]) == 1  # the what-if's run kept
+    capsys.readouterr()
+    assert main(["optimise", str(inv), "-o", str(out / "runs" / "baseline")]) == 2
+    err = capsys.readouterr().err
+    assert "is a run of the what-if folder" in err and "Traceback" not in err
+    assert read_plan_folder(out).changes is not None

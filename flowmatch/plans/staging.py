@@ -261,6 +261,11 @@ def stage(out: str | Path, kind: str, *, carry: bool = False) -> Iterator[Stage]
         yield active
         return
     final = check_output_path(out)
+    outer = _outer_of(final)
+    if outer is not None:  # a what-if's run: written as part of the what-if folder
+        with _inner_stage(outer, final, kind, carry) as inner:
+            yield inner
+        return
     lock = _acquire(final)
     try:
         try:
@@ -295,6 +300,42 @@ def stage(out: str | Path, kind: str, *, carry: bool = False) -> Iterator[Stage]
         raise _os_error(final, exc, "write it") from None
     finally:
         lock.release()
+
+
+def _outer_of(final: Path) -> Path | None:
+    """The sealed output folder holding ``final`` as one of its runs (``OUT/runs/NAME``), if any."""
+    if final.parent.name not in KNOWN_FOLDERS or not (final.parent.parent / MANIFEST).is_file():
+        return None
+    try:
+        files = read_manifest(final.parent.parent)["files"]
+    except FlowmatchError:
+        return None
+    return final.parent.parent if f"{final.parent.name}/{final.name}/{MANIFEST}" in files else None
+
+
+@contextmanager
+def _inner_stage(outer: Path, final: Path, kind: str, carry: bool) -> Iterator[Stage]:
+    """Add to a run folder inside a sealed what-if folder: the whole what-if folder is staged and swapped.
+
+    Only adding is allowed (``carry``: ``flowmatch report OUT/runs/NAME``); replacing the run's plan
+    would leave the what-if's comparison and changes describing another plan.
+    """
+    if not carry:
+        raise OutputFolderError(
+            f"{final}: is a run of the what-if folder {outer}, whose comparison.csv and changes.csv describe "
+            f"its plan, so it cannot be replaced on its own. Run the what-if again, or write to another "
+            f"folder with `-o`.")
+    with stage(outer, read_manifest(outer).get("kind", "comparison"), carry=True) as ost:
+        path = ost.path / final.relative_to(outer)  # its files carried over, checked by the outer manifest
+        m = read_manifest(path)
+        st = Stage(final, path, str(m.get("kind", kind)))
+        st.history = [*m.get("history", []), m["run"]] if isinstance(m.get("run"), dict) else []
+        _ACTIVE[str(path)] = st
+        try:
+            yield st
+            st.seal()
+        finally:
+            _ACTIVE.pop(str(path), None)
 
 
 @contextmanager
