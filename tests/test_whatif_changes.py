@@ -105,6 +105,9 @@ def test_a_default_price_every_resource_overrides_is_named():
     assert "virgin_price_t" in text and "fresh_water_price, but the inventory has no water wants" in text
     assert "landfill_co2_kg_t, but every one of the 4 landfilled material haves states its own 'co2'" in text
     assert "landfill_tax" not in text and "carbon_price" not in text  # the tax adds to every landfilled have
+    water = unused_params(inv, ["pipe_cost_km", "transport_cost_t_km", "heat_link_fixed_cost"])
+    assert water == ["pipe_cost_km is set, but the inventory has no water haves, so it changes nothing.",
+                     "heat_link_fixed_cost is set, but the inventory has no energy haves, so it changes nothing."]
     t = trade_off_tables()
     t["resources"].loc[0, "cost"] = float("nan")  # one have without its own cost: the default is used
     assert not unused_params(build_inventory(t, params=Params(), source="park"), ["landfill_price"])

@@ -197,6 +197,15 @@ _DEFAULTS: dict[str, tuple[str, str, bool, str]] = {
     "hot_utility_price": ("want", "energy", False, "cost"),
     "hot_utility_co2_kg_mwh": ("want", "energy", False, "co2"),
 }
+# parameter -> the category whose exchanges it prices: with no have of that category, it changes nothing
+_CATEGORY: dict[str, str] = {
+    **dict.fromkeys(("transport_cost_t_km", "co2_kg_t_km", "vehicle_capacity_t", "vehicle_cost_km",
+                     "vehicle_cost_collection", "vehicle_co2_kg_km", "max_distance_material_km"), "material"),
+    **dict.fromkeys(("transport_cost_m3_km", "co2_kg_m3_km", "pipe_fixed_cost", "pipe_cost_km",
+                     "regeneration_cost_m3", "max_distance_water_km"), "water"),
+    **dict.fromkeys(("transport_cost_mwh_km", "co2_kg_mwh_km", "heat_link_fixed_cost", "heat_link_cost_km",
+                     "max_distance_energy_km"), "energy"),
+}
 
 
 def unused_params(inventory: Inventory, names: Iterable[str], scenario: str = "") -> list[str]:
@@ -206,13 +215,21 @@ def unused_params(inventory: Inventory, names: Iterable[str], scenario: str = ""
     see :mod:`flowmatch.milp.costs`) applies only to resources that do not state
     their own ``cost`` / ``co2``; when every resource it would apply to states
     one, or there is no such resource, changing it changes nothing.
-    ``landfill_tax`` is unused when no have is landfilled.
+    ``landfill_tax`` is unused when no have is landfilled; a transport rate,
+    link cost or reach of one category (``pipe_cost_km``, ``vehicle_cost_km``...)
+    when the inventory has no have of that category.
     """
     from flowmatch.milp.costs import is_landfilled
 
     res = inventory.resources
     out = []
     for name in dict.fromkeys(names):
+        who = f"scenario '{scenario}' sets {name}" if scenario else f"{name} is set"
+        if name in _CATEGORY:
+            cat = _CATEGORY[name]
+            if not ((res["role"] == "have") & (res["category"] == cat)).any():
+                out.append(f"{who}, but the inventory has no {cat} haves, so it changes nothing.")
+            continue
         if name not in _DEFAULTS:
             continue
         role, cat, landfilled, col = _DEFAULTS[name]
@@ -220,7 +237,6 @@ def unused_params(inventory: Inventory, names: Iterable[str], scenario: str = ""
         if landfilled:
             mask &= is_landfilled(res)
         what = f"{'landfilled ' if landfilled else ''}{cat} {role}s"
-        who = f"scenario '{scenario}' sets {name}" if scenario else f"{name} is set"
         if not mask.any():
             out.append(f"{who}, but the inventory has no {what}, so it changes nothing.")
             continue
