@@ -6,11 +6,11 @@ least ``MIN_RADIUS_KM``). Sites beyond are not in the view but are shown as
 arrows at its edge pointing towards them, grouped by compass direction, and
 counted in a note ("3 sites beyond the map: 2 to the NE (105-120 km), ...").
 
-The base layer (country outlines, coastlines included, and the first-level
-administrative boundaries Natural Earth has at 1:50m) is bundled as
-``flowmatch/data/basemap.geojson``: Natural Earth 1:50m (public domain), as
-shipped in Debian's ``r-cran-rnaturalearthdata`` (CC0), simplified to about
-1.5 km. It is drawn as plain line traces clipped around the view, so nothing
+The base layer (country outlines, coastlines included, and the states and
+provinces Natural Earth has at 1:50m: those of the USA, Canada, Brazil and
+Australia) is bundled as ``flowmatch/data/basemap.geojson``: Natural Earth
+1:50m (public domain), as shipped in Debian's ``r-cran-rnaturalearthdata``
+(CC0), simplified to about 1.5 km by ``docs/make_basemap.py``. It is drawn as plain line traces clipped around the view, so nothing
 is fetched (plotly's own geo maps fetch their topojson from a CDN).
 """
 

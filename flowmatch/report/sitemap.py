@@ -20,8 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from flowmatch.inputs.units import BASE_UNIT
-from flowmatch.plans.folder import PlanFolder
 from flowmatch.matching.gaps import sector_names
+from flowmatch.plans.folder import PlanFolder
 from flowmatch.report.format import esc_plot, fmt_number
 from flowmatch.report.mapview import basemap_traces, map_view
 from flowmatch.report.style import FONT, PARK_COLOURS, rgba, strings
