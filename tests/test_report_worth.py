@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from plan_fixture import seal
+from plan_fixture import add_synergies, seal
 
 from flowmatch.cli import main
 from flowmatch.errors import PlanFolderError
@@ -22,41 +22,7 @@ from flowmatch.report.page import render_report, write_report
 from flowmatch.report.sitemap import site_map
 from flowmatch.report.synergies import synergy_rows
 
-CARBON_PRICE = 60.0
 REUSE = ("direct", "milk_round", "cascade")
-
-
-def add_synergies(folder: Path) -> pd.DataFrame:
-    """Write ``synergies.csv`` and the summary's cash / carbon split as flowmatch does, consistent with the plan."""
-    flows = pd.read_csv(folder / "flows.csv", dtype={"have_id": str, "want_id": str}, keep_default_na=False)
-    res = pd.read_csv(folder / "resources.csv", dtype={"resource_id": str}, keep_default_na=False)
-    res = res.set_index("resource_id")
-    f = flows[flows["mode"].isin(REUSE)].reset_index(drop=True)
-    q = f["quantity"].to_numpy(float)
-    price = res["cost"].astype(float)
-    co2 = res["co2"].astype(float)
-    avoided_d = q * price.reindex(f["have_id"]).to_numpy()
-    avoided_v = q * price.reindex(f["want_id"]).to_numpy()
-    fixed = np.where(f["mode"] == "direct", 20000.0, 0.0)
-    capex = np.where(f["mode"] == "cascade", 1500.0, 0.0)
-    avoided_t = (q * (co2.reindex(f["have_id"]).to_numpy() + co2.reindex(f["want_id"]).to_numpy())
-                 - f["co2_kg"].to_numpy(float)) / 1000
-    carbon = avoided_t * CARBON_PRICE
-    net_cash = avoided_d + avoided_v - f["cost"].to_numpy(float) - fixed - capex
-    syn = pd.DataFrame({
-        "synergy_id": [f"SYN{i + 1:03d}" for i in range(len(f))], "have_id": f["have_id"], "want_id": f["want_id"],
-        "mode": f["mode"], "quantity": q, "unit": f["unit"], "avoided_disposal": avoided_d,
-        "avoided_virgin": avoided_v, "transport": f["cost"].to_numpy(float), "fixed": fixed, "capex_annual": capex,
-        "carbon_value": carbon, "net_cash": net_cash, "net_total": net_cash + carbon})
-    syn.to_csv(folder / "synergies.csv", index=False)
-    s = json.loads((folder / "summary.json").read_text())
-    for key in ("objective", "baseline"):
-        carbon_cost = s[key]["co2_t"] * CARBON_PRICE
-        s[key]["carbon_cost"] = carbon_cost
-        s[key]["cash"] = s[key]["cost"] - carbon_cost
-    (folder / "summary.json").write_text(json.dumps(s, indent=2))
-    seal(folder)
-    return syn
 
 
 @pytest.fixture(scope="module")
