@@ -162,7 +162,7 @@ def basemap_traces(x_range: tuple[float, float], y_range: tuple[float, float],
     (x0, x1), (y0, y1) = x_range, y_range
     wx, wy = (x1 - x0) * pad + 0.2, (y1 - y0) * pad + 0.2
     bx0, bx1, by0, by1 = x0 - wx, x1 + wx, y0 - wy, y1 + wy
-    traces = []
+    traces: list[go.Scatter] = []
     for layer, lines in _basemap().items():
         parts = []
         for c in lines:

@@ -86,20 +86,15 @@ def _estimate(pf: PlanFolder) -> pd.DataFrame:
 
 
 def _resource_label(res: pd.DataFrame, ids: pd.Series, lang: str) -> np.ndarray:
-    """The user's name of each resource, else its type's label, else its type code."""
-    name = (res["name"] if "name" in res else pd.Series("", index=res.index)).astype(str)
-    types = res["type"].astype(str)
-    labels = {}
-    for rid in pd.unique(ids):
-        n = name.get(rid, "")
-        t = types.get(rid, "")
-        if n and n != "nan":
-            labels[rid] = n
-        elif t:
-            labels[rid] = type_label(t, lang) or t
-        else:
-            labels[rid] = rid
-    return ids.map(labels).to_numpy()
+    """The user's name of each resource, else its type's label, else its type code (else its id)."""
+    idx = pd.Index(ids.astype(str))
+    name = (res["name"] if "name" in res else pd.Series("", index=res.index)).astype(str).reindex(idx)
+    types = res["type"].astype(str).reindex(idx).fillna("")
+    by_type = {t: (type_label(t, lang) or t) for t in types.unique() if t}
+    out = types.map(by_type).fillna("").to_numpy(dtype=object)
+    named = name.notna().to_numpy() & ~name.isin(["", "nan"]).to_numpy()
+    out = np.where(named, name.to_numpy(dtype=object), out)
+    return np.where(out == "", idx.to_numpy(dtype=object), out)
 
 
 def synergy_rows(pf: PlanFolder, lang: str = "en") -> tuple[pd.DataFrame, bool]:
