@@ -31,6 +31,8 @@ __all__ = ["MapView", "map_view", "basemap_traces", "compass", "FAR_FACTOR", "MI
 FAR_FACTOR = 3.0
 #: ... and at least this far (km): a tight park has no far sites a few km out.
 MIN_RADIUS_KM = 10.0
+#: Width over height (true scale) of the first view: the plot area's usual shape beside its legend.
+ASPECT = 1.4
 _EARTH_KM = 6371.0088
 _POINTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
@@ -124,9 +126,17 @@ def map_view(lon: np.ndarray, lat: np.ndarray, site_ids: np.ndarray) -> MapView:
     x0, x1 = float(lon[near].min()), float(lon[near].max())
     y0, y1 = float(lat[near].min()), float(lat[near].max())
     mx, my = max(0.10 * (x1 - x0), 0.01), max(0.10 * (y1 - y0), 0.01)
-    x_range, y_range = (x0 - mx, x1 + mx), (y0 - my, y1 + my)
-    cx, cy = (x_range[0] + x_range[1]) / 2, (y_range[0] + y_range[1]) / 2
+    x0, x1, y0, y1 = x0 - mx, x1 + mx, y0 - my, y1 + my
+    # widen to the plot area's usual shape (the map keeps true scale: plotly would shrink it otherwise)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     kx = math.cos(math.radians(cy))
+    w, h = (x1 - x0) * kx, y1 - y0
+    if w < ASPECT * h:
+        x0, x1 = cx - ASPECT * h / kx / 2, cx + ASPECT * h / kx / 2
+    else:
+        y0, y1 = cy - w / ASPECT / 2, cy + w / ASPECT / 2
+    x_range, y_range = (x0, x1), (y0, y1)
+    near = near | ((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))  # in the view after all
     groups: dict[str, list[int]] = {}
     for i in np.flatnonzero(~near):
         groups.setdefault(compass((lon[i] - cx) * kx, lat[i] - cy), []).append(int(i))
