@@ -276,3 +276,18 @@ def test_basemap_data_is_small_and_cites_its_source():
     assert (root / "basemap.geojson").stat().st_size < 2_000_000
     doc = (Path(__file__).resolve().parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
     assert "Natural Earth" in doc and "public domain" in doc
+
+
+def test_a_site_the_widened_view_takes_in_is_not_far():
+    # ten sites on a north-south line (22 km): the view is widened east and west to the plot's shape
+    lon = np.r_[np.full(10, 118.5), 118.68]
+    lat = np.r_[39.0 + 0.02 * np.arange(10), 39.0]
+    ids = np.array([f"S{i}" for i in range(11)])
+    v = map_view(lon, lat, ids)
+    assert v.far == () and v.near.all()  # 18 km out, beyond 3x the median (13 km), but inside the view
+    (x0, x1), (y0, y1) = v.x_range, v.y_range
+    assert x0 < 118.5 < 118.68 < x1 and y0 < 39.0 and 39.18 < y1
+    lon[-1] = 118.9  # 35 km east: beyond the widened view too
+    v = map_view(lon, lat, ids)
+    assert [(g.direction, g.site_ids) for g in v.far] == [("E", ("S10",))]
+    assert v.x_range[1] < 118.9
