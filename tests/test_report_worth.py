@@ -291,3 +291,20 @@ def test_a_site_the_widened_view_takes_in_is_not_far():
     v = map_view(lon, lat, ids)
     assert [(g.direction, g.site_ids) for g in v.far] == [("E", ("S10",))]
     assert v.x_range[1] < 118.9
+
+
+def test_the_users_own_type_labels_reach_the_report(tmp_path, capsys):
+    from inventory_cases import tables, write_csv
+
+    tabs = tables()
+    tabs["resources"].loc[tabs["resources"]["resource_id"] == "W1", "type"] = "raw:gypsum-board"  # a user type
+    inv = write_csv(tmp_path / "inv", tabs)
+    out = tmp_path / "out"
+    assert main(["optimise", str(inv), "-o", str(out), "--report"]) == 0
+    res = pd.read_csv(out / "resources.csv", dtype=str, keep_default_na=False).set_index("resource_id")
+    assert res.at["W1", "type_label"] == "Gypsum for board"  # the inventory's types table
+    assert res.at["H1", "type_label"] == type_label("ewc:100105")  # a built-in type
+    rows, _ = synergy_rows(read_plan_folder(out))
+    to_w1 = rows[rows["want_id"] == "W1"]
+    assert len(to_w1) and (to_w1["for_what"] == "Gypsum for board").all()
+    assert "Gypsum for board" in (out / "report.html").read_text(encoding="utf-8")

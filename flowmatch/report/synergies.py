@@ -86,11 +86,24 @@ def _estimate(pf: PlanFolder) -> pd.DataFrame:
 
 
 def _resource_label(res: pd.DataFrame, ids: pd.Series, lang: str) -> np.ndarray:
-    """The user's name of each resource, else its type's label, else its type code (else its id)."""
+    """The user's name of each resource, else its type's label, else its type code (else its id).
+
+    A type's label is the inventory's (``resources.csv``'s ``type_label``: the user's own ``types``
+    table merged with the built-in taxonomy) in English; in another language the built-in label in
+    that language comes first.
+    """
     idx = pd.Index(ids.astype(str))
     name = (res["name"] if "name" in res else pd.Series("", index=res.index)).astype(str).reindex(idx)
     types = res["type"].astype(str).reindex(idx).fillna("")
-    by_type = {t: (type_label(t, lang) or t) for t in types.unique() if t}
+    own = (res["type_label"].astype(str).groupby(res["type"].astype(str)).first()
+           if "type_label" in res else pd.Series(dtype=str))
+    by_type = {}
+    for t in types.unique():
+        if not t:
+            continue
+        mine = own.get(t, "")
+        mine = "" if mine in ("nan", "None") else mine
+        by_type[t] = ((type_label(t, lang) or mine) if lang != "en" else (mine or type_label(t, lang))) or t
     out = types.map(by_type).fillna("").to_numpy(dtype=object)
     named = name.notna().to_numpy() & ~name.isin(["", "nan"]).to_numpy()
     out = np.where(named, name.to_numpy(dtype=object), out)
