@@ -182,7 +182,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from flowmatch.report.page import write_report
 
-    print(f"report: {write_report(args.plan, lang=args.lang)}")
+    print(f"report: {write_report(args.plan, lang=args.lang, title=args.title)}")
     return 0
 
 
@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write report.html and plan.xlsx for a plan folder")
     p.add_argument("plan", type=Path)
     _add_lang_arg(p)
+    p.add_argument("--title", default=None, help="the report's title (default: the park's name)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("gaps", help="haves with no good candidate, and whom to recruit")

@@ -283,6 +283,7 @@ def _check_obeyed(plan, inv) -> None:
         under = f[f["have_id"].isin(r.have_ids) & f["want_id"].isin(r.want_ids)]
         q = float(under["quantity"].sum())
         assert rep[r.rule_id]["flow"] == pytest.approx(q, abs=1e-6)
+        assert rep[r.rule_id]["flow_in_plan"] == pytest.approx(q, abs=1e-6) and rep[r.rule_id]["held"]
         if r.action == "forbid":
             assert under.empty
         elif r.action == "cap":
@@ -433,6 +434,9 @@ def test_rules_reach_steam_let_down_and_say_what_they_cannot():
     (rep,) = plan.summary["rules"]
     assert rep["links"] == 1 and rep["flow"] <= 30.0 + 1e-6
     assert "heat cascade is not bound" in rep["note"]
+    # ... and the plan says plainly that its rows do not keep the cap
+    assert rep["flow_in_plan"] == pytest.approx(100.0) and rep["held"] is False
+    assert "rules NOT held by the plan's rows: C" in plan.text_summary()
     # a rule from any have to a material want touches no heat pair: no note
     inv2 = build_inventory({**inv.tables, "resources": pd.concat([inv.tables["resources"], pd.DataFrame([
         {"resource_id": "M", "site_id": "A", "role": "want", "category": "material", "type": "raw:gypsum",

@@ -241,7 +241,7 @@ def optimise(
                             flows=flows, routes=routes, objective=opts.objective, weights=w,
                             solver=results[0].solver if results else opts.solver, bound=bound,
                             n_components=n_comp, timings=timings,
-                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget)})
+                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget, flows)})
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,
@@ -249,13 +249,19 @@ def optimise(
 
 
 def _rules_extra(parts: list[ModelPart], x: np.ndarray, model: LinearModel, weights: dict[str, float],
-                 budget) -> dict:
+                 budget, flows: pd.DataFrame) -> dict:
     """The ``rules`` section of the summary (:func:`flowmatch.milp.rules.rules_report`), when there are rules."""
     from flowmatch.milp.rules import RulesPart, rule_marginals, rules_report
 
     if not any(isinstance(p, RulesPart) for p in parts):
         return {}
-    return {"rules": rules_report(parts, x, rule_marginals(model, x, weights, budget.share(0.5)))}
+    rules = rules_report(parts, x, rule_marginals(model, x, weights, budget.share(0.5)), flows)
+    for r in rules:
+        if not r["held"]:
+            log.warning("rule %s (%s %s -> %s) is not held by the plan's rows: %.6g %s flow between its "
+                        "resources (%s)", r["rule_id"], r["action"], r["have"], r["want"], r["flow_in_plan"],
+                        r["unit"] or "", r["note"] or "see the rules section of summary.json")
+    return {"rules": rules}
 
 
 def _resource_about(inventory: Inventory):
