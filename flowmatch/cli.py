@@ -138,6 +138,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
         paths = [args.output / p.name for p in write_pareto(front, st.path)]
     print(front.to_string(index=False))
+    print(f"caps met to within {front.attrs.get('tolerance', 0):.3g} (cap_tolerance)")
+    for note in front.attrs.get("notes", []):
+        print(f"note: {note}")
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
@@ -145,15 +148,22 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.plans.staging import stage
+    from flowmatch.studies.changes import RUNS_FOLDER, run_changes, write_changes
     from flowmatch.studies.whatif import MAX_RUNS, failures_text, run_whatif, write_comparison
 
     options = _solve_options(args)
-    with stage(args.output, "comparison") as st:
+    with stage(args.output, "comparison") as st:  # runs/NAME/ plan folders inside, sealed with the rest
         inv = read_inventory(args.inventory)
         table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options,
-                           max_runs=None if args.yes else MAX_RUNS)
+                           max_runs=None if args.yes else MAX_RUNS, runs_dir=st.path / RUNS_FOLDER)
         paths = [args.output / p.name for p in write_comparison(table, st.path)]
-    print(table.to_string(index=False))
+        changes = run_changes(table, st.path)
+        paths.append(args.output / write_changes(changes, st.path).name)
+    for w in table.attrs.get("warnings", []):
+        print(f"warning: {w}")
+    print(table.drop(columns="run_folder").to_string(index=False))
+    print(f"changes against the baseline: {len(changes)} synergies added, dropped or resized "
+          f"(changes.csv; each run's plan under {args.output / RUNS_FOLDER})")
     print(f"wrote {', '.join(str(p) for p in paths)}")
     failed = failures_text(table)  # exit 1 when any run failed, after writing what succeeded
     if failed:

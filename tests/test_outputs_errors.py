@@ -240,6 +240,7 @@ def test_whatif_pareto_and_match_folders_are_sealed(trade_off_dir, mini_dir, tmp
         assert main(_cmd(command, inventory, out)) == 0
         m = json.loads((out / MANIFEST).read_text())
         assert m["kind"] == {"whatif": "comparison", "pareto": "pareto", "match": "candidates"}[command]
-        assert set(m["files"]) == {p.name for p in out.iterdir()} - {MANIFEST}
+        on_disk = {str(p.relative_to(out).as_posix()) for p in out.rglob("*") if p.is_file()} - {MANIFEST}
+        assert set(m["files"]) == on_disk  # a what-if's runs/NAME/ files too, by path
         read_verified(out)
         assert _beside(out) == []

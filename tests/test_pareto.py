@@ -137,3 +137,89 @@ def test_cli_pareto_writes_table_and_plot(tmp_path, trade_off_dir, capsys):
     root = ET.fromstring((out / "pareto.svg").read_text(encoding="utf-8"))
     assert len(root.findall(f"{SVG}circle")) == len(table) >= 2
     assert "pareto.svg" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- a front a reader trusts
+
+
+def test_caps_lie_evenly_strictly_between_the_ends():
+    from flowmatch.studies.pareto import pareto_caps
+
+    assert pareto_caps(47.0, 653.0, 7) == pytest.approx([148.0, 249.0, 350.0, 451.0, 552.0])
+    assert pareto_caps(0.0, 1.0, 2) == []  # the two ends are solved on their own
+
+
+def test_cost_co2_front_by_hand(trade_off):
+    """The trade-off park's front, every point computed by hand.
+
+    A synergy at d km saves 70 - 0.45 d per t (cost) and 0.32 - 0.0001 d t CO2e per t, and costs
+    20,000 a year. The ends: 2 synergies (238,500; 653 t) and all 4 (291,500; 47 t). Caps 552 and
+    451 t are met best by the whole 140 km synergy (251,500; 347 t: a whole synergy beats part of
+    it, which pays the fixed cost for less); caps 249 and 148 t by it plus part of the 200 km one,
+    which costs 20 per t and saves 0.3 t CO2e per t: 271,500 + 20 (347 - cap) / 0.3.
+    """
+    from flowmatch.studies.pareto import pareto_front
+
+    front = pareto_front(trade_off, between=("cost", "co2"), points=7, gap=0.0)
+    want = [(238500.0, 653.0), (251500.0, 347.0), (271500.0 + 20 * 98 / 0.3, 249.0),
+            (271500.0 + 20 * 199 / 0.3, 148.0), (291500.0, 47.0)]
+    assert front["cost"].tolist() == pytest.approx([c for c, _ in want], rel=1e-6)
+    assert front["co2_t"].tolist() == pytest.approx([e for _, e in want], rel=1e-6)
+    caps = front["co2_cap"].to_numpy()
+    assert np.isnan(caps[[0, -1]]).all() and caps[2:4] == pytest.approx([249.0, 148.0], rel=1e-6)
+    tol = front.attrs["tolerance"]
+    assert tol == pytest.approx(1e-6 * 653.0, rel=1e-3) and (front["cap_tolerance"] == tol).all()
+    assert front["within_cap"].all() and not front.attrs["flat"]
+    assert np.all(front["co2_t"][2:4] <= caps[2:4] + tol)
+    assert any("2 of the 7 plans solved were dominated by or equal to another" in n for n in front.attrs["notes"])
+
+
+def test_ends_are_lexicographic(trade_off):
+    """Minimising landfill alone leaves cost free; the end keeps the cheapest of the zero-landfill plans."""
+    from flowmatch.studies.pareto import pareto_front
+
+    front = pareto_front(trade_off, between=("landfill", "cost"), points=2, gap=0.0)
+    assert len(front) == 2
+    assert front["landfill_t"].tolist() == pytest.approx([0.0, 2000.0], abs=1e-6)
+    assert front["cost"].tolist() == pytest.approx([291500.0, 238500.0], rel=1e-6)
+
+
+def test_a_point_over_its_cap_is_flagged(trade_off, monkeypatch):
+    import flowmatch.milp.optimise as opt
+    from flowmatch.studies.pareto import pareto_front
+
+    real = opt.optimise
+
+    def loose(inventory, *a, metric_caps=None, **k):  # a solver that misses the co2 caps by 20 t
+        if metric_caps and "co2_t" in metric_caps:
+            metric_caps = {"co2_t": metric_caps["co2_t"] + 20.0}
+        return real(inventory, *a, metric_caps=metric_caps, **k)
+
+    monkeypatch.setattr(opt, "optimise", loose)
+    front = pareto_front(trade_off, between=("cost", "co2"), points=4, gap=0.0)
+    over = front[~front["within_cap"]]
+    assert len(over) >= 1 and (over["co2_t"] > over["co2_cap"] + front.attrs["tolerance"]).all()
+    assert any("over its cap by more than the tolerance" in n for n in front.attrs["notes"])
+
+
+def test_a_flat_front_says_the_objectives_do_not_conflict(tmp_path):
+    from whatif_cases import trade_off_park
+
+    from flowmatch.studies.pareto import pareto_front
+
+    front = pareto_front(trade_off_park(landfill_tax=100.0), points=5, gap=0.0)
+    assert len(front) == 1 and front.attrs["flat"]
+    assert any("front is flat: cost and co2 do not conflict" in n for n in front.attrs["notes"])
+    write_pareto(front, tmp_path / "p")
+    svg = (tmp_path / "p" / "pareto.svg").read_text(encoding="utf-8")
+    assert "do not conflict" in svg
+
+
+def test_the_plot_axes_span_the_points_not_zero():
+    front = _front([1.0e6, 1.0001e6, 1.0002e6], [1702.0, 1700.5, 1699.0])
+    root = ET.fromstring(pareto_svg(front, "cost", "co2", "CNY"))
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]  # the y ticks
+    ys = [float(v[:-1]) * 1e3 if v.endswith("k") else float(v) for v in labels]
+    assert min(ys) >= 1690.0 and max(ys) <= 1710.0 and min(ys) <= 1699.0 and max(ys) >= 1702.0
+    one = _ticks(1700.0, 1700.0)
+    assert one[0] > 1000.0 and one[-1] < 2400.0  # one value: a narrow axis around it

@@ -152,7 +152,7 @@ def test_cli_refuses_a_big_grid_without_yes(tmp_path, trade_off_dir, capsys, mon
     err = capsys.readouterr().err
     assert rc == 2 and f"{MAX_RUNS + 1} runs to solve" in err and "Pass --yes" in err
     assert not out.exists()
-    monkeypatch.setattr(wi, "_solve_all", lambda invs, opts, jobs: [
+    monkeypatch.setattr(wi, "_solve_all", lambda invs, opts, jobs, *folders: [
         {"status": "optimal", "message": ""} for _ in invs])
     rc = main(["whatif", str(trade_off_dir), "--vary", f"landfill_tax={vals}", "--yes", "-o", str(out)])
     assert rc == 0 and len(pd.read_csv(out / "comparison.csv")) == MAX_RUNS + 1

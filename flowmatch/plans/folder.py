@@ -75,6 +75,9 @@ class PlanFolder:
         Id and text columns are strings (``""`` where empty), the others floats.
     comparison, pareto : pandas.DataFrame or None
         ``comparison.csv`` (what-if grid) and ``pareto.csv`` where present.
+    changes : pandas.DataFrame or None
+        A what-if's ``changes.csv`` (synergies each scenario added, dropped or
+        resized; may have no rows) where present.
     """
 
     path: Path
@@ -86,6 +89,7 @@ class PlanFolder:
     candidates: pd.DataFrame | None
     comparison: pd.DataFrame | None = None
     pareto: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -242,8 +246,10 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
     fix = _FIX.format(path=path)
     if not present and (comparison is not None or pareto is not None):
         empty = {n: _empty(req, num, _OPTIONAL_TEXT.get(n, [])) for n, (req, num) in _TABLE_SPECS.items()}
+        from flowmatch.studies.changes import read_changes
+
         return PlanFolder(path, {}, empty["flows.csv"], empty["routes.csv"], empty["sites.csv"],
-                          empty["resources.csv"], None, comparison, pareto)
+                          empty["resources.csv"], None, comparison, pareto, read_changes(path, files))
     missing = [n for n in PLAN_FILES if n not in present]
     if missing:
         what = "is not a plan folder" if not present else "is an incomplete plan folder"

@@ -27,17 +27,24 @@ from typing import Any
 
 from flowmatch.errors import PlanFolderError
 
-__all__ = ["MANIFEST", "MANIFEST_FORMAT", "KNOWN_FILES", "RunInfo", "set_run_command", "file_entry",
-           "write_manifest", "read_manifest", "read_verified"]
+__all__ = ["MANIFEST", "MANIFEST_FORMAT", "KNOWN_FILES", "KNOWN_FOLDERS", "folder_files", "RunInfo",
+           "set_run_command", "file_entry", "write_manifest", "read_manifest", "read_verified"]
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 KNOWN_FILES = frozenset({
     MANIFEST, "summary.json", "flows.csv", "routes.csv", "sites.csv", "resources.csv",
     "candidates.parquet", "candidates.csv", "report.html", "plan.xlsx",
-    "comparison.csv", "comparison.parquet", "pareto.csv", "pareto.svg",
+    "comparison.csv", "comparison.parquet", "pareto.csv", "pareto.svg", "changes.csv",
 })
 """Every file name a flowmatch command writes into an output folder (older versions included)."""
+KNOWN_FOLDERS = frozenset({"runs"})
+"""Sub-folders a flowmatch command writes into an output folder (a what-if's ``runs/NAME/`` plans).
+
+Each folder under one is a sealed output folder of its own (its own ``manifest.json``);
+the outer manifest lists every file under it by its relative path (``runs/NAME/flows.csv``),
+so the outer folder is still one run's, checked as a whole.
+"""
 
 _FIX = ("Write the folder again with the command that made it (`flowmatch optimise INVENTORY -o {path}` "
         "for a plan).")
@@ -85,16 +92,43 @@ def _hash_file(f: Path) -> dict[str, Any]:
     return {"size": size, "sha256": h.hexdigest()}
 
 
+def folder_files(folder: Path) -> tuple[list[str], list[str]]:
+    """``(files, bad)`` in ``folder`` but its own manifest: relative POSIX paths, sorted.
+
+    Files under a sub-folder of ``KNOWN_FOLDERS`` are listed by their path
+    (``runs/NAME/flows.csv``); ``bad`` names whatever is not a plain file
+    there (a link, another folder, a device).
+    """
+    files: list[str] = []
+    bad: list[str] = []
+
+    def walk(d: Path, rel: str, depth: int) -> None:
+        for p in sorted(d.iterdir()):
+            name = f"{rel}{p.name}"
+            if name == MANIFEST:
+                continue
+            if p.is_symlink():
+                bad.append(name)
+            elif p.is_dir() and (depth > 0 or p.name in KNOWN_FOLDERS) and depth < 2:
+                walk(p, f"{name}/", depth + 1)
+            elif p.is_file():
+                files.append(name)
+            else:
+                bad.append(name)
+
+    walk(folder, "", 0)
+    return sorted(files), sorted(bad)
+
+
 def write_manifest(folder: Path, kind: str, run: RunInfo, history: list[dict[str, Any]] | None = None) -> Path:
-    """Write ``folder/manifest.json`` listing every other file in ``folder``.
+    """Write ``folder/manifest.json`` listing every other file in ``folder`` (and its ``KNOWN_FOLDERS``).
 
     ``history`` keeps the runs that wrote the folder before (``flowmatch
     report`` adds a report to a plan: the plan's run stays on record).
     """
     from flowmatch.files import write_json
 
-    names = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
-    bad = [n for n in names if not (folder / n).is_file() or (folder / n).is_symlink()]
+    names, bad = folder_files(folder)
     if bad:
         raise PlanFolderError(f"{folder}: {', '.join(bad)} is not a plain file; an output folder holds "
                               "only the files flowmatch writes.")
@@ -159,10 +193,10 @@ def read_verified(path: Path, names: list[str] | None = None) -> tuple[dict[str,
     fix = _FIX.format(path=path)
     listed: dict[str, dict[str, Any]] = m["files"]
     try:
-        present = {p.name for p in path.iterdir()} - {MANIFEST}
+        files, odd = folder_files(path)
     except OSError as exc:
         raise PlanFolderError(f"{path}: cannot be listed ({exc.strerror}).") from None
-    extra = sorted(present - set(listed))
+    extra = sorted((set(files) | set(odd)) - set(listed))
     if extra:
         raise PlanFolderError(f"{path}: holds {', '.join(extra)}, which its {MANIFEST} does not list: written by "
                               f"another run or by hand, so the folder mixes two runs. {fix}")

@@ -47,9 +47,16 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.plans.manifest import KNOWN_FILES, MANIFEST, RunInfo, read_manifest, write_manifest
+from flowmatch.plans.manifest import (
+    KNOWN_FILES,
+    KNOWN_FOLDERS,
+    MANIFEST,
+    RunInfo,
+    read_manifest,
+    write_manifest,
+)
 
-__all__ = ["OutputFolderError", "Stage", "stage", "check_output_path", "lock_path", "swapping"]
+__all__ = ["OutputFolderError", "Stage", "stage", "nested_stage", "check_output_path", "lock_path", "swapping"]
 
 
 class OutputFolderError(FlowmatchError):
@@ -133,6 +140,10 @@ def _foreign(out: Path) -> list[str]:
     for p in out.iterdir():
         n = p.name
         leftover = n.startswith(".") and n.endswith(".tmp")  # an older flowmatch's half-written file
+        if n in KNOWN_FOLDERS and p.is_dir() and not p.is_symlink():
+            if listed and not any(f.startswith(f"{n}/") for f in listed):
+                bad.append(n)
+            continue
         if not (n in KNOWN_FILES or n in listed or leftover) or not (p.is_file() and not p.is_symlink()):
             bad.append(n)
     return sorted(bad)
@@ -168,6 +179,11 @@ def _acquire(out: Path) -> FileLock:
     return lock
 
 
+def remove_folder(p: Path) -> None:
+    """Remove a folder flowmatch made inside an open stage (a what-if run that did not finish)."""
+    _remove(p)
+
+
 def _remove(p: Path) -> None:
     """Remove a folder flowmatch made, even one a user made read-only."""
     shutil.rmtree(p, ignore_errors=True)
@@ -196,6 +212,7 @@ def _carry(st: Stage) -> None:
     st.history = [*m.get("history", []), m["run"]] if isinstance(m.get("run"), dict) else []
     for name in m["files"]:
         src, dst = st.final / name, st.path / name
+        dst.parent.mkdir(parents=True, exist_ok=True)  # a what-if's runs/NAME/ files
         try:
             os.link(src, dst)  # every writer replaces files whole, so sharing the inode is safe
         except OSError:
@@ -244,6 +261,11 @@ def stage(out: str | Path, kind: str, *, carry: bool = False) -> Iterator[Stage]
         yield active
         return
     final = check_output_path(out)
+    outer = _outer_of(final)
+    if outer is not None:  # a what-if's run: written as part of the what-if folder
+        with _inner_stage(outer, final, kind, carry) as inner:
+            yield inner
+        return
     lock = _acquire(final)
     try:
         try:
@@ -278,6 +300,70 @@ def stage(out: str | Path, kind: str, *, carry: bool = False) -> Iterator[Stage]
         raise _os_error(final, exc, "write it") from None
     finally:
         lock.release()
+
+
+def _outer_of(final: Path) -> Path | None:
+    """The sealed output folder holding ``final`` as one of its runs (``OUT/runs/NAME``), if any."""
+    if final.parent.name not in KNOWN_FOLDERS or not (final.parent.parent / MANIFEST).is_file():
+        return None
+    try:
+        files = read_manifest(final.parent.parent)["files"]
+    except FlowmatchError:
+        return None
+    return final.parent.parent if f"{final.parent.name}/{final.name}/{MANIFEST}" in files else None
+
+
+@contextmanager
+def _inner_stage(outer: Path, final: Path, kind: str, carry: bool) -> Iterator[Stage]:
+    """Add to a run folder inside a sealed what-if folder: the whole what-if folder is staged and swapped.
+
+    Only adding is allowed (``carry``: ``flowmatch report OUT/runs/NAME``); replacing the run's plan
+    would leave the what-if's comparison and changes describing another plan.
+    """
+    if not carry:
+        raise OutputFolderError(
+            f"{final}: is a run of the what-if folder {outer}, whose comparison.csv and changes.csv describe "
+            f"its plan, so it cannot be replaced on its own. Run the what-if again, or write to another "
+            f"folder with `-o`.")
+    with stage(outer, read_manifest(outer).get("kind", "comparison"), carry=True) as ost:
+        path = ost.path / final.relative_to(outer)  # its files carried over, checked by the outer manifest
+        m = read_manifest(path)
+        st = Stage(final, path, str(m.get("kind", kind)))
+        st.history = [*m.get("history", []), m["run"]] if isinstance(m.get("run"), dict) else []
+        _ACTIVE[str(path)] = st
+        try:
+            yield st
+            st.seal()
+        finally:
+            _ACTIVE.pop(str(path), None)
+
+
+@contextmanager
+def nested_stage(folder: str | Path, kind: str) -> Iterator[Stage]:
+    """Write a sealed output folder *inside* a staging folder already open (a what-if's ``runs/NAME/``).
+
+    The outer run holds the lock and swaps the whole staging folder in at once,
+    so the inner folder is neither locked nor swapped: it is made, written
+    (library writers given ``folder`` write straight into it) and sealed with
+    its own ``manifest.json``; on an error it is removed. The outer manifest,
+    written later, lists its files, so the outer folder is still checked as one.
+    Safe in a worker process writing into its parent's staging folder.
+    """
+    path = Path(os.path.abspath(folder))
+    if path.exists():
+        raise OutputFolderError(f"{folder}: already exists inside the output folder being written; "
+                                "give each run its own name.")
+    path.mkdir(parents=True)
+    st = Stage(path, path, kind)
+    _ACTIVE[str(path)] = st
+    try:
+        yield st
+        st.seal()
+    except BaseException:
+        _remove(path)
+        raise
+    finally:
+        _ACTIVE.pop(str(path), None)
 
 
 def wait_for_swap(out: Path, timeout: float = 2.0) -> bool:

@@ -455,6 +455,10 @@ def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
         _rules_section(page, pf)
         _gaps_section(page, gaps, lim)
     _comparison_section(page, pf, lim)
+    if pf.changes is not None:  # a what-if folder: which synergies each scenario changed
+        from flowmatch.report.changes import changes_body
+
+        page.section("changes", "What each scenario changed", changes_body(pf.changes, html_table, lim.max_rows))
     nav = "".join(f'<a href="#{sid}">{esc(t)}</a>' for sid, t in page.nav)
     draw = "\n".join(f'Plotly.newPlot("{div}", F["{div}"].data, F["{div}"].layout, C);'
                      for div, _ in page.figures)

@@ -40,7 +40,7 @@ EXCEL_MAX_ROWS = 1_048_576
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _SOURCE = {"sites": "sites.csv", "resources": "resources.csv", "candidates": "candidates.parquet",
            "flows": "flows.csv", "routes": "routes.csv", "gaps": "report.html",
-           "comparison": "comparison.csv", "pareto": "pareto.csv", "rules": "summary.json"}
+           "comparison": "comparison.csv", "pareto": "pareto.csv", "changes": "changes.csv", "rules": "summary.json"}
 
 
 def flatten_summary(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -161,7 +161,7 @@ def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
             sheets.append(("gaps", gaps))
         if pf.summary.get("rules"):  # expert rules: one row each, not one summary cell
             sheets.append(("rules", pd.DataFrame(pf.summary["rules"])))
-    for name, df in (("comparison", pf.comparison), ("pareto", pf.pareto)):
+    for name, df in (("comparison", pf.comparison), ("changes", pf.changes), ("pareto", pf.pareto)):
         if df is not None:
             sheets.append((name, df))
 

@@ -1,11 +1,17 @@
 """The Pareto front between two objectives, by the epsilon-constraint method.
 
-For objectives A and B (``cost``, ``co2`` or ``landfill``): minimise A alone and
-B alone to find the two ends of the front, then minimise A subject to
-``B <= eps`` for ``eps`` on an even grid from B's minimum to B's value at A's
-minimum. Points that another point dominates, and duplicates, are dropped. The
-lowest ``eps`` (B's minimum) gives the end of the front where B is best and A is
-as low as it can be there.
+For objectives A and B (``cost``, ``co2`` or ``landfill``), the two ends of the
+front are *lexicographic* optima: minimise A, then B with A held at its minimum
+(the end where A is best), and minimise B, then A with B held at its minimum
+(the end where B is best). B's values at the two ends bound the real range of
+the front; the caps ``eps`` are spread evenly *strictly inside* that range, so
+every point asked for is a new trade-off, and A is minimised subject to
+``B <= eps``. Each point must meet its own cap within the stated tolerance
+(``cap_tolerance``, relative ``REL_TOL`` of B's scale): the ``within_cap``
+column says whether it does, and a point that does not is flagged (warning and
+note). Dominated points and duplicates (equal within the tolerance) are
+dropped. When the two ends coincide within the tolerance the objectives do not
+conflict: the front is one point and ``attrs["notes"]`` says so.
 """
 
 from __future__ import annotations
@@ -26,25 +32,38 @@ from flowmatch.metrics import METRICS
 from flowmatch.milp.options import SolveOptions
 from flowmatch.plans.plan import Plan
 
-__all__ = ["pareto_front", "write_pareto", "non_dominated", "PARETO_METRICS"]
+__all__ = ["pareto_front", "write_pareto", "non_dominated", "pareto_caps", "PARETO_METRICS", "REL_TOL"]
 
 log = logging.getLogger(__name__)
 
 #: Objective name -> column of the front (and key of ``plan.summary["objective"]``).
 PARETO_METRICS = {m.name: m.key for m in METRICS}
-#: Relative tolerance under which two values of a metric count as equal.
-_REL_TOL = 1e-6
+#: Relative tolerance under which two values of a metric count as equal, and to which a point meets its cap.
+REL_TOL = 1e-6
+_REL_TOL = REL_TOL
+#: Relative slack of the cap that holds an objective at its minimum for a lexicographic end (rounding only).
+_HOLD = 1e-12
 
 
 def _value(plan: Plan, metric: str) -> float:
     return float(plan.summary["objective"][PARETO_METRICS[metric]])
 
 
-def _row(plan: Plan, cap: float) -> dict[str, Any]:
+def _row(plan: Plan, cap: float, tol: float, b: str) -> dict[str, Any]:
     s = plan.summary
+    within = bool(math.isnan(cap) or _value(plan, b) <= cap + tol)
     return {**{col: float(s["objective"][col]) for col in PARETO_METRICS.values()},
-            "cap": cap, "status": plan.status, "gap": plan.gap, "n_synergies": s.get("n_synergies"),
-            "solve_s": plan.timings.get("solve", math.nan)}
+            "cap": cap, "cap_tolerance": tol, "within_cap": within, "status": plan.status, "gap": plan.gap,
+            "n_synergies": s.get("n_synergies"), "solve_s": plan.timings.get("solve", math.nan)}
+
+
+def pareto_caps(lo: float, hi: float, points: int) -> list[float]:
+    """The caps on B for a front of ``points`` points whose ends have B = ``lo`` and ``hi``.
+
+    The ends are found by their own solves, so the ``points - 2`` caps lie
+    evenly strictly between them: ``lo + (hi - lo) * k / (points - 1)``, k = 1 ... points - 2.
+    """
+    return [lo + (hi - lo) * k / (points - 1) for k in range(1, points - 1)]
 
 
 def _tol(values: np.ndarray) -> float:
@@ -100,8 +119,12 @@ def pareto_front(
     pandas.DataFrame
         One row per non-dominated point, sorted by A: ``point``, ``cost``,
         ``co2_t``, ``landfill_t``, ``<B>_cap`` (the cap on B, empty for the
-        two ends found by minimising A alone or B alone), ``status``, ``gap``, ``n_synergies``,
-        ``solve_s``. ``attrs`` holds ``between`` and ``currency`` for the plot.
+        two lexicographic ends), ``cap_tolerance`` (how far over its cap a
+        point may be), ``within_cap``, ``status``, ``gap``, ``n_synergies``,
+        ``solve_s``. ``attrs`` holds ``between`` and ``currency`` for the plot,
+        ``tolerance``, ``flat`` (the objectives do not conflict) and ``notes``
+        (sentences for the reader: a flat front, points over their cap, points
+        dropped as dominated or equal).
 
     Raises
     ------
@@ -117,27 +140,63 @@ def pareto_front(
     from flowmatch.milp.optimise import optimise
 
     opts = (options or SolveOptions(time_limit=30.0)).overridden(time_limit=time_limit, gap=gap, solver=solver)
-    best_a = optimise(inventory, options=opts.replace(objective=a))
-    cands = best_a.candidates  # match once: every solve uses the same pairs
-    best_b = optimise(inventory, options=opts.replace(objective=b), candidates=cands)
-    hi, lo = _value(best_a, b), _value(best_b, b)
-    log.info("pareto %s-%s: %s from %.6g to %.6g", a, b, b, lo, hi)
-    rows = [_row(best_a, math.nan), _row(best_b, math.nan)]
-    if hi - lo > _tol(np.array([hi, lo])):
-        slack = _tol(np.array([hi, lo]))
-        for k in range(points - 1):  # the last grid point, eps = hi, is best_a itself
-            eps = lo + (hi - lo) * k / (points - 1)
+    ka, kb = PARETO_METRICS[a], PARETO_METRICS[b]
+    first_a = optimise(inventory, options=opts.replace(objective=a))
+    cands = first_a.candidates  # match once: every solve uses the same pairs
+    first_b = optimise(inventory, options=opts.replace(objective=b), candidates=cands)
+    tol_a = _tol(np.array([_value(first_a, a), _value(first_b, a)]))
+    tol_b = _tol(np.array([_value(first_a, b), _value(first_b, b)]))
+
+    def lexicographic(first: Plan, then: str, held: str, tol: float) -> Plan:
+        """Minimise ``then`` with ``held`` at its minimum (``first``'s value, to rounding only).
+
+        ``first`` stands unless the refined plan is better in ``then`` by more than ``tol``: a
+        refinement within rounding only adds the solver's artefacts (a synergy left open at 1e-9 t).
+        """
+        v = _value(first, held)
+        try:
+            refined = optimise(inventory, options=opts.replace(objective=then), candidates=cands,
+                               metric_caps={PARETO_METRICS[held]: v + _HOLD * max(1.0, abs(v))})
+        except FlowmatchError as exc:  # the first solve stands as the end
+            log.warning("pareto: the %s end, %s held at its minimum, could not be refined: %s", held, then, exc)
+            return first
+        return refined if _value(refined, then) < _value(first, then) - tol else first
+
+    end_a = lexicographic(first_a, b, a, tol_b)  # A best, then B as low as it can be there
+    end_b = lexicographic(first_b, a, b, tol_a)  # B best, then A as low as it can be there
+    hi, lo = _value(end_a, b), _value(end_b, b)
+    log.info("pareto %s-%s: %s from %.6g to %.6g (tolerance %.3g)", a, b, b, lo, hi, tol_b)
+    rows = [_row(end_a, math.nan, tol_b, b), _row(end_b, math.nan, tol_b, b)]
+    notes = []
+    flat = hi - lo <= tol_b and abs(_value(end_a, a) - _value(end_b, a)) <= tol_a
+    if flat:
+        notes.append(f"The front is flat: {a} and {b} do not conflict here. The plan with the lowest {a} also "
+                     f"has the lowest {b} (within the tolerance {tol_b:.3g}), so the front is that one point.")
+    else:
+        for eps in pareto_caps(lo, hi, points):
             try:
                 plan = optimise(inventory, options=opts.replace(objective=a), candidates=cands,
-                                metric_caps={PARETO_METRICS[b]: eps + slack})
+                                metric_caps={kb: eps})
             except FlowmatchError as exc:
                 log.warning("pareto point %s <= %.6g skipped: %s", b, eps, exc)
+                notes.append(f"The point with {b} <= {eps:,.6g} was not solved: {exc}")
                 continue
-            rows.append(_row(plan, eps))
+            rows.append(_row(plan, eps, tol_b, b))
+            if not rows[-1]["within_cap"]:
+                msg = (f"The point with {b} <= {eps:,.6g} has {b} {_value(plan, b):,.6g}, over its cap by more "
+                       f"than the tolerance {tol_b:.3g} (status {plan.status}); do not trust it.")
+                log.warning("pareto: %s", msg)
+                notes.append(msg)
+    asked = len(rows)
     front = pd.DataFrame(rows).rename(columns={"cap": f"{b}_cap"})
-    front = non_dominated(front, PARETO_METRICS[a], PARETO_METRICS[b])
+    front = non_dominated(front, ka, kb)
     front.insert(0, "point", np.arange(1, len(front) + 1))
-    front.attrs.update(between=(a, b), currency=inventory.params.currency)
+    if not flat and len(front) < asked:
+        notes.append(f"{asked - len(front)} of the {asked} plans solved were dominated by or equal to another "
+                     "(the front is a staircase of whole synergies), so the front has "
+                     f"{len(front)} point{'s' if len(front) != 1 else ''}.")
+    front.attrs.update(between=(a, b), currency=inventory.params.currency, tolerance=tol_b, notes=notes,
+                       flat=flat)
     return front
 
 
@@ -146,8 +205,8 @@ def pareto_front(
 
 def _ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     """Round tick values covering ``[lo, hi]``, about ``n`` of them."""
-    if hi <= lo:
-        lo, hi = lo - max(1.0, abs(lo)) * 0.5, hi + max(1.0, abs(hi)) * 0.5
+    if hi <= lo:  # one value: a narrow axis around it, not one from zero
+        lo, hi = lo - max(1.0, 0.05 * abs(lo)), hi + max(1.0, 0.05 * abs(hi))
     raw = (hi - lo) / n
     mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
@@ -168,7 +227,8 @@ def _axis_title(metric: str, currency: str) -> str:
 
 def pareto_svg(front: pd.DataFrame, a: str, b: str, currency: str = "") -> str:
     """A small self-contained SVG of the front: B against A, one marker per point."""
-    w, h, left, right, top, bottom = 640, 420, 80, 24, 40, 56
+    notes = [n[:110] for n in front.attrs.get("notes", [])[:2]]  # a flat front, a point over its cap
+    w, h, left, right, top, bottom = 640, 420 + 14 * len(notes), 80, 24, 40 + 14 * len(notes), 56
     x, y = front[PARETO_METRICS[a]].to_numpy(float), front[PARETO_METRICS[b]].to_numpy(float)
     pad = lambda v: (float(v.min()) - 0.04 * np.ptp(v), float(v.max()) + 0.04 * np.ptp(v))  # noqa: E731
     xt, yt = _ticks(*pad(x)), _ticks(*pad(y))
@@ -179,6 +239,9 @@ def pareto_svg(front: pd.DataFrame, a: str, b: str, currency: str = "") -> str:
            f'<rect width="{w}" height="{h}" fill="white"/>',
            f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="15">'
            f'Pareto front: {escape(a)} vs {escape(b)}</text>']
+    for i, note in enumerate(notes):
+        out.append(f'<text x="{w / 2}" y="{38 + 14 * i}" text-anchor="middle" font-size="10" '
+                   f'fill="#a33">{escape(note)}</text>')
     for v in xt:
         px = sx(v)
         out.append(f'<line x1="{px:.1f}" y1="{top}" x2="{px:.1f}" y2="{h - bottom}" stroke="#e5e5e5"/>')

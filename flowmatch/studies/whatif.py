@@ -34,8 +34,10 @@ from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
 from flowmatch.metrics import SUMMARY_KEYS
 from flowmatch.milp.options import SolveOptions
 from flowmatch.milp.workers import worker_pool
+from flowmatch.studies.changes import run_folder_names, unused_params
 
-__all__ = ["run_whatif", "write_comparison", "failed_runs", "failures_text", "count_runs", "MAX_RUNS", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
+__all__ = ["run_whatif", "write_comparison", "failed_runs", "failures_text", "count_runs", "MAX_RUNS", "parse_vary",
+           "scenario_runs", "COMPARISON_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ BASELINE = "baseline"
 #: Columns of the comparison table; the varied parameters come after ``file``.
 COMPARISON_COLUMNS = ["scenario", "file", "status", "gap", *SUMMARY_KEYS,
                       *(f"baseline_{k}" for k in SUMMARY_KEYS),
-                      "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message"]
+                      "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message", "run_folder"]
 #: More runs than this (baseline, scenarios and grid points together) are refused
 #: unless asked for: ``run_whatif(max_runs=None)``, ``flowmatch whatif --yes``.
 MAX_RUNS = 100
@@ -161,16 +163,22 @@ def _init_worker() -> None:
         numba.set_num_threads(1)
 
 
-def _solve_one(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
-    """Optimise one inventory; the comparison row's solved figures."""
+def _solve_one(inventory: Inventory, options: SolveOptions, folder: Path | None = None) -> dict[str, Any]:
+    """Optimise one inventory; the comparison row's solved figures (and its plan folder, given ``folder``)."""
     from flowmatch.milp.optimise import optimise
 
     t0 = time.perf_counter()
     try:
         plan = optimise(inventory, options=options)
+        if folder is not None:
+            from flowmatch.plans.folder import write_plan
+            from flowmatch.plans.staging import nested_stage
+
+            with nested_stage(folder, "plan"):  # sealed on its own, inside the what-if's stage
+                write_plan(plan, folder, inventory=inventory)
     except FlowmatchError as exc:
         log.warning("%s: %s", inventory.source, exc)
-        return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0}
+        return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0, "run_folder": ""}
     s = plan.summary
     obj, base = s["objective"], s["baseline"]
     return {
@@ -178,20 +186,23 @@ def _solve_one(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
         **{k: obj[k] for k in SUMMARY_KEYS}, **{f"baseline_{k}": base[k] for k in SUMMARY_KEYS},
         "n_synergies": s.get("n_synergies"), "n_milk_rounds": s.get("n_milk_rounds"),
         "solve_s": plan.timings.get("solve", math.nan), "total_s": time.perf_counter() - t0, "message": "",
+        "run_folder": f"{folder.parent.name}/{folder.name}" if folder is not None else "",
     }
 
 
-def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int) -> list[dict[str, Any]]:
+def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int,
+               folders: Sequence[Path | None] | None = None) -> list[dict[str, Any]]:
+    folders = list(folders) if folders is not None else [None] * len(inventories)
     workers = max(1, min(jobs, len(inventories)))
     inner = options.replace(jobs=max(1, jobs // workers))
     if workers == 1:
-        return [_solve_guarded(inv, inner) for inv in inventories]
+        return [_solve_guarded(inv, inner, f) for inv, f in zip(inventories, folders, strict=True)]
     inner = inner.replace(threads=1)  # each worker is one of `workers` parallel solves: one core each
     log.info("solving %d scenarios in %d processes", len(inventories), workers)
     results: list[dict[str, Any]] = [{} for _ in inventories]
     # spawned workers that end with this process, however it ends (flowmatch.milp.workers)
     with worker_pool(workers, _init_worker) as ex:
-        futures = {ex.submit(_solve_one, inv, inner): i for i, inv in enumerate(inventories)}
+        futures = {ex.submit(_solve_one, inv, inner, folders[i]): i for i, inv in enumerate(inventories)}
         try:
             for done, fut in enumerate(as_completed(futures), 1):
                 i = futures[fut]
@@ -214,9 +225,9 @@ def _crashed(inventory: Inventory, exc: Exception) -> dict[str, Any]:
     return {"status": "error", "message": f"crashed: {type(exc).__name__}: {exc}"}
 
 
-def _solve_guarded(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
+def _solve_guarded(inventory: Inventory, options: SolveOptions, folder: Path | None = None) -> dict[str, Any]:
     try:
-        return _solve_one(inventory, options)
+        return _solve_one(inventory, options, folder)
     except Exception as exc:  # a bug in one run: the others stand, the run says why
         return _crashed(inventory, exc)
 
@@ -248,6 +259,7 @@ def run_whatif(
     solver: str | None = None,
     options: SolveOptions | None = None,
     max_runs: int | None = MAX_RUNS,
+    runs_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Optimise the baseline and every scenario (or grid point) and compare them.
 
@@ -267,6 +279,11 @@ def run_whatif(
     max_runs : int or None
         Refuse (before anything is solved) when there are more runs than
         this; ``None`` for no limit. Default ``MAX_RUNS``.
+    runs_dir : path-like, optional
+        Write each solved run's plan folder to ``runs_dir/NAME/`` (named by
+        :func:`flowmatch.studies.changes.run_folder_names`), each sealed with its
+        own manifest; ``runs_dir`` must lie in an output folder being written
+        (``OUT/runs`` of the CLI's stage). The row's ``run_folder`` names it.
 
     Returns
     -------
@@ -274,6 +291,8 @@ def run_whatif(
         One row per run, baseline first: ``scenario``, ``file``, the value of
         each varied parameter, then the rest of ``COMPARISON_COLUMNS``. A run
         whose solve fails has ``status`` ``error`` and the reason in ``message``.
+        ``attrs["warnings"]`` lists the parameters a scenario sets that no
+        resource uses (:func:`flowmatch.studies.changes.unused_params`).
 
     Raises
     ------
@@ -291,8 +310,12 @@ def run_whatif(
     check_run_count(len(loaded), axes, max_runs)
     runs = scenario_runs(loaded, axes)
     inventories = [inventory, *(apply_scenario(inventory, r) for r in runs[1:])]
+    warnings = _unused_warnings(runs, inventories, [n for n, _ in axes])
+    folders: list[Path | None] | None = None
+    if runs_dir is not None:
+        folders = [Path(runs_dir) / n for n in run_folder_names([r.name for r in runs])]
     t0 = time.perf_counter()
-    solved = _solve_all(inventories, opts, jobs)
+    solved = _solve_all(inventories, opts, jobs) if folders is None else _solve_all(inventories, opts, jobs, folders)
     log.info("what-if: %d runs in %.1f s", len(runs), time.perf_counter() - t0)
     rows = []
     for run, inv, res in zip(runs, inventories, solved, strict=True):
@@ -300,8 +323,34 @@ def run_whatif(
         row.update({name: getattr(inv.params, name) for name, _ in axes})
         row.update(res)
         rows.append(row)
+    if folders is not None:  # a run whose worker died mid-write leaves no half plan folder
+        from flowmatch.plans.staging import remove_folder
+
+        for f, row in zip(folders, rows, strict=True):
+            if f is not None and f.exists() and not row.get("run_folder"):
+                remove_folder(f)
     cols = ["scenario", "file", *(n for n, _ in axes), *COMPARISON_COLUMNS[2:]]
-    return pd.DataFrame(rows).reindex(columns=cols)
+    table = pd.DataFrame(rows).reindex(columns=cols)
+    table["run_folder"] = [v if isinstance(v, str) else "" for v in table["run_folder"]]  # no plan: empty
+    table.attrs["warnings"] = warnings
+    return table
+
+
+def _unused_warnings(runs: Sequence[Scenario], inventories: Sequence[Inventory], axes: Sequence[str]) -> list[str]:
+    """One warning per parameter (per scenario file, or once for a ``--vary`` axis) that no resource uses."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for run, inv in zip(runs[1:], inventories[1:], strict=True):
+        for name in run.params:
+            key = (name, "--vary" if name in axes else run.source)
+            if key in seen:
+                continue
+            seen.add(key)
+            msg = unused_params(inv, [name], "" if name in axes else run.name)
+            for m in (f"--vary: {m}" if name in axes else m for m in msg):
+                log.info("%s", m)  # the CLI prints attrs["warnings"]
+                out.append(m)
+    return out
 
 
 def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
