@@ -49,6 +49,11 @@ class Params:
     fixed_cost_synergy: float = _p(20000.0, 0, None, "fixed yearly cost of one direct synergy (contract, handling)")
     byproduct_fixed_cost: float = _p(5000.0, 0, None, "fixed yearly cost of a synergy whose have is reclassified as a by-product")
     min_synergy_flow: float = _p(1.0, 0, None, "smallest flow per year worth a synergy, base units")
+    discount_rate: float = _p(0.08, 0, 1, "yearly discount rate turning a capital cost into a yearly one (capital recovery factor r(1+r)^n/((1+r)^n-1))")
+    capex_lifetime_years: float = _p(15.0, 1, 100, "years a capital cost serves where a resource gives no lifetime_years")
+    pipe_capex_km: float = _p(0.0, 0, None, "capital cost per km of a water pipe, annualised on top of pipe_cost_km (0: the yearly costs hold it)")
+    heat_link_capex_km: float = _p(0.0, 0, None, "capital cost per km of a heat link, annualised on top of heat_link_cost_km (0: the yearly costs hold it)")
+    link_lifetime_years: float = _p(25.0, 1, 100, "years a pipe or heat link's capital serves")
     max_suppliers_per_want: int = _p(0, 0, None, "cap on haves feeding one want (0: no cap)")
     # milk rounds
     vehicle_capacity_t: float = _p(10.0, 0.001, None, "payload of a milk-round vehicle per collection, t")

@@ -30,6 +30,12 @@ from flowmatch.plans.manifest import MANIFEST, read_verified
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.plans.staging import stage, wait_for_swap
 from flowmatch.plans.summary import SUMMARY_FORMAT, check_balance
+from flowmatch.plans.synergies import (
+    SYNERGY_COLUMNS,
+    SYNERGY_MONEY,
+    check_synergy_sums,
+    synergy_table,
+)
 
 if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
@@ -48,14 +54,17 @@ _TABLE_SPECS: dict[str, tuple[list[str], list[str]]] = {
                       ["quantity", "cost", "co2"]),
     "candidates.parquet": (CANDIDATE_COLUMNS, ["score", "s_type", "s_quality", "s_quantity",
                                                "s_distance", "s_frequency", "distance_km", "rank"]),
+    "synergies.csv": (SYNERGY_COLUMNS, ["quantity", *SYNERGY_MONEY, "co2_saved_t", "payback_years"]),
 }
-PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n != "candidates.parquet"))
-"""Files every plan folder holds (``candidates.parquet`` is optional)."""
+_OPTIONAL_FILES = ("candidates.parquet", "synergies.csv")
+PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n not in _OPTIONAL_FILES))
+"""Files every plan folder holds (``candidates.parquet`` is optional; ``synergies.csv`` is
+written with every plan given its inventory, and checked when present)."""
 COMPARISON_FILES = ("comparison.csv", "pareto.csv")
 """Optional files of a what-if grid or a Pareto front, reported as a comparison chart."""
 
 _SUMMARY_KEYS = ("status", "objective", "baseline", "by_category")
-_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2")}
+_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2"), ("synergies.csv", "payback_years")}
 _OPTIONAL_TEXT = {"sites.csv": ["name", "park", "sector"], "resources.csv": ["route"]}
 _FIX = "Write the plan again with `flowmatch optimise INVENTORY -o {path}`."
 
@@ -74,6 +83,8 @@ class PlanFolder:
         Id and text columns are strings (``""`` where empty), the others floats.
     comparison, pareto : pandas.DataFrame or None
         ``comparison.csv`` (what-if grid) and ``pareto.csv`` where present.
+    synergies : pandas.DataFrame or None
+        ``synergies.csv`` where present: what each synergy is worth.
     """
 
     path: Path
@@ -85,6 +96,7 @@ class PlanFolder:
     candidates: pd.DataFrame | None
     comparison: pd.DataFrame | None = None
     pareto: pd.DataFrame | None = None
+    synergies: pd.DataFrame | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -263,8 +275,12 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
         for k, v in summary[key].items():
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
                 raise PlanFolderError(f"{path / 'summary.json'}: {key}.{k} = {v!r} is not a finite number. {fix}")
+    syn = tables.get("synergies.csv")
+    if syn is not None:
+        for problem in check_synergy_sums(syn, summary):
+            raise PlanFolderError(f"{path / 'synergies.csv'}: {problem}. {fix}")
     return PlanFolder(path, summary, tables["flows.csv"], tables["routes.csv"], sites,
-                      tables["resources.csv"], tables.get("candidates.parquet"), comparison, pareto)
+                      tables["resources.csv"], tables.get("candidates.parquet"), comparison, pareto, syn)
 
 
 def _route_table(routes: pd.DataFrame) -> pd.DataFrame:
@@ -327,6 +343,8 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
             names.append(write_table(with_grades(inventory), d / "resources.csv").name)  # + heat grade
             if plan.candidates is not None:
                 names.append(write_table(plan.candidates, d / "candidates.parquet").name)
+            syn = plan.synergies if plan.synergies is not None else synergy_table(plan.flows, inventory)
+            names.append(write_table(syn.reindex(columns=SYNERGY_COLUMNS), d / "synergies.csv").name)
         names.append(write_json(plan.summary, d / "summary.json").name)
         st.seal()  # readable at once by a report written into the same stage
     return [out / n for n in names]

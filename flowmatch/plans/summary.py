@@ -20,7 +20,7 @@ from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
 __all__ = ["baseline", "by_category", "check_balance", "metrics_dict", "build_summary", "row_metrics",
-           "SUMMARY_FORMAT", "BALANCE_RTOL"]
+           "SUMMARY_FORMAT", "BALANCE_RTOL", "with_cash"]
 
 SUMMARY_FORMAT = 1
 #: Relative tolerance of the balance check (of the supply or demand, at least 1 base unit).
@@ -30,6 +30,19 @@ BALANCE_RTOL = 1e-6
 def metrics_dict(cost: float, co2_kg: float, landfill_t: float) -> dict[str, float]:
     """``{"cost", "co2_t", "landfill_t"}`` as ``summary.json`` writes them."""
     return summary_values({"cost": cost, "co2": co2_kg, "landfill": landfill_t})
+
+
+def with_cash(values: dict[str, float], carbon_price: float) -> dict[str, float]:
+    """``values`` plus ``cash`` and ``carbon_cost`` (``cost`` = cash + carbon at ``carbon_price``).
+
+    ``carbon_cost`` is ``co2_t * carbon_price``; ``cash`` the rest of ``cost``:
+    what the park pays (disposal, virgin input, transport, fixed and capital).
+    """
+    out = dict(values)
+    if "cost" in out and "co2_t" in out:
+        out["carbon_cost"] = float(out["co2_t"]) * carbon_price
+        out["cash"] = float(out["cost"]) - out["carbon_cost"]
+    return out
 
 
 def baseline(inventory: Inventory) -> dict[str, float]:
@@ -136,8 +149,8 @@ def build_summary(*, status: str, gap: float, metrics: dict[str, float], invento
     out: dict[str, Any] = {
         "status": status,
         "gap": _finite_or_none(gap),
-        "objective": summary_values(metrics),
-        "baseline": baseline(inventory),
+        "objective": with_cash(summary_values(metrics), inventory.params.carbon_price),
+        "baseline": with_cash(baseline(inventory), inventory.params.carbon_price),
         "by_category": by_category(flows, inventory),
         "format": SUMMARY_FORMAT,
         "flowmatch_version": __version__,
