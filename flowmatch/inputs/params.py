@@ -3,7 +3,9 @@
 An inventory may hold a ``params.toml`` with any of these keys (flat, or grouped
 in TOML tables whose keys are the same names). A scenario file overrides them.
 Defaults are for a Chinese eco-industrial park, in CNY; every value is per year
-and per base unit (t, m3, MWh) unless it says otherwise. ``PARAM_DOCS`` is the
+and per base unit (t, m3, MWh) unless it says otherwise. With another
+``currency``, the money defaults not set are converted
+(:mod:`flowmatch.inputs.currency`). ``PARAM_DOCS`` is the
 table the README is written from.
 """
 
@@ -120,6 +122,10 @@ PARAM_ABSURD = 1e15
 PARAM_DOCS = {
     f.name: (f.default, f.metadata.get("doc", "")) for f in dataclasses.fields(Params)
 }
+from flowmatch.inputs.currency import DEFAULTS_CURRENCY, MONEY_PARAMS  # noqa: E402 - after Params
+
+for _k in MONEY_PARAMS:  # every money parameter says its currency
+    PARAM_DOCS[_k] = (PARAM_DOCS[_k][0], f"{PARAM_DOCS[_k][1]} ({DEFAULTS_CURRENCY}; converted to `currency`)")
 _FIELDS = {f.name: f for f in dataclasses.fields(Params)}
 
 
@@ -139,7 +145,11 @@ def check_param_values(values: dict[str, Any]) -> tuple[dict[str, Any], list[tup
     problems : list of (key, message, fix)
         One entry per unknown key or bad value.
     """
-    problems: list[tuple[str, str, str]] = []
+    from flowmatch.inputs.currency import (
+        convert_defaults,  # money defaults in the inventory's currency
+    )
+
+    values, problems = convert_defaults(values)
     clean: dict[str, Any] = {}
     for key, val in values.items():
         f = _FIELDS.get(key)
@@ -224,7 +234,11 @@ def read_params_toml(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     """
     data = read_toml(Path(path))
     repeated: list[str] = []
-    return _flatten(data, repeated=repeated), repeated
+    rates = data.pop("exchange_rates", None)  # a table of its own, kept whole (inputs/currency.py)
+    flat = _flatten(data, repeated=repeated)
+    if rates is not None:
+        flat["exchange_rates"] = rates
+    return flat, repeated
 
 
 def load_params(path: str | Path | None = None, **overrides: Any) -> Params:
