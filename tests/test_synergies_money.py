@@ -167,3 +167,21 @@ def test_read_back_refuses_synergies_that_do_not_add_up(mini, tmp_path):
 def test_text_summary_shows_cash_and_carbon(mini):
     text = optimise(mini).text_summary()
     assert "cash CNY" in text and "carbon CNY" in text
+
+
+def test_disposal_priced_otherwise_goes_to_that_haves_synergies(mini):
+    from flowmatch.plans.synergies import synergy_table
+
+    plan = optimise(mini)
+    flows = plan.flows.copy()
+    disp = (flows["have_id"] == "H1") & (flows["want_id"] == "DISPOSAL")
+    assert disp.sum() == 1
+    flows.loc[disp, "cost"] += 1000.0  # as if another cooler or price had served it
+    flows.loc[disp, "co2_kg"] += 500.0
+    before = synergy_table(plan.flows, mini).set_index("have_id")
+    after = synergy_table(flows, mini).set_index("have_id")
+    carbon = 500.0 / 1000 * mini.params.carbon_price
+    assert after.loc["H1", "avoided_disposal"] == pytest.approx(before.loc["H1", "avoided_disposal"] - (1000 - carbon))
+    assert after.loc["H1", "co2_saved_t"] == pytest.approx(before.loc["H1", "co2_saved_t"] - 0.5)
+    assert after.loc["H2", "net_total"] == pytest.approx(before.loc["H2", "net_total"])
+    assert after["net_total"].sum() == pytest.approx(before["net_total"].sum() - 1000.0)

@@ -97,7 +97,8 @@ def convert_defaults(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple
         return values, problems
     rate, source = got
     for k in unset:
-        values[k] = PARAM_DOCS[k][0] * rate
+        default: Any = PARAM_DOCS[k][0]
+        values[k] = float(default) * rate
     log.warning("converted %d money defaults from %s to %s at %.6g %s per %s (%s): %s", len(unset),
                 DEFAULTS_CURRENCY, cur, rate, cur, DEFAULTS_CURRENCY, source, ", ".join(unset))
     return values, problems

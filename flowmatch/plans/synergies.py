@@ -37,8 +37,9 @@ The attribution is exact: the plan's disposal and virgin rows are priced as
 the baseline prices them, so ``sum(net_total)`` is baseline cost minus plan
 cost and ``sum(co2_saved_t)`` baseline CO2 minus plan CO2. Where a disposal
 or virgin row is priced otherwise (heat rejected through another stream's
-cooler, say) the difference is given to the synergies of that have (or want)
-in proportion to quantity, or to every synergy when it has none.
+cooler, say) the difference goes into ``avoided_disposal`` (or
+``avoided_virgin``) and ``co2_saved_t`` of the synergies of that have (or
+want) in proportion to quantity, or of every synergy when it has none.
 """
 
 from __future__ import annotations
@@ -122,9 +123,9 @@ def synergy_table(flows: pd.DataFrame, inventory: Inventory) -> pd.DataFrame:
     operating = np.where(mode == "regenerated", q * p.regeneration_cost_m3, 0.0)
     heat = (mode == "cascade") & (cat == "energy")
     operating = operating + np.where(heat, q * _opportunity(inventory, hid), 0.0)
-    capex, capex_ann = have_capex(inventory, hid)
-    capex_ann = np.where((mode == "direct") & (cat == "material"), capex_ann, 0.0)
-    capex = np.where((mode == "direct") & (cat == "material"), capex, 0.0)
+    capex, capex_ann = have_capex(inventory, hid)  # charged on direct synergies (milp/synergies.py)
+    capex_ann = np.where(mode == "direct", capex_ann, 0.0)
+    capex = np.where(mode == "direct", capex, 0.0)
     # a pipe's or heat link's share of its yearly cost: the part that is annualised capital
     piped = ~milk & np.isin(cat, ["water", "energy"])
     if piped.any():
@@ -132,18 +133,19 @@ def synergy_table(flows: pd.DataFrame, inventory: Inventory) -> pd.DataFrame:
         link_cap = link_capex_annual(cat[piped], km[piped], p)
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(link_year > 0, link_cap / link_year, 0.0)
-        share = (cash_cost - transport - operating)[piped] * frac
-        capex_ann = capex_ann.copy()
-        capex_ann[piped] = share
+        share = (cash_cost - transport - operating - capex_ann)[piped] * frac
         crf = float(capital_recovery_factor(p.discount_rate, p.link_lifetime_years))
+        capex_ann = capex_ann.copy()
+        capex_ann[piped] += share
         capex = capex.copy()
-        capex[piped] = share / crf
+        capex[piped] += share / crf
     fixed = np.where(milk, 0.0, cash_cost - transport - operating - capex_ann)
     fixed = np.where(np.abs(fixed) < 1e-9 * np.maximum(np.abs(cash_cost), 1.0), 0.0, fixed)
     # disposal and virgin rows priced otherwise than the baseline: to their synergies by quantity
-    extra_cash, extra_kg = np.zeros(len(syn)), np.zeros(len(syn))
-    for mask, col, unit_cash, unit_co2, ids in ((is_disp, "have_id", d_cash, d_co2, hid),
-                                                (is_virg, "want_id", v_cash, v_co2, wid)):
+    extra_cash = {"disp": np.zeros(len(syn)), "virg": np.zeros(len(syn))}
+    extra_kg = np.zeros(len(syn))
+    for kind, mask, col, unit_cash, unit_co2, ids in (("disp", is_disp, "have_id", d_cash, d_co2, hid),
+                                                      ("virg", is_virg, "want_id", v_cash, v_co2, wid)):
         rows = f[mask]
         if not len(rows):
             continue
@@ -155,15 +157,21 @@ def synergy_table(flows: pd.DataFrame, inventory: Inventory) -> pd.DataFrame:
                                                                      - carbon_cost(rco2, p))
         off = (np.abs(diff_cash) > 1e-9 * np.maximum(np.abs(rows["cost"].to_numpy(float)), 1.0)) | (
             np.abs(diff_kg) > 1e-9 * np.maximum(np.abs(rco2), 1.0))
-        for rid, dcash, dkg in zip(r_ids[off], diff_cash[off], diff_kg[off], strict=True):
-            mine = ids == rid
-            if not mine.any():
-                mine = np.ones(len(syn), bool)
-            share = q * mine
-            share = share / share.sum() if share.sum() > 0 else mine / mine.sum()
-            extra_cash += share * dcash
-            extra_kg += share * dkg
-    avoided_d = avoided_d + extra_cash
+        if not off.any():
+            continue
+        resid = pd.DataFrame({"id": r_ids[off], "cash": diff_cash[off], "kg": diff_kg[off]}).groupby("id").sum()
+        q_by_id = pd.Series(q, index=ids).groupby(level=0).sum()
+        mine = resid.index.isin(q_by_id.index[q_by_id > 0])
+        got = resid[mine]
+        per = got.div(q_by_id.reindex(got.index), axis=0)  # per unit of that id's synergies
+        extra_cash[kind] += q * per["cash"].reindex(ids).fillna(0.0).to_numpy(float)
+        extra_kg += q * per["kg"].reindex(ids).fillna(0.0).to_numpy(float)
+        lone = resid[~mine].sum()  # ids with no synergy: spread over every synergy by quantity
+        w = q / q.sum() if q.sum() > 0 else np.full(len(q), 1.0 / len(q))
+        extra_cash[kind] += w * float(lone["cash"])
+        extra_kg += w * float(lone["kg"])
+    avoided_d = avoided_d + extra_cash["disp"]
+    avoided_v = avoided_v + extra_cash["virg"]
     saved_kg = saved_kg + extra_kg
     carbon_value = carbon_cost(saved_kg, p)
     net_cash = avoided_d + avoided_v - transport - operating - fixed - capex_ann
