@@ -46,7 +46,10 @@ def with_cash(values: dict[str, float], carbon_price: float) -> dict[str, float]
 
 
 def baseline(inventory: Inventory) -> dict[str, float]:
-    """Cost (carbon included), CO2 (t) and landfill (t) of today: all disposed, all virgin."""
+    """Cost (carbon included; ``cash`` and ``carbon_cost`` apart), CO2 (t) and landfill (t) of today.
+
+    Today: every have disposed of, every want served virgin.
+    """
     p = inventory.params
     hv, wt = inventory.haves, inventory.wants
     s, dm = hv["quantity"].to_numpy(float), wt["quantity"].to_numpy(float)
@@ -54,7 +57,7 @@ def baseline(inventory: Inventory) -> dict[str, float]:
     vc, vco2 = virgin_terms(wt, p)
     co2 = float(s @ dco2 + dm @ vco2)
     cost = float(s @ dc + dm @ vc) + carbon_cost(co2, p)
-    return metrics_dict(cost, co2, float(s @ land))
+    return with_cash(metrics_dict(cost, co2, float(s @ land)), p.carbon_price)
 
 
 def _flow_category(flows: pd.DataFrame, inventory: Inventory) -> pd.Series:
@@ -150,7 +153,7 @@ def build_summary(*, status: str, gap: float, metrics: dict[str, float], invento
         "status": status,
         "gap": _finite_or_none(gap),
         "objective": with_cash(summary_values(metrics), inventory.params.carbon_price),
-        "baseline": with_cash(baseline(inventory), inventory.params.carbon_price),
+        "baseline": baseline(inventory),
         "by_category": by_category(flows, inventory),
         "format": SUMMARY_FORMAT,
         "flowmatch_version": __version__,
