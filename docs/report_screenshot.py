@@ -2,6 +2,7 @@
 
     flowmatch optimise datasets/guigang -o out/guigang --report
     python docs/report_screenshot.py out/guigang/report.html docs/report.png
+    python docs/report_screenshot.py out/guigang/report.html docs/report-map.png --section map
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the test extra (selenium).
 """
@@ -24,6 +25,7 @@ def main() -> None:
     ap.add_argument("png", type=Path)
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=2300, help="pixels of the page to keep, from the top")
+    ap.add_argument("--section", default=None, help="only this section of the page (its id: worth, map...)")
     args = ap.parse_args()
     opts = Options()
     opts.binary_location = shutil.which("chromium") or shutil.which("chromium-browser") or ""
@@ -34,7 +36,12 @@ def main() -> None:
     try:
         driver.get(args.html.resolve().as_uri())
         time.sleep(1.0)  # let plotly finish its transitions
-        driver.save_screenshot(str(args.png))
+        if args.section:
+            from selenium.webdriver.common.by import By
+
+            driver.find_element(By.ID, args.section).screenshot(str(args.png))
+        else:
+            driver.save_screenshot(str(args.png))
     finally:
         driver.quit()
 

@@ -145,16 +145,20 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.inputs.inventory import read_inventory
     from flowmatch.plans.staging import stage
-    from flowmatch.studies.whatif import run_whatif, write_comparison
+    from flowmatch.studies.whatif import MAX_RUNS, failures_text, run_whatif, write_comparison
 
     options = _solve_options(args)
     with stage(args.output, "comparison") as st:
         inv = read_inventory(args.inventory)
-        table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options)
+        table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options,
+                           max_runs=None if args.yes else MAX_RUNS)
         paths = [args.output / p.name for p in write_comparison(table, st.path)]
     print(table.to_string(index=False))
     print(f"wrote {', '.join(str(p) for p in paths)}")
-    return 0
+    failed = failures_text(table)  # exit 1 when any run failed, after writing what succeeded
+    if failed:
+        print(f"flowmatch whatif: {failed}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
@@ -168,7 +172,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from flowmatch.report.page import write_report
 
-    print(f"report: {write_report(args.plan, lang=args.lang)}")
+    print(f"report: {write_report(args.plan, lang=args.lang, title=args.title)}")
     return 0
 
 
@@ -279,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a parameter grid axis; repeat for a grid")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--yes", action="store_true", help="run a grid of over 100 runs (refused without it)")
     p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
     p.set_defaults(func=cmd_whatif)
@@ -290,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write report.html and plan.xlsx for a plan folder")
     p.add_argument("plan", type=Path)
     _add_lang_arg(p)
+    p.add_argument("--title", default=None, help="the report's title (default: the park's name)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("gaps", help="haves with no good candidate, and whom to recruit")

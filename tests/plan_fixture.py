@@ -231,3 +231,44 @@ def seal(folder: str | Path, kind: str = "plan") -> Path:
     folder = Path(folder)
     write_manifest(folder, kind, RunInfo(command=["tests/plan_fixture.py"]))
     return folder
+
+
+#: The carbon price (per t CO2e) of the cash / carbon split :func:`add_synergies` writes.
+CARBON_PRICE = 60.0
+
+
+def add_synergies(folder: str | Path) -> pd.DataFrame:
+    """Write ``synergies.csv`` and the summary's cash / carbon split as flowmatch does, consistent with the plan.
+
+    One row per reuse flow (direct, milk round, cascade); the carbon value is at ``CARBON_PRICE``. Seals the folder.
+    """
+    folder = Path(folder)
+    flows = pd.read_csv(folder / "flows.csv", dtype={"have_id": str, "want_id": str}, keep_default_na=False)
+    res = pd.read_csv(folder / "resources.csv", dtype={"resource_id": str}, keep_default_na=False)
+    res = res.set_index("resource_id")
+    f = flows[flows["mode"].isin(["direct", "milk_round", "cascade"])].reset_index(drop=True)
+    q = f["quantity"].to_numpy(float)
+    price = res["cost"].astype(float)
+    co2 = res["co2"].astype(float)
+    avoided_d = q * price.reindex(f["have_id"]).to_numpy()
+    avoided_v = q * price.reindex(f["want_id"]).to_numpy()
+    fixed = np.where(f["mode"] == "direct", 20000.0, 0.0)
+    capex = np.where(f["mode"] == "cascade", 1500.0, 0.0)
+    avoided_t = (q * (co2.reindex(f["have_id"]).to_numpy() + co2.reindex(f["want_id"]).to_numpy())
+                 - f["co2_kg"].to_numpy(float)) / 1000
+    carbon = avoided_t * CARBON_PRICE
+    net_cash = avoided_d + avoided_v - f["cost"].to_numpy(float) - fixed - capex
+    syn = pd.DataFrame({
+        "synergy_id": [f"SYN{i + 1:03d}" for i in range(len(f))], "have_id": f["have_id"], "want_id": f["want_id"],
+        "mode": f["mode"], "quantity": q, "unit": f["unit"], "avoided_disposal": avoided_d,
+        "avoided_virgin": avoided_v, "transport": f["cost"].to_numpy(float), "fixed": fixed, "capex_annual": capex,
+        "carbon_value": carbon, "net_cash": net_cash, "net_total": net_cash + carbon})
+    syn.to_csv(folder / "synergies.csv", index=False)
+    s = json.loads((folder / "summary.json").read_text())
+    for key in ("objective", "baseline"):
+        carbon_cost = s[key]["co2_t"] * CARBON_PRICE
+        s[key]["carbon_cost"] = carbon_cost
+        s[key]["cash"] = s[key]["cost"] - carbon_cost
+    (folder / "summary.json").write_text(json.dumps(s, indent=2))
+    seal(folder)
+    return syn

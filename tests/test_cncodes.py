@@ -20,6 +20,15 @@ from flowmatch.matching.frozen import type_score_matrix
 CJK = re.compile(r"[\u3400-\u9fff]")
 #: HW41-HW44 were folded into other categories in 2016 and are not in the 2021 list
 HW_CATEGORIES = [f"HW{n:02d}" for n in range(1, 51) if not 41 <= n <= 44]
+#: 8-digit codes per category in the 2021 list's annex table (国家危险废物名录（2021年版）附表); 467 in all
+HW_CODES_PER_CATEGORY = {
+    "HW01": 5, "HW02": 20, "HW03": 1, "HW04": 13, "HW05": 7, "HW06": 6, "HW07": 6, "HW08": 32, "HW09": 3,
+    "HW10": 4, "HW11": 85, "HW12": 20, "HW13": 8, "HW14": 1, "HW15": 4, "HW16": 8, "HW17": 21, "HW18": 4,
+    "HW19": 1, "HW20": 1, "HW21": 13, "HW22": 4, "HW23": 4, "HW24": 1, "HW25": 1, "HW26": 1, "HW27": 2,
+    "HW28": 1, "HW29": 22, "HW30": 1, "HW31": 6, "HW32": 1, "HW33": 5, "HW34": 19, "HW35": 12, "HW36": 9,
+    "HW37": 4, "HW38": 7, "HW39": 2, "HW40": 1, "HW45": 8, "HW46": 3, "HW47": 2, "HW48": 33, "HW49": 11,
+    "HW50": 44,
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +54,33 @@ def test_every_category_of_the_2021_list(hw):
 
 def test_eight_digit_codes_are_well_formed_and_in_their_category(hw):
     codes = hw[hw["industry"] != ""]
-    assert len(codes) >= 200
+    assert len(codes) == 467
     assert codes["code"].is_unique
     assert codes["code"].str.fullmatch(r"\d{3}-\d{3}-\d{2}").all()
     assert (codes["code"].str[-2:] == codes["category"].str[2:]).all()
     assert (codes["code"].str[:3] == codes["industry"]).all()
     assert codes["category"].isin(HW_CATEGORIES).all()
     assert (codes["industry_zh"] != "").all() and (codes["industry_en"] != "").all()
+
+
+def test_codes_are_unique_and_end_in_their_category_number(hw):
+    codes = hw.loc[hw["industry"] != "", ["code", "category"]]
+    assert not codes["code"].duplicated().any()
+    assert (codes["code"].str[-2:] == codes["category"].str[-2:]).all()
+    # 336-100 is in the list twice, as a surface-treatment waste and as a chromium waste
+    assert {"cnhw:336-100-17", "cnhw:336-100-21"} <= set(hw["type"])
+
+
+def test_every_code_of_the_2021_list_and_no_other(hw):
+    assert sum(HW_CODES_PER_CATEGORY.values()) == 467
+    counts = hw[hw["industry"] != ""].groupby("category").size().to_dict()
+    assert counts == HW_CODES_PER_CATEGORY
+    # codes of the 2016 list that the 2021 list dropped or renumbered are not in the table
+    assert not {"900-001-01", "221-001-12", "900-018-15", "900-036-45", "314-001-34"} & set(hw["code"])
+    by_code = hw.set_index("code")
+    assert by_code.loc["313-001-34", "industry_zh"] == "钢压延加工"  # steel pickling liquor: 313 in 2021
+    assert by_code.loc["264-013-34", "label_zh"].startswith("硫酸法生产钛白粉")
+    assert by_code.loc["900-308-34", "label_zh"] == "使用酸进行催化（化学镀）产生的废酸液"
 
 
 def test_hazard_characteristics_are_the_lists_five(hw):

@@ -106,7 +106,9 @@ def _apply(tabs: dict[str, pd.DataFrame], m: tuple) -> None:
         pos = m[2] % ncol
         s = df.iloc[:, pos]
         conv = {
-            "int": lambda: pd.to_numeric(s, errors="coerce").round().astype("Int64"),
+            # beyond int64 a number has no integer column to live in: it becomes a missing cell
+            "int": lambda: (lambda v: v.where(v.abs() < 2.0**62).astype("Int64"))(
+                pd.to_numeric(s, errors="coerce").round()),
             "float": lambda: pd.to_numeric(s, errors="coerce"),
             "bool": lambda: pd.Series([bool(i % 2) for i in range(len(s))], index=s.index),
             "datetime": lambda: pd.Series(pd.Timestamp("2024-01-01"), index=s.index),

@@ -284,7 +284,9 @@ def test_components_solve_apart_as_together(tmp_path, monkeypatch, caplog):
 
 
 def test_time_limit_gives_best_plan_and_gap():
-    inv, cands = random_case(40, 40, 0.5, 3, fixed_cost_synergy=3000.0)
+    # 60 x 60: on the scaled model (milp/scaling.py) HiGHS closed the 40 x 40 case's gap within
+    # 0.5 s in about half the runs; this one stays open at about 3%
+    inv, cands = random_case(60, 60, 0.5, 3, fixed_cost_synergy=3000.0)
     plan = optimise(inv, candidates=cands, time_limit=0.5, gap=0.0)
     assert plan.status == "time_limit" and plan.summary["status"] == "time_limit"
     assert plan.gap > 0 and plan.summary["gap"] == pytest.approx(plan.gap)

@@ -68,10 +68,10 @@ def test_report_is_one_self_contained_file(plan_dir):
     # nothing is fetched: no external script, stylesheet, image or frame
     assert not re.search(r"<(script|img|iframe)[^>]*\ssrc=", html, re.I)
     assert not re.search(r"<link[^>]*href=", html, re.I)
-    # plotly.js itself is in the page, once; the page draws 3 Sankeys and the map
+    # plotly.js itself is in the page, once; the page draws 3 Sankeys, the synergies' worth and the map
     assert len(re.findall(r"plotly\.js v\d", html)) == 1 and len(html) > 3_000_000
-    assert html.count("Plotly.newPlot(") == 4
-    for fid in ("fig-sankey-material", "fig-sankey-water", "fig-sankey-energy", "fig-map"):
+    assert html.count("Plotly.newPlot(") == 5
+    for fid in ("fig-sankey-material", "fig-sankey-water", "fig-sankey-energy", "fig-map", "fig-worth"):
         assert f'<div id="{fid}"' in html
     for tid in ("t-synergies", "t-cascades", "t-routes", "t-gaps"):
         assert f'id="{tid}"' in html
@@ -148,7 +148,8 @@ def test_sankey_folds_small_types_and_says_so(plan_dir):
 def test_map_draws_every_site_and_link_of_a_small_plan(plan_dir):
     pf = read_plan_folder(plan_dir)
     fig, notes = site_map(pf)
-    assert notes == []
+    # nothing aggregated (a second park far from the main one is only pointed to: test_report_worth.py)
+    assert [n for n in notes if "beyond the map" not in n] == []
     markers = [t for t in fig.data if t.mode == "markers" and t.x is not None and t.hoverinfo == "text"
                and t.legendgroup and t.legendgroup.startswith("park-")]
     assert sum(len(t.x) for t in markers) == len(pf.sites)
@@ -168,12 +169,15 @@ def test_map_first_view_leaves_out_a_distant_site_and_says_so(plan_dir, tmp_path
     d = _copy(plan_dir, tmp_path)
     sites = pd.read_csv(d / "sites.csv", dtype={"site_id": str}, keep_default_na=False)
     far = sites.index[-1]
+    sites["lat"] = 29.0 + 0.01 * (sites.index % 4)  # one park, and one site 2,700 km away
+    sites["lon"] = 106.0 + 0.01 * (sites.index // 4)
     sites.loc[far, ["lat", "lon"]] = [45.0, 130.0]
     sites.to_csv(d / "sites.csv", index=False)
     seal(d)
     fig, notes = site_map(read_plan_folder(d))
-    assert notes == ["1 distant site(s) lie outside the first view, which shows where most sites are: "
-                     "double-click the map twice (or use the zoom-out button) to see every site."]
+    assert len(notes) == 1 and re.fullmatch(
+        r"1 site beyond the map: 1 to the NE \(2,\d{3} km\)\. The arrows at the map's edge point towards "
+        r"them; double-click the map twice to see every site\.", notes[0]), notes
     x0, x1 = fig.layout.xaxis.range
     y0, y1 = fig.layout.yaxis.range
     near = sites.drop(index=far)

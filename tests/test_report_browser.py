@@ -172,3 +172,34 @@ def test_report_of_a_bundled_dataset(browser, tmp_path, datasets_dir):
     s = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     shown = browser.execute_script("return document.querySelector('.kpi[data-key=n_synergies] .value').innerText")
     assert int(shown.replace(",", "")) == s["n_synergies"]
+
+
+def test_park_managers_report_draws_worth_chart_money_lines_and_far_site_arrows(browser, plan_folder):
+    """synergies.csv's bars, the cash and carbon lines and the arrows towards far sites, as drawn."""
+    import pandas as pd
+    from plan_fixture import add_synergies, seal
+
+    from flowmatch.report.page import write_report
+
+    d = plan_folder("browser-worth", hostile=True, seed=12)
+    sites = pd.read_csv(d / "sites.csv", dtype={"site_id": str}, keep_default_na=False)
+    sites["lon"] = 118.5 + 0.01 * (sites.index % 4)
+    sites["lat"] = 39.0 + 0.01 * (sites.index // 4)
+    sites.loc[sites.index[-2:], ["lon", "lat"]] = [[119.6, 40.0], [119.7, 40.1]]  # about 140 km NE
+    sites.to_csv(d / "sites.csv", index=False)
+    seal(d)
+    syn = add_synergies(d)
+    write_report(d)
+    _open(browser, d / "report.html")
+    assert _severe(browser) == []
+    bars = _boxes(browser, "#fig-worth .bars path")
+    assert len(bars) == 2 * min(len(syn), 40)  # a cash and a carbon bar per synergy
+    assert sum(1 for w, h in bars if w > 0 and h > 0) >= min(len(syn), 40)
+    lines = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.money')).map(p => [p.dataset.key, p.innerText])")
+    assert [k for k, _ in lines] == ["cash_saved", "carbon_value"]
+    assert "cash saved" in lines[0][1] and "carbon value at the carbon price" in lines[1][1]
+    arrows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#fig-map .annotation-text')).map(t => t.textContent)")
+    assert arrows == ["2 NE"]
+    assert "2 sites beyond the map: 2 to the NE" in browser.find_element(By.ID, "map").text

@@ -11,5 +11,8 @@ labels of built-in types), ``type_synonyms.csv`` (common names that
 ``flowmatch suggest`` searches), ``water_classes.csv``
 and ``water_limits.csv`` (which water type may feed which, and a water sink
 type's default limits, each row citing its standard), and ``report.css``
-/ ``report.js`` (the report page's own style and script).
+/ ``report.js`` (the report page's own style and script), and ``basemap.geojson``
+(the report map's offline base layer: Natural Earth 1:50m country outlines and
+the states and provinces it has at that scale, public domain; made by
+``docs/make_basemap.py``).
 """

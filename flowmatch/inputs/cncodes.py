@@ -5,7 +5,7 @@ Two data tables in ``flowmatch/data`` (see ``docs/codes.md`` for their sources):
 
 * ``cn_hazardous_waste.csv``: the categories ``HW01`` .. ``HW50`` of the
   National Hazardous Waste List (国家危险废物名录, 2021 edition, MEE Order
-  No. 15) and the 8-digit codes entered so far (``900-249-08``), each with its
+  No. 15) and all 467 of its 8-digit codes (``900-249-08``), each with its
   industry source, a Chinese and an English label, the hazard characteristics
   (T toxicity, C corrosivity, I ignitability, R reactivity, In infectivity) and
   the List of Wastes (EWC) code it maps to;

@@ -19,7 +19,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.inputs.cncodes import cn_labels_zh
 from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
 
-__all__ = ["LANGS", "LanguageError", "labels_zh", "type_label", "check_lang"]
+__all__ = ["LANGS", "LanguageError", "labels_zh", "type_label", "check_lang", "with_type_labels"]
 
 #: Languages a label can be asked in.
 LANGS = ("en", "zh")
@@ -77,3 +77,16 @@ def type_label(type_code: str, lang: str = "en", taxonomy: Taxonomy | None = Non
         label = tax.table.at[type_code, "label"]
         return "" if pd.isna(label) else str(label)
     return ""
+
+
+def with_type_labels(resources: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """``resources`` with a ``type_label`` column: each type's English label in ``taxonomy`` (the
+    built-in types merged with the user's ``types`` table), ``""`` for a type it does not know.
+
+    The plan folder's ``resources.csv`` carries it, so a report shows the user's own labels.
+    """
+    types = resources["type"].astype(str)
+    table = taxonomy.table
+    labels = {t: ("" if t not in taxonomy or pd.isna(table.at[t, "label"]) else str(table.at[t, "label"]))
+              for t in types.unique()}
+    return resources.assign(type_label=types.map(labels).to_numpy())

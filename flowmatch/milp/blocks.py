@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context, parent_process
+from multiprocessing import parent_process
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +32,7 @@ from flowmatch.milp.builder import LinearModel
 from flowmatch.milp.options import MIN_SOLVE_S, SolveBudget, SolveOptions
 from flowmatch.milp.solution import SolveResult
 from flowmatch.milp.solvers import solve
+from flowmatch.milp.workers import worker_pool
 
 __all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "BUNDLE_MAX_INT", "BUNDLE_VARS",
            "POOL_MIN_INT", "POOL_MIN_LEFT_S"]
@@ -134,7 +135,7 @@ def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shar
                    results: list[SolveResult | None], weights: dict[str, float],
                    starts: list[np.ndarray | None], options: SolveOptions) -> None:
     """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget."""
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:  # workers end with this process, however it ends
         queue = list(order)
         running: dict[Future[SolveResult], int] = {}
         while queue or running:

@@ -21,6 +21,7 @@ import numpy as np
 from flowmatch.errors import SolverError
 from flowmatch.files import atomic_write
 from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.scaling import largest_numbers
 from flowmatch.milp.solution import SolveResult, clean_solution, file_names, solve_result
 
 __all__ = ["new_highs", "pass_highs", "solve_highs", "write_highs"]
@@ -113,7 +114,10 @@ def new_highs(time_limit: float | None = None, gap: float | None = None, threads
 def pass_highs(h, model: LinearModel, c: np.ndarray, k: float, names: bool = False) -> None:
     """Hand ``model`` with objective ``c @ x + k`` to the ``highspy.Highs`` ``h``."""
     if h.passModel(_highs_lp(model, c, k, names)) not in _highs_ok():
-        raise SolverError("HiGHS rejected the model (see the log with -v).")
+        value, what, where = largest_numbers(model, c)[0] if model.n_vars else (0.0, "", "")
+        raise SolverError(f"HiGHS rejected the model; its largest number is a {what} of {value:.4g} "
+                          f"({where}). Fix: check the quantity, unit and prices of the resources named "
+                          "there (see the log with -v).")
 
 
 def solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, threads) -> SolveResult:

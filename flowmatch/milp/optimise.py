@@ -30,6 +30,7 @@ from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
+from flowmatch.milp.scaling import check_magnitudes
 from flowmatch.milp.solution import relative_gap
 from flowmatch.milp.solvers import write_model
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
@@ -196,6 +197,7 @@ def optimise(
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
              int(model.integrality.sum()), model.n_rows, model.A.nnz)
+    check_magnitudes(model, about=_resource_about(inventory))  # beyond any real number: named, not solved
     bad_rows = _empty_rows_problem(model)
     if bad_rows:
         raise ModelError(f"the model is infeasible: constraints with nothing in them cannot hold: {bad_rows}")
@@ -240,7 +242,7 @@ def optimise(
                             flows=flows, routes=routes, objective=opts.objective, weights=w,
                             solver=results[0].solver if results else opts.solver, bound=bound,
                             n_components=n_comp, timings=timings,
-                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget)})
+                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget, flows)})
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,
@@ -248,13 +250,32 @@ def optimise(
 
 
 def _rules_extra(parts: list[ModelPart], x: np.ndarray, model: LinearModel, weights: dict[str, float],
-                 budget) -> dict:
+                 budget, flows: pd.DataFrame) -> dict:
     """The ``rules`` section of the summary (:func:`flowmatch.milp.rules.rules_report`), when there are rules."""
     from flowmatch.milp.rules import RulesPart, rule_marginals, rules_report
 
     if not any(isinstance(p, RulesPart) for p in parts):
         return {}
-    return {"rules": rules_report(parts, x, rule_marginals(model, x, weights, budget.share(0.5)))}
+    rules = rules_report(parts, x, rule_marginals(model, x, weights, budget.share(0.5)), flows)
+    for r in rules:
+        if not r["held"]:
+            log.warning("rule %s (%s %s -> %s) is not held by the plan's rows: %.6g %s flow between its "
+                        "resources (%s)", r["rule_id"], r["action"], r["have"], r["want"], r["flow_in_plan"],
+                        r["unit"] or "", r["note"] or "see the rules section of summary.json")
+    return {"rules": rules}
+
+
+def _resource_about(inventory: Inventory):
+    """``id`` -> ``"H2 (quantity 3e+17 t)"`` for resources of ``inventory`` (other ids as they are)."""
+    res = inventory.resources.set_index("resource_id")
+
+    def about(rid: str) -> str:
+        if rid not in res.index:
+            return rid
+        unit = res.at[rid, "unit"] if "unit" in res.columns else ""
+        return f"{rid} (quantity {float(res.at[rid, 'quantity']):.4g} {unit})".replace(" )", ")")
+
+    return about
 
 
 def _is_feasible(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> bool:

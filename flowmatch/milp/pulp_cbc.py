@@ -24,6 +24,7 @@ from flowmatch.errors import SolverError
 from flowmatch.files import atomic_write
 from flowmatch.milp.builder import LinearModel
 from flowmatch.milp.solution import SolveResult, clean_solution, file_names, solve_result
+from flowmatch.milp.workers import children_die_with_this_process
 
 __all__ = ["build_pulp", "solve_pulp", "write_pulp"]
 
@@ -133,7 +134,8 @@ def solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write
     try:
         cmd = _pulp_solver(solver, time_limit, gap, warm_start is not None and is_mip, threads, log_path)
         try:
-            prob.solve(cmd)
+            with children_die_with_this_process(type(cmd).__module__):  # CBC ends with the run
+                prob.solve(cmd)
         except pulp.PulpSolverError as exc:
             raise SolverError(f"{solver} failed: {exc}") from None
         log_text = Path(log_path).read_text(errors="replace")

@@ -240,14 +240,43 @@ def rule_marginals(model: LinearModel, x: np.ndarray, weights: dict[str, float],
     return {model.row_names[i]: float(dual[i]) + 0.0 for i in rows}
 
 
-def rules_report(parts, x: np.ndarray, marginals: dict[str, float] | None = None) -> list[dict]:
-    """The rules section of a plan's summary: :meth:`RulesPart.report` of the rules part, as records."""
+def rules_report(parts, x: np.ndarray, marginals: dict[str, float] | None = None,
+                 flows: pd.DataFrame | None = None) -> list[dict]:
+    """The rules section of a plan's summary: :meth:`RulesPart.report` of the rules part, as records.
+
+    With the plan's ``flows``, each record also gets ``flow_in_plan`` (what the plan's
+    rows carry from the rule's haves to its wants, every mode) and ``held`` (whether
+    those rows keep the rule): they differ from ``flow`` only where the heat cascade,
+    which rules do not bind, passes heat between the rule's streams.
+    """
     out: list[dict] = []
     for part in parts:
         if isinstance(part, RulesPart):
-            for rec in part.report(x, marginals).to_dict("records"):  # NaN is no JSON: None for no value
-                out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()})
+            for rec, r in zip(part.report(x, marginals).to_dict("records"),
+                              part.rules.itertuples(index=False), strict=True):
+                rec = {k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()}
+                if flows is not None:
+                    rec.update(_held(r, rec, flows))
+                out.append(rec)
     return out
+
+
+def _held(rule, rec: dict, flows: pd.DataFrame) -> dict:
+    """``flow_in_plan`` and ``held`` of one rule, read from the plan's flow rows."""
+    rows = flows[flows["have_id"].isin(set(rule.have_ids)) & flows["want_id"].isin(set(rule.want_ids))]
+    q = float(rows["quantity"].sum())
+    value = rec.get("value")
+    tol = _TOL * max(1.0, abs(value or 0.0))
+    if rule.action == "forbid":
+        held = q <= tol
+    elif rule.action == "cap" and value is not None:
+        held = q <= value + tol
+    elif rule.action == "min_size" and value is not None:
+        per = rows.groupby(["have_id", "want_id"])["quantity"].sum()
+        held = bool(((per <= tol) | (per >= value - tol)).all())
+    else:  # force: the model row holds it on the links it reaches
+        held = True
+    return {"flow_in_plan": q, "held": bool(held)}
 
 
 def _build(ctx: PartContext, resource_ids: list[str]) -> list[RulesPart]:

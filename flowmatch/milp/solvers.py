@@ -22,6 +22,7 @@ solution status is read too), and a stop without one has no ``x``.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,8 @@ from flowmatch.milp.builder import LinearModel
 from flowmatch.milp.highs import new_highs, pass_highs, solve_highs, write_highs
 from flowmatch.milp.options import SOLVERS, SolveOptions
 from flowmatch.milp.pulp_cbc import solve_pulp, write_pulp
-from flowmatch.milp.solution import STATUSES, SolveResult
+from flowmatch.milp.scaling import Scaling, check_magnitudes, scale_model, to_scaled, unscale
+from flowmatch.milp.solution import STATUSES, SolveResult, clean_solution, relative_gap
 
 __all__ = ["solve", "write_model", "SolveResult", "STATUSES", "SOLVERS"]
 
@@ -85,15 +87,33 @@ def solve(
         raise SolverError(f"unknown metrics {sorted(unknown)} in the objective; use {sorted(model.metrics)}.")
     if warm_start is not None and len(warm_start) != model.n_vars:
         raise SolverError(f"warm start has {len(warm_start)} values for {model.n_vars} variables.")
+    check_magnitudes(model)  # a number beyond any real one: refused, named (CBC called such models optimal)
+    for path in (write_lp, write_mps):  # the model as built, not as scaled for the solver
+        if path:
+            write_model(model, weights, path, solver)
     c, k = model.objective(weights)
+    # the solver sees the model scaled by powers of two (exact), so 1e-5 and 1e11 can share it
     name = solver.lower()
+    scaled, sc = scale_model(model, base=2 if name == "highs" else 10)  # CBC reads and writes text
+    cs, _ = scaled.objective(weights)
+    start = None if warm_start is None else to_scaled(warm_start, sc)
     if name == "highs":
-        res = solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, threads)
+        res = solve_highs(scaled, cs, k, time_limit, gap, start, None, None, threads)
     else:
-        res = solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write_mps, threads)
+        res = solve_pulp(scaled, cs, k, solver, time_limit, gap, start, None, None, threads)
+    res = _unscaled(res, model, sc, c, k)
     log.info("%s: %s, objective %.6g, bound %.6g, gap %.3g, %.2f s", res.solver, res.status,
              res.objective, res.bound, res.gap, res.time_s)
     return res
+
+
+def _unscaled(res: SolveResult, model: LinearModel, sc: Scaling, c: np.ndarray, k: float) -> SolveResult:
+    """A result of the scaled model as one of ``model``: ``x`` unscaled (exactly) and cleaned, its objective."""
+    if res.x is None:
+        return res
+    x = clean_solution(model, unscale(res.x, sc))
+    obj = float(c @ x + k)
+    return replace(res, x=x, objective=obj, gap=relative_gap(obj, res.bound))
 
 
 def write_model(model: LinearModel, weights: dict[str, float], path: str | Path, solver: str = "highs") -> Path:
@@ -107,10 +127,15 @@ def write_model(model: LinearModel, weights: dict[str, float], path: str | Path,
     if path.suffix.lower() not in (".lp", ".mps"):
         raise SolverError(f"{path}: a model file ends in .lp or .mps.")
     c, k = model.objective(weights)
-    if solver.lower() == "highs":
-        h = new_highs()
-        pass_highs(h, model, c, k, names=True)
-        write_highs(h, path)
-    else:
-        write_pulp(model, c, k, path)
+    try:
+        if solver.lower() == "highs":
+            h = new_highs()
+            pass_highs(h, model, c, k, names=True)
+            write_highs(h, path)
+        else:
+            write_pulp(model, c, k, path)
+    except OSError as exc:  # what files.atomic_write does not say itself (the solver's own write)
+        why = exc.strerror or str(exc)
+        raise SolverError(f"{path}: cannot write the model file there ({why}). Give a path in a folder "
+                          "you can write.") from None
     return path

@@ -25,6 +25,7 @@ import pandas as pd
 from flowmatch.errors import ModelError, PlanFolderError
 from flowmatch.files import write_json, write_table
 from flowmatch.inputs.heat_levels import with_grades
+from flowmatch.inputs.labels import with_type_labels
 from flowmatch.matching.candidates import CANDIDATE_COLUMNS
 from flowmatch.plans.manifest import MANIFEST, read_verified
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
@@ -340,7 +341,8 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
                  write_table(_route_table(plan.routes), d / "routes.csv").name]
         if inventory is not None:
             names.append(write_table(inventory.sites, d / "sites.csv").name)
-            names.append(write_table(with_grades(inventory), d / "resources.csv").name)  # + heat grade
+            names.append(write_table(with_type_labels(with_grades(inventory), inventory.taxonomy),  # + heat grade, labels
+                                     d / "resources.csv").name)
             if plan.candidates is not None:
                 names.append(write_table(plan.candidates, d / "candidates.parquet").name)
             syn = plan.synergies if plan.synergies is not None else synergy_table(plan.flows, inventory)

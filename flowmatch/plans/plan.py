@@ -87,6 +87,10 @@ class Plan:
         if rules:
             bound = [r["rule_id"] for r in rules if r.get("binding")]
             lines.append(f"rules: {len(rules)}, {len(bound)} binding" + (f" ({', '.join(bound)})" if bound else ""))
+            loose = [r["rule_id"] for r in rules if r.get("held") is False]
+            if loose:
+                lines.append(f"rules NOT held by the plan's rows: {', '.join(loose)} (the heat cascade passes "
+                             "heat between their streams; see the rules section of summary.json)")
         t = self.timings
         if t:
             lines.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))

@@ -43,9 +43,10 @@ from flowmatch.report.charts import (
 )
 from flowmatch.report.format import esc, fmt_number, fmt_scaled
 from flowmatch.report.sitemap import site_map
+from flowmatch.report.synergies import headline_money, synergy_figure, synergy_rows
 from flowmatch.report.workbook import write_plan_xlsx
 
-__all__ = ["write_report", "render_report", "ReportLimits"]
+__all__ = ["write_report", "render_report", "report_title", "park_name", "ReportLimits"]
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +204,29 @@ _GAP_COLS = [("resource_id", "have", "text"), ("site_name", "site", "text"), ("p
 # --------------------------------------------------------------------------- sections
 
 
+def _money_lines(pf: PlanFolder) -> tuple[str, bool]:
+    """The headline's two money lines (cash saved; carbon value at the carbon price), and whether there are any."""
+    money = headline_money(pf.summary)
+    if money is None:
+        return "", False
+    cur = str(pf.summary.get("currency", "")).strip()
+    unit = f"{cur} per year" if cur else "per year"
+    what = {"cash_saved": "cash saved", "carbon_value": "carbon value at the carbon price"}
+    lines = []
+    for key, _, saved, plan, base in money:
+        num, word = fmt_scaled(saved)
+        lines.append(f'<p class="money" data-key="{key}" data-value="{saved!r}"><b>{num}'
+                     f'{" " + word if word else ""} {esc(unit)}</b> {esc(what[key])} '
+                     f'<span class="detail">(plan {esc(fmt_number(plan))} vs today {esc(fmt_number(base))})</span></p>')
+    return '<div class="money-lines">' + "".join(lines) + "</div>", True
+
+
 def _headline_section(page: _Page, pf: PlanFolder) -> None:
     cards = []
+    money, split = _money_lines(pf)
     for h in headline_figures(pf):
+        if split and h.key == "cost_saved":  # cash and carbon are shown apart, not as one mixed number
+            continue
         count = h.key.startswith("n_")
         cls = "count" if count else ("neg" if h.value < 0 else "")
         num, word = (f"{h.value:,.0f}", "") if count else fmt_scaled(h.value)
@@ -229,7 +250,7 @@ def _headline_section(page: _Page, pf: PlanFolder) -> None:
             "want bought new). For water, virgin means fresh water and disposed wastewater; for energy, "
             "virgin means hot utility and disposed cold utility.")
     page.section("headline", "Headline figures",
-                 f'<p class="lead">{esc(lead)}</p><div class="kpis">{"".join(cards)}</div>'
+                 f'<p class="lead">{esc(lead)}</p>{money}<div class="kpis">{"".join(cards)}</div>'
                  f"<h3>By category (base units per year: t, m3, MWh)</h3>{cat_table}")
 
 
@@ -244,6 +265,43 @@ def _fate_section(page: _Page, pf: PlanFolder, lim: ReportLimits, lang: str = "e
     for cat, fig, note in sankeys:
         body.append(_notes([note]) + page.figure(f"fig-sankey-{cat}", fig))
     page.section("fate", "Resource fate", "\n".join(body))
+
+
+def _synergy_section(page: _Page, pf: PlanFolder, lim: ReportLimits, lang: str) -> None:
+    """What each synergy is worth: the bar chart of cash and carbon value, and the table, best first."""
+    rows, from_file = synergy_rows(pf, lang)
+    cur = str(pf.summary.get("currency", "")).strip()
+    per = f"{cur} /yr" if cur else "/yr"
+    lead = ("Each synergy the plan chose, best first: its cash per year (avoided disposal and virgin "
+            "purchase, less transport, fixed and annualised capital costs) and its carbon value at the "
+            "carbon price; net benefit is their sum.")
+    notes = []
+    if not from_file:
+        notes.append("This plan folder has no synergies.csv (written by an older flowmatch): the cash is "
+                     "estimated from flows.csv and resources.csv (avoided disposal and virgin cost less the "
+                     "flow's cost) and there is no carbon value. Write the plan again for the full figures.")
+    if rows.empty:
+        page.section("worth", "What each synergy is worth", f'<p class="lead">{esc(lead)}</p>'
+                     + _notes(notes) + '<p class="empty">The plan has no synergies.</p>')
+        return
+    top = rows.head(lim.max_rows)
+    shown = rows.head(min(lim.max_rows, 40))
+    if len(shown) < len(rows):
+        notes.append(f"The chart shows the {len(shown):,} best of {len(rows):,} synergies.")
+    cols = [("synergy_id", "synergy", "text"), ("from_site", "from site", "text"), ("what", "what", "text"),
+            ("to_site", "to site", "text"), ("for_what", "replaces", "text"), ("mode", "mode", "text"),
+            ("quantity", "quantity /yr", "num"), ("unit", "unit", "text"),
+            ("avoided_disposal", f"avoided disposal {per}", "num"),
+            ("avoided_virgin", f"avoided virgin {per}", "num"), ("transport", f"transport {per}", "num"),
+            ("fixed", f"fixed {per}", "num"), ("capex_annual", f"capital {per}", "num"),
+            ("net_cash", f"cash {per}", "num"), ("carbon_value", f"carbon value {per}", "num"),
+            ("net_total", f"net benefit {per}", "num")]
+    if "payback_years" in rows.columns:
+        cols.append(("payback_years", "payback (years)", "num"))
+    body = (f'<p class="lead">{esc(lead)}</p>{_notes(notes)}'
+            + page.figure("fig-worth", synergy_figure(shown, cur))
+            + html_table(top, cols, "t-worth", total=len(rows), what="synergies", which="best"))
+    page.section("worth", "What each synergy is worth", body)
 
 
 def _map_section(page: _Page, pf: PlanFolder, lim: ReportLimits) -> None:
@@ -348,16 +406,34 @@ def _asset(name: str) -> str:
     return _resources.files("flowmatch.data").joinpath(name).read_text(encoding="utf-8")
 
 
+def park_name(pf: PlanFolder) -> str:
+    """The park the plan is about: the park of most sites (``""`` when no site names a park)."""
+    parks = pf.sites.drop_duplicates("site_id")["park"].astype(str).str.strip()
+    parks = parks[parks != ""]
+    return str(parks.value_counts().index[0]) if len(parks) else ""
+
+
+def report_title(pf: PlanFolder, title: str | None = None) -> str:
+    """The page's title: ``title`` if given, else the park's name, else the folder's name."""
+    if title and title.strip():
+        return title.strip()
+    park = park_name(pf) if pf.has_plan else ""
+    if park:
+        return f"{park}: industrial symbiosis plan"
+    return f"flowmatch plan: {pf.path.resolve().name}"
+
+
 def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
-                  limits: ReportLimits | None = None, lang: str = "en") -> str:
+                  limits: ReportLimits | None = None, lang: str = "en", title: str | None = None) -> str:
     """The report page of a plan folder, as one self-contained HTML string.
 
     ``gaps`` is the gap analysis of the plan's candidates (None: the page says
-    there is none); type labels are in ``lang`` (``en`` or ``zh``).
+    there is none); type labels are in ``lang`` (``en`` or ``zh``); ``title``
+    replaces the page's title (by default the park's name, see :func:`report_title`).
     """
     lim = limits or ReportLimits()
     page = _Page()
-    title = f"flowmatch plan: {pf.path.resolve().name}"
+    title = report_title(pf, title)
     meta = ""
     if pf.has_plan:
         s = pf.summary
@@ -372,8 +448,9 @@ def render_report(pf: PlanFolder, gaps: pd.DataFrame | None = None,
         if status != "optimal":
             meta += esc(" (the best plan found when the solver stopped; see the gap)")
         _headline_section(page, pf)
-        _fate_section(page, pf, lim, lang)
+        _synergy_section(page, pf, lim, lang)
         _map_section(page, pf, lim)
+        _fate_section(page, pf, lim, lang)
         _tables_section(page, pf, lim)
         _rules_section(page, pf)
         _gaps_section(page, gaps, lim)
@@ -410,7 +487,8 @@ var F = {{{figs}}};
 """
 
 
-def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang: str = "en") -> Path:
+def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang: str = "en",
+                 title: str | None = None) -> Path:
     """Write ``report.html`` and ``plan.xlsx`` into a plan folder, as one new version of the folder.
 
     The folder is checked against its ``manifest.json`` first, then written
@@ -426,7 +504,9 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang:
     limits : ReportLimits, optional
         How much of a large plan to draw and list one by one.
     lang : {"en", "zh"}
-        Language of the type labels (Sankey, gap analysis).
+        Language of the type labels (Sankey, synergies, gap analysis).
+    title : str, optional
+        The page's title; by default the park's name (the park of most sites).
 
     Returns
     -------
@@ -448,7 +528,7 @@ def write_report(plan_dir: str | Path, limits: ReportLimits | None = None, lang:
             gaps = gap_analysis({"sites": pf.sites, "resources": pf.resources}, pf.candidates)
         if gaps is not None and lang != "en":
             gaps = gaps.assign(type_label=[type_label(t, lang) for t in gaps["type"].astype(str)])
-        html = render_report(pf, gaps, limits, lang)
+        html = render_report(pf, gaps, limits, lang, title)
         write_plan_xlsx(pf, gaps, pf.path / "plan.xlsx")
 
         def _write(p: Path) -> None:

@@ -13,14 +13,17 @@ notes saying what it aggregated, for the page to show.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from flowmatch.inputs.units import BASE_UNIT
+from flowmatch.matching.gaps import sector_names
 from flowmatch.plans.folder import PlanFolder
 from flowmatch.report.format import esc_plot, fmt_number
+from flowmatch.report.mapview import basemap_traces, map_view
 from flowmatch.report.style import FONT, PARK_COLOURS, rgba, strings
 
 __all__ = ["site_map"]
@@ -62,25 +65,13 @@ def _links(pf: PlanFolder) -> pd.DataFrame:
              .agg(quantity=("quantity", "sum"), n=("quantity", "size")).reset_index())
 
 
-def _initial_view(lon: np.ndarray, lat: np.ndarray, lat0: float,
-                  ) -> tuple[list[float], list[float], int] | None:
-    """Axis ranges around the bulk of the sites when a few lie far away, with how many are left out.
+_NACE = re.compile(r"[A-Ua-u]?\d{2}(\.?\d{1,2})*")
 
-    A site is far when it is more than three times the 90th-percentile distance
-    from the median site; with none far (or too few near), None: plotly's
-    own ranges show every site.
-    """
-    if len(lon) < 4:
-        return None
-    kx = math.cos(math.radians(lat0))
-    d = np.hypot((lon - np.median(lon)) * kx, lat - np.median(lat))
-    near = d <= 3 * max(float(np.quantile(d, 0.9)), 1e-3)
-    if near.all() or near.sum() < 3:
-        return None
-    x0, x1 = float(lon[near].min()), float(lon[near].max())
-    y0, y1 = float(lat[near].min()), float(lat[near].max())
-    mx, my = max(0.08 * (x1 - x0), 0.01), max(0.08 * (y1 - y0), 0.01)
-    return [x0 - mx, x1 + mx], [y0 - my, y1 + my], int((~near).sum())
+
+def _sector(code: str) -> str:
+    """A sector code with its NACE division's name: ``C23.6 (other non-metallic mineral products)``."""
+    name = sector_names(code) if _NACE.fullmatch(code) else code
+    return name if len(name) <= 60 else name[:58] + "..."
 
 
 def _park_lines(fig: go.Figure, rest: pd.DataFrame, pos: pd.DataFrame, centroid: pd.DataFrame,
@@ -257,7 +248,7 @@ def site_map(pf: PlanFolder, max_links: int = 300, max_routes: int = 100,
     for park, grp in shown.groupby("park", sort=False):
         colour = park_colour.get(park, other_colour)
         name = esc_plot(park) if park in park_colour else "other parks"
-        hover = [f"<b>{esc_plot(n or s)}</b><br>{esc_plot(s)}<br>park: {esc_plot(p)}<br>sector: {esc_plot(sec)}"
+        hover = [f"<b>{esc_plot(n or s)}</b><br>{esc_plot(s)}<br>park: {esc_plot(p)}<br>sector: {esc_plot(_sector(sec))}"
                  for n, s, p, sec in zip(grp["name"], grp["site_id"], grp["park"], grp["sector"], strict=True)]
         fig.add_trace(go.Scatter(
             x=grp["lon"].to_numpy(), y=grp["lat"].to_numpy(), mode="markers", name=name, legendgroup=f"park-{name}",
@@ -270,25 +261,28 @@ def site_map(pf: PlanFolder, max_links: int = 300, max_routes: int = 100,
         in_legend.add(name)
     for i, (sec, sym) in enumerate(list(symbol.items()) + (
             [("other sectors", _SYMBOLS[-1])] if len(sector_size) > len(symbol) else [])):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=esc_plot(sec), legendgroup="sectors",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=esc_plot(_sector(sec)), legendgroup="sectors",
                                  legendgrouptitle_text="Sectors" if i == 0 else None,
                                  marker=dict(size=9, color="#555555", symbol=sym)))
 
     lat0 = float(sites["lat"].median()) if len(sites) else 0.0
-    view = _initial_view(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), lat0)
-    if view is not None:
-        xr, yr, outside = view
-        fig.update_xaxes(range=xr)
-        fig.update_yaxes(range=yr)
-        notes.append(f"{outside:,} distant site(s) lie outside the first view, which shows where most sites "
-                     "are: double-click the map twice (or use the zoom-out button) to see every site.")
+    view = map_view(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), sites["site_id"].to_numpy())
+    base = basemap_traces(view.x_range, view.y_range)
+    fig.add_traces(base)
+    if base:  # under the sites and links: move the base layer first
+        fig.data = fig.data[-len(base):] + fig.data[:-len(base)]
+    fig.update_xaxes(range=list(view.x_range))
+    fig.update_yaxes(range=list(view.y_range))
+    if view.far:
+        notes.append(view.note())
+        fig.update_layout(annotations=view.arrows())
     fig.update_layout(
         height=640, margin=dict(l=50, r=10, t=40, b=40), font=FONT, hovermode="closest",
         title=dict(text="Sites, synergy links and milk rounds", x=0.01),
         plot_bgcolor="#f4f6f8", paper_bgcolor="white",
         legend=dict(groupclick="toggleitem", itemsizing="constant", font=dict(size=11)),
-        xaxis=dict(title="longitude (deg E)", showgrid=True, gridcolor="white", zeroline=False),
-        yaxis=dict(title="latitude (deg N)", showgrid=True, gridcolor="white", zeroline=False,
+        xaxis=dict(title="longitude (deg E)", showgrid=True, gridcolor="white", zeroline=False, constrain="domain"),
+        yaxis=dict(title="latitude (deg N)", showgrid=True, gridcolor="white", zeroline=False, constrain="domain",
                    scaleanchor="x", scaleratio=1.0 / max(math.cos(math.radians(lat0)), 0.05)),
     )
     return fig, notes

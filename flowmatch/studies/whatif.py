@@ -14,12 +14,12 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,9 @@ from flowmatch.inputs.params import Params
 from flowmatch.inputs.scenario import Scenario, apply_scenario, load_scenario
 from flowmatch.metrics import SUMMARY_KEYS
 from flowmatch.milp.options import SolveOptions
+from flowmatch.milp.workers import worker_pool
 
-__all__ = ["run_whatif", "write_comparison", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
+__all__ = ["run_whatif", "write_comparison", "failed_runs", "failures_text", "count_runs", "MAX_RUNS", "parse_vary", "scenario_runs", "COMPARISON_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,12 @@ BASELINE = "baseline"
 COMPARISON_COLUMNS = ["scenario", "file", "status", "gap", *SUMMARY_KEYS,
                       *(f"baseline_{k}" for k in SUMMARY_KEYS),
                       "n_synergies", "n_milk_rounds", "solve_s", "total_s", "message"]
+#: More runs than this (baseline, scenarios and grid points together) are refused
+#: unless asked for: ``run_whatif(max_runs=None)``, ``flowmatch whatif --yes``.
+MAX_RUNS = 100
+#: A failed run's message when the worker process solving it died.
+WORKER_DIED = ("a worker process of the what-if pool died (killed, or out of memory) before this "
+               "run finished; run it again alone, or with fewer --jobs")
 _PARAM_NAMES = tuple(f.name for f in fields(Params))
 #: Thread-count variables set in every worker so that one process uses one core.
 _SINGLE_THREAD_ENV = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -120,6 +127,30 @@ def scenario_runs(scenarios: Sequence[Scenario], axes: Sequence[tuple[str, list[
     return runs
 
 
+def count_runs(n_scenarios: int, axes: Sequence[tuple[str, list[Any]]]) -> int:
+    """How many runs :func:`scenario_runs` gives, without making them."""
+    if not axes:
+        return 1 + n_scenarios
+    return 1 + (1 + n_scenarios) * math.prod(len(v) for _, v in axes)
+
+
+def check_run_count(n_scenarios: int, axes: Sequence[tuple[str, list[Any]]], max_runs: int | None) -> int:
+    """The number of runs; raises :class:`ScenarioError` when it is over ``max_runs`` (``None``: no limit)."""
+    n = count_runs(n_scenarios, axes)
+    if max_runs is not None and n > max_runs:
+        files = f" and {n_scenarios} scenario file{'s' if n_scenarios != 1 else ''}" if n_scenarios else ""
+        if axes:
+            grid = " x ".join(f"{len(v):,}" for _, v in axes)
+            what = f"the baseline, then {grid} grid points over the baseline{files}"
+        else:
+            what = f"the baseline{files}"
+        raise ScenarioError("--vary" if axes else "whatif", [(
+            " ".join(name for name, _ in axes) or "scenarios",
+            f"{n:,} runs to solve ({what}), over the {max_runs} that run without asking.",
+            "Pass --yes to run them all (max_runs=None in Python), or give fewer values.")])
+    return n
+
+
 def _init_worker() -> None:
     """Make a worker process single-threaded (it is one of ``jobs`` parallel solves)."""
     for var in _SINGLE_THREAD_ENV:
@@ -154,23 +185,56 @@ def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int) -
     workers = max(1, min(jobs, len(inventories)))
     inner = options.replace(jobs=max(1, jobs // workers))
     if workers == 1:
-        return [_solve_one(inv, inner) for inv in inventories]
+        return [_solve_guarded(inv, inner) for inv in inventories]
     inner = inner.replace(threads=1)  # each worker is one of `workers` parallel solves: one core each
     log.info("solving %d scenarios in %d processes", len(inventories), workers)
     results: list[dict[str, Any]] = [{} for _ in inventories]
-    # spawn, not fork: a forked child would inherit the parent's solver and Numba thread pools
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
+    # spawned workers that end with this process, however it ends (flowmatch.milp.workers)
+    with worker_pool(workers, _init_worker) as ex:
         futures = {ex.submit(_solve_one, inv, inner): i for i, inv in enumerate(inventories)}
         try:
             for done, fut in enumerate(as_completed(futures), 1):
                 i = futures[fut]
-                results[i] = fut.result()
+                try:
+                    results[i] = fut.result()
+                except BrokenProcessPool:  # a worker was killed (the OOM killer, say): the runs not
+                    results[i] = {"status": "error", "message": WORKER_DIED}  # done are lost, the rest stand
+                except Exception as exc:  # a bug in one run: the others stand, the run says why
+                    results[i] = _crashed(inventories[i], exc)
                 log.info("scenario %d/%d done: %s", done, len(inventories), inventories[i].source)
-        except BaseException:  # a crash or Ctrl-C: do not start the runs still queued
+        except BaseException:  # Ctrl-C: do not start the runs still queued
             ex.shutdown(wait=True, cancel_futures=True)
             raise
     return results
+
+
+def _crashed(inventory: Inventory, exc: Exception) -> dict[str, Any]:
+    """The row of a run that raised something other than a user's mistake (a bug): it failed."""
+    log.error("%s failed", inventory.source, exc_info=exc)
+    return {"status": "error", "message": f"crashed: {type(exc).__name__}: {exc}"}
+
+
+def _solve_guarded(inventory: Inventory, options: SolveOptions) -> dict[str, Any]:
+    try:
+        return _solve_one(inventory, options)
+    except Exception as exc:  # a bug in one run: the others stand, the run says why
+        return _crashed(inventory, exc)
+
+
+def failed_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a comparison table whose run failed (``status`` ``error``): no plan, see ``message``."""
+    return table[table["status"].astype(str) == "error"]
+
+
+def failures_text(table: pd.DataFrame) -> str:
+    """Which runs of a comparison table failed and why, one per line; ``""`` when none did."""
+    failed = failed_runs(table)
+    if failed.empty:
+        return ""
+    lines = [f"{len(failed)} of {len(table)} runs failed (status 'error' in the comparison; "
+             "the others are written):"]
+    lines += [f"  - {name}: {msg}" for name, msg in zip(failed["scenario"], failed["message"], strict=True)]
+    return "\n".join(lines)
 
 
 def run_whatif(
@@ -183,6 +247,7 @@ def run_whatif(
     gap: float | None = None,
     solver: str | None = None,
     options: SolveOptions | None = None,
+    max_runs: int | None = MAX_RUNS,
 ) -> pd.DataFrame:
     """Optimise the baseline and every scenario (or grid point) and compare them.
 
@@ -199,6 +264,9 @@ def run_whatif(
         How to solve each run (the time limit is each run's own).
     objective, time_limit, gap, solver
         Override those fields of ``options``.
+    max_runs : int or None
+        Refuse (before anything is solved) when there are more runs than
+        this; ``None`` for no limit. Default ``MAX_RUNS``.
 
     Returns
     -------
@@ -210,7 +278,8 @@ def run_whatif(
     Raises
     ------
     ScenarioError
-        A bad scenario file or ``--vary`` axis, before anything is solved.
+        A bad scenario file or ``--vary`` axis, or more runs than
+        ``max_runs``, before anything is solved.
     """
     opts = (options or SolveOptions()).overridden(objective=objective, time_limit=time_limit, gap=gap,
                                                   solver=solver)
@@ -219,6 +288,7 @@ def run_whatif(
         raise SolveOptionsError(f"jobs = {jobs} is not a number of processes. Give 1 or more.")
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
     axes = parse_vary(vary)
+    check_run_count(len(loaded), axes, max_runs)
     runs = scenario_runs(loaded, axes)
     inventories = [inventory, *(apply_scenario(inventory, r) for r in runs[1:])]
     t0 = time.perf_counter()
