@@ -150,18 +150,30 @@ def test_capex_that_does_not_pay_drops_the_synergy(mini_dir, tmp_path):
     assert "H1" not in set(s["have_id"]) and "H2" in set(s["have_id"])
 
 
-def test_read_back_refuses_synergies_that_do_not_add_up(mini, tmp_path):
-    from flowmatch.errors import PlanFolderError
+def test_synergies_that_do_not_add_up_are_never_written(mini, tmp_path, caplog):
+    import logging
+
+    from flowmatch.errors import ModelError
 
     plan = optimise(mini)
-    write_plan(plan, tmp_path / "p", mini)
     assert check_synergy_sums(plan.synergies, plan.summary) == []
-    bad = plan.synergies.copy()
+    good = plan.synergies
+    bad = good.copy()
     bad.loc[0, "net_total"] += 1000.0
     plan.synergies = bad
-    write_plan(plan, tmp_path / "q", mini)
-    with pytest.raises(PlanFolderError, match=r"synergies\.csv.*net_total add up"):
-        read_plan_folder(tmp_path / "q")
+    with pytest.raises(ModelError, match="synergies do not add up"):
+        write_plan(plan, tmp_path / "q", mini)
+    assert not (tmp_path / "q").exists()
+    # a folder changed by hand is read, and the reader says it does not add up
+    plan.synergies = good
+    write_plan(plan, tmp_path / "p", mini)
+    bad.to_csv(tmp_path / "p" / "synergies.csv", index=False)
+    from plan_fixture import seal
+
+    seal(tmp_path / "p")
+    with caplog.at_level(logging.WARNING, logger="flowmatch.plans.folder"):
+        read_plan_folder(tmp_path / "p")
+    assert any("net_total add up" in r.getMessage() for r in caplog.records)
 
 
 def test_text_summary_shows_cash_and_carbon(mini):

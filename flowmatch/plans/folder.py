@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from flowmatch.plans.summary import SUMMARY_FORMAT, check_balance
 from flowmatch.plans.synergies import (
     SYNERGY_COLUMNS,
     SYNERGY_MONEY,
+    SYNERGY_REQUIRED,
     check_synergy_sums,
     synergy_table,
 )
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
 
 __all__ = ["write_plan", "PlanFolder", "read_plan_folder", "PLAN_FORMAT", "PLAN_FILES", "COMPARISON_FILES"]
+
+log = logging.getLogger(__name__)
 
 PLAN_FORMAT = SUMMARY_FORMAT
 """The plan folder format this flowmatch writes and reads (``summary.json`` ``format``)."""
@@ -55,7 +59,7 @@ _TABLE_SPECS: dict[str, tuple[list[str], list[str]]] = {
                       ["quantity", "cost", "co2"]),
     "candidates.parquet": (CANDIDATE_COLUMNS, ["score", "s_type", "s_quality", "s_quantity",
                                                "s_distance", "s_frequency", "distance_km", "rank"]),
-    "synergies.csv": (SYNERGY_COLUMNS, ["quantity", *SYNERGY_MONEY, "co2_saved_t", "payback_years"]),
+    "synergies.csv": (SYNERGY_REQUIRED, ["quantity", *SYNERGY_MONEY, "co2_saved_t", "payback_years"]),
 }
 _OPTIONAL_FILES = ("candidates.parquet", "synergies.csv")
 PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n not in _OPTIONAL_FILES))
@@ -65,7 +69,8 @@ COMPARISON_FILES = ("comparison.csv", "pareto.csv")
 """Optional files of a what-if grid or a Pareto front, reported as a comparison chart."""
 
 _SUMMARY_KEYS = ("status", "objective", "baseline", "by_category")
-_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2"), ("synergies.csv", "payback_years")}
+_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2"), ("synergies.csv", "payback_years"),
+                 ("synergies.csv", "fixed"), ("synergies.csv", "capex_annual"), ("synergies.csv", "carbon_value")}
 _OPTIONAL_TEXT = {"sites.csv": ["name", "park", "sector"], "resources.csv": ["route"]}
 _FIX = "Write the plan again with `flowmatch optimise INVENTORY -o {path}`."
 
@@ -277,9 +282,9 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
                 raise PlanFolderError(f"{path / 'summary.json'}: {key}.{k} = {v!r} is not a finite number. {fix}")
     syn = tables.get("synergies.csv")
-    if syn is not None:
+    if syn is not None:  # write_plan refuses a table that does not add up; a hand-made one is read, said
         for problem in check_synergy_sums(syn, summary):
-            raise PlanFolderError(f"{path / 'synergies.csv'}: {problem}. {fix}")
+            log.warning("%s: %s", path / "synergies.csv", problem)
     return PlanFolder(path, summary, tables["flows.csv"], tables["routes.csv"], sites,
                       tables["resources.csv"], tables.get("candidates.parquet"), comparison, pareto, syn)
 
@@ -346,6 +351,10 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
             if plan.candidates is not None:
                 names.append(write_table(plan.candidates, d / "candidates.parquet").name)
             syn = plan.synergies if plan.synergies is not None else synergy_table(plan.flows, inventory)
+            wrong = check_synergy_sums(syn, plan.summary)
+            if wrong:
+                raise ModelError("the plan's synergies do not add up (a bug: please report it): " + "; ".join(wrong)
+                                 + "; nothing was written.")
             names.append(write_table(syn.reindex(columns=SYNERGY_COLUMNS), d / "synergies.csv").name)
         names.append(write_json(plan.summary, d / "summary.json").name)
         st.seal()  # readable at once by a report written into the same stage

@@ -59,11 +59,15 @@ from flowmatch.milp.costs import (
 )
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
-__all__ = ["SYNERGY_COLUMNS", "SYNERGY_MONEY", "synergy_table", "check_synergy_sums"]
+__all__ = ["SYNERGY_COLUMNS", "SYNERGY_REQUIRED", "SYNERGY_MONEY", "synergy_table", "check_synergy_sums"]
 
 #: Money columns of ``synergies.csv`` (currency per year), in order.
 SYNERGY_MONEY = ["avoided_disposal", "avoided_virgin", "transport", "operating", "fixed", "capex_annual",
                  "carbon_value", "net_cash", "net_total"]
+#: Columns a ``synergies.csv`` must have (the issue's; ``route_id``, ``operating``,
+#: ``co2_saved_t`` and ``payback_years`` are written too, and read when present).
+SYNERGY_REQUIRED = ["synergy_id", "have_id", "want_id", "mode", "quantity", "unit", "avoided_disposal",
+                    "avoided_virgin", "transport", "fixed", "capex_annual", "carbon_value", "net_cash", "net_total"]
 #: Columns of ``synergies.csv``.
 SYNERGY_COLUMNS = ["synergy_id", "have_id", "want_id", "mode", "route_id", "quantity", "unit",
                    *SYNERGY_MONEY, "co2_saved_t", "payback_years"]
@@ -203,7 +207,7 @@ def check_synergy_sums(synergies: pd.DataFrame, summary: dict, rtol: float = 1e-
     out = []
     base, obj = summary.get("baseline", {}), summary.get("objective", {})
     for col, key in (("net_total", "cost"), ("co2_saved_t", "co2_t")):
-        if key not in base or key not in obj:
+        if key not in base or key not in obj or col not in synergies:
             continue
         want = float(base[key]) - float(obj[key])
         got = float(synergies[col].sum()) if len(synergies) else 0.0
