@@ -68,7 +68,8 @@ def test_summary_matches_spec(mini, mini_cands):
     s = plan.summary
     assert list(s)[:5] == ["status", "gap", "objective", "baseline", "by_category"]
     for key in ("objective", "baseline"):
-        assert set(s[key]) == {"cost", "co2_t", "landfill_t"}
+        assert set(s[key]) == {"cost", "co2_t", "landfill_t", "cash", "carbon_cost"}  # issue 13: cash and carbon apart
+        assert s[key]["cash"] + s[key]["carbon_cost"] == pytest.approx(s[key]["cost"])
     assert set(s["by_category"]) == {"material", "water", "energy"}
     m = s["by_category"]["material"]
     assert set(m) == {"supply", "demand", "reused", "disposed", "virgin"}
@@ -88,7 +89,7 @@ def test_write_plan_folder(tmp_path, mini, mini_cands):
     write_plan(plan, out, inventory=mini)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["candidates.parquet", "flows.csv", "manifest.json", "resources.csv", "routes.csv", "sites.csv",
-                     "summary.json"]
+                     "summary.json", "synergies.csv"]
     flows = pd.read_csv(out / "flows.csv")
     assert list(flows.columns) == FLOW_COLUMNS
     assert set(flows["mode"]) == {"direct", "disposal"}

@@ -188,7 +188,7 @@ def test_damaged_synergies_csv_is_named(worth_dir, tmp_path):
     syn.loc[2, "net_cash"] = "lots"
     syn.to_csv(d / "synergies.csv", index=False)
     seal(d)
-    with pytest.raises(PlanFolderError, match=r"synergies\.csv, row 4, column net_cash: 'lots' is not a number"):
+    with pytest.raises(PlanFolderError, match=r"synergies\.csv, row 3, column 'net_cash': 'lots' is not a number"):
         write_report(d)
     assert not (d / "report.html").exists()
 

@@ -3,7 +3,9 @@
 An inventory may hold a ``params.toml`` with any of these keys (flat, or grouped
 in TOML tables whose keys are the same names). A scenario file overrides them.
 Defaults are for a Chinese eco-industrial park, in CNY; every value is per year
-and per base unit (t, m3, MWh) unless it says otherwise. ``PARAM_DOCS`` is the
+and per base unit (t, m3, MWh) unless it says otherwise. With another
+``currency``, the money defaults not set are converted
+(:mod:`flowmatch.inputs.currency`). ``PARAM_DOCS`` is the
 table the README is written from.
 """
 
@@ -49,6 +51,11 @@ class Params:
     fixed_cost_synergy: float = _p(20000.0, 0, None, "fixed yearly cost of one direct synergy (contract, handling)")
     byproduct_fixed_cost: float = _p(5000.0, 0, None, "fixed yearly cost of a synergy whose have is reclassified as a by-product")
     min_synergy_flow: float = _p(1.0, 0, None, "smallest flow per year worth a synergy, base units")
+    discount_rate: float = _p(0.08, 0, 1, "yearly discount rate turning a capital cost into a yearly one (capital recovery factor r(1+r)^n/((1+r)^n-1))")
+    capex_lifetime_years: float = _p(15.0, 1, 100, "years a capital cost serves where a resource gives no lifetime_years")
+    pipe_capex_km: float = _p(0.0, 0, None, "capital cost per km of a water pipe, annualised on top of pipe_cost_km (0: the yearly costs hold it)")
+    heat_link_capex_km: float = _p(0.0, 0, None, "capital cost per km of a heat link, annualised on top of heat_link_cost_km (0: the yearly costs hold it)")
+    link_lifetime_years: float = _p(25.0, 1, 100, "years a pipe or heat link's capital serves")
     max_suppliers_per_want: int = _p(0, 0, None, "cap on haves feeding one want (0: no cap)")
     # milk rounds
     vehicle_capacity_t: float = _p(10.0, 0.001, None, "payload of a milk-round vehicle per collection, t")
@@ -115,6 +122,10 @@ PARAM_ABSURD = 1e15
 PARAM_DOCS = {
     f.name: (f.default, f.metadata.get("doc", "")) for f in dataclasses.fields(Params)
 }
+from flowmatch.inputs.currency import DEFAULTS_CURRENCY, MONEY_PARAMS  # noqa: E402 - after Params
+
+for _k in MONEY_PARAMS:  # every money parameter says its currency
+    PARAM_DOCS[_k] = (PARAM_DOCS[_k][0], f"{PARAM_DOCS[_k][1]} ({DEFAULTS_CURRENCY}; converted to `currency`)")
 _FIELDS = {f.name: f for f in dataclasses.fields(Params)}
 
 
@@ -134,7 +145,11 @@ def check_param_values(values: dict[str, Any]) -> tuple[dict[str, Any], list[tup
     problems : list of (key, message, fix)
         One entry per unknown key or bad value.
     """
-    problems: list[tuple[str, str, str]] = []
+    from flowmatch.inputs.currency import (
+        convert_defaults,  # money defaults in the inventory's currency
+    )
+
+    values, problems = convert_defaults(values)
     clean: dict[str, Any] = {}
     for key, val in values.items():
         f = _FIELDS.get(key)
@@ -219,7 +234,11 @@ def read_params_toml(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     """
     data = read_toml(Path(path))
     repeated: list[str] = []
-    return _flatten(data, repeated=repeated), repeated
+    rates = data.pop("exchange_rates", None)  # a table of its own, kept whole (inputs/currency.py)
+    flat = _flatten(data, repeated=repeated)
+    if rates is not None:
+        flat["exchange_rates"] = rates
+    return flat, repeated
 
 
 def load_params(path: str | Path | None = None, **overrides: Any) -> Params:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
+from flowmatch.milp.capex import link_capex_annual
 
 __all__ = ["disposal_terms", "virgin_terms", "transport_rates", "carbon_cost", "is_landfilled",
            "infrastructure_factors", "link_fixed_cost"]
@@ -104,6 +105,8 @@ def link_fixed_cost(category: str | np.ndarray, km: np.ndarray, params: Params) 
     ``pipe_fixed_cost + pipe_cost_km * km`` for ``water``,
     ``heat_link_fixed_cost + heat_link_cost_km * km`` for ``energy``; NaN for a
     category moved by road (material), whose fixed cost is a synergy's.
+    Plus ``pipe_capex_km`` / ``heat_link_capex_km`` times ``km`` annualised
+    (:func:`flowmatch.milp.capex.link_capex_annual`).
     The one formula the direct synergies and the water and heat networks use.
     """
     km = np.asarray(km, dtype=float)
@@ -112,6 +115,7 @@ def link_fixed_cost(category: str | np.ndarray, km: np.ndarray, params: Params) 
     water, energy = cat == "water", cat == "energy"
     out[water] = params.pipe_fixed_cost + params.pipe_cost_km * km[water]
     out[energy] = params.heat_link_fixed_cost + params.heat_link_cost_km * km[energy]
+    out[water | energy] += link_capex_annual(cat[water | energy], km[water | energy], params)
     return out
 
 

@@ -35,6 +35,7 @@ from flowmatch.milp.solution import relative_gap
 from flowmatch.milp.solvers import write_model
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.plans.summary import baseline, build_summary, check_balance, row_metrics
+from flowmatch.plans.synergies import synergy_table
 
 __all__ = ["optimise", "build_parts", "build_model", "objective_weights", "DEFAULT_WEIGHTS",
            "OBJECTIVES", "TIE_BREAK"]
@@ -245,7 +246,7 @@ def optimise(
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,
-                timings=timings, candidates=candidates)
+                timings=timings, candidates=candidates, synergies=synergy_table(flows, inventory))
 
 
 def _rules_extra(parts: list[ModelPart], x: np.ndarray, model: LinearModel, weights: dict[str, float],

@@ -37,6 +37,7 @@ import pandas as pd
 
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.milp.builder import ModelBuilder
+from flowmatch.milp.capex import have_capex
 from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
@@ -135,7 +136,7 @@ class SynergyPart:
         fixed = np.where(byp, p.byproduct_fixed_cost, p.fixed_cost_synergy)
         piped = link_fixed_cost(cat, d, p)
         fixed = np.where(np.isnan(piped), fixed, piped)
-        pr["fixed"] = fixed * ff
+        pr["fixed"] = fixed * ff + have_capex(self.inventory, self._have_ids[h])[1]  # capital, annualised
         dc, dco2, land = disposal_terms(hv, p)
         self.disp_co2 = dco2
         self.disp_cost = dc + carbon_cost(dco2, p)

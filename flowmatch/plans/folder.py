@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,20 @@ from flowmatch.plans.manifest import MANIFEST, read_verified
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from flowmatch.plans.staging import stage, wait_for_swap
 from flowmatch.plans.summary import SUMMARY_FORMAT, check_balance
+from flowmatch.plans.synergies import (
+    SYNERGY_COLUMNS,
+    SYNERGY_MONEY,
+    SYNERGY_REQUIRED,
+    check_synergy_sums,
+    synergy_table,
+)
 
 if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
 
 __all__ = ["write_plan", "PlanFolder", "read_plan_folder", "PLAN_FORMAT", "PLAN_FILES", "COMPARISON_FILES"]
+
+log = logging.getLogger(__name__)
 
 PLAN_FORMAT = SUMMARY_FORMAT
 """The plan folder format this flowmatch writes and reads (``summary.json`` ``format``)."""
@@ -49,14 +59,18 @@ _TABLE_SPECS: dict[str, tuple[list[str], list[str]]] = {
                       ["quantity", "cost", "co2"]),
     "candidates.parquet": (CANDIDATE_COLUMNS, ["score", "s_type", "s_quality", "s_quantity",
                                                "s_distance", "s_frequency", "distance_km", "rank"]),
+    "synergies.csv": (SYNERGY_REQUIRED, ["quantity", *SYNERGY_MONEY, "co2_saved_t", "payback_years"]),
 }
-PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n != "candidates.parquet"))
-"""Files every plan folder holds (``candidates.parquet`` is optional)."""
+_OPTIONAL_FILES = ("candidates.parquet", "synergies.csv")
+PLAN_FILES = ("summary.json", *(n for n in _TABLE_SPECS if n not in _OPTIONAL_FILES))
+"""Files every plan folder holds (``candidates.parquet`` is optional; ``synergies.csv`` is
+written with every plan given its inventory, and checked when present)."""
 COMPARISON_FILES = ("comparison.csv", "pareto.csv")
 """Optional files of a what-if grid or a Pareto front, reported as a comparison chart."""
 
 _SUMMARY_KEYS = ("status", "objective", "baseline", "by_category")
-_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2")}
+_MAY_BE_EMPTY = {("resources.csv", "cost"), ("resources.csv", "co2"), ("synergies.csv", "payback_years"),
+                 ("synergies.csv", "fixed"), ("synergies.csv", "capex_annual"), ("synergies.csv", "carbon_value")}
 _OPTIONAL_TEXT = {"sites.csv": ["name", "park", "sector"], "resources.csv": ["route"]}
 _FIX = "Write the plan again with `flowmatch optimise INVENTORY -o {path}`."
 
@@ -78,6 +92,8 @@ class PlanFolder:
     changes : pandas.DataFrame or None
         A what-if's ``changes.csv`` (synergies each scenario added, dropped or
         resized; may have no rows) where present.
+    synergies : pandas.DataFrame or None
+        ``synergies.csv`` where present: what each synergy is worth.
     """
 
     path: Path
@@ -90,6 +106,7 @@ class PlanFolder:
     comparison: pd.DataFrame | None = None
     pareto: pd.DataFrame | None = None
     changes: pd.DataFrame | None = None
+    synergies: pd.DataFrame | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -249,7 +266,7 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
         from flowmatch.studies.changes import read_changes
 
         return PlanFolder(path, {}, empty["flows.csv"], empty["routes.csv"], empty["sites.csv"],
-                          empty["resources.csv"], None, comparison, pareto, read_changes(path, files))
+                          empty["resources.csv"], None, comparison, pareto, changes=read_changes(path, files))
     missing = [n for n in PLAN_FILES if n not in present]
     if missing:
         what = "is not a plan folder" if not present else "is an incomplete plan folder"
@@ -270,8 +287,13 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
         for k, v in summary[key].items():
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
                 raise PlanFolderError(f"{path / 'summary.json'}: {key}.{k} = {v!r} is not a finite number. {fix}")
+    syn = tables.get("synergies.csv")
+    if syn is not None:  # write_plan refuses a table that does not add up; a hand-made one is read, said
+        for problem in check_synergy_sums(syn, summary):
+            log.warning("%s: %s", path / "synergies.csv", problem)
     return PlanFolder(path, summary, tables["flows.csv"], tables["routes.csv"], sites,
-                      tables["resources.csv"], tables.get("candidates.parquet"), comparison, pareto)
+                      tables["resources.csv"], tables.get("candidates.parquet"), comparison, pareto,
+                      synergies=syn)
 
 
 def _route_table(routes: pd.DataFrame) -> pd.DataFrame:
@@ -335,6 +357,12 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
                                      d / "resources.csv").name)
             if plan.candidates is not None:
                 names.append(write_table(plan.candidates, d / "candidates.parquet").name)
+            syn = plan.synergies if plan.synergies is not None else synergy_table(plan.flows, inventory)
+            wrong = check_synergy_sums(syn, plan.summary)
+            if wrong:
+                raise ModelError("the plan's synergies do not add up (a bug: please report it): " + "; ".join(wrong)
+                                 + "; nothing was written.")
+            names.append(write_table(syn.reindex(columns=SYNERGY_COLUMNS), d / "synergies.csv").name)
         names.append(write_json(plan.summary, d / "summary.json").name)
         st.seal()  # readable at once by a report written into the same stage
     return [out / n for n in names]

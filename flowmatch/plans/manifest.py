@@ -34,7 +34,7 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 KNOWN_FILES = frozenset({
     MANIFEST, "summary.json", "flows.csv", "routes.csv", "sites.csv", "resources.csv",
-    "candidates.parquet", "candidates.csv", "report.html", "plan.xlsx",
+    "candidates.parquet", "candidates.csv", "report.html", "plan.xlsx", "synergies.csv",
     "comparison.csv", "comparison.parquet", "pareto.csv", "pareto.svg", "changes.csv",
 })
 """Every file name a flowmatch command writes into an output folder (older versions included)."""

@@ -43,6 +43,9 @@ class Plan:
     candidates : pandas.DataFrame or None
         The candidate pairs the plan was chosen from (written with the plan
         so reports can show what was not chosen).
+    synergies : pandas.DataFrame or None
+        What each chosen synergy is worth (``synergies.csv``,
+        :func:`flowmatch.plans.synergies.synergy_table`).
     """
 
     status: str
@@ -52,6 +55,7 @@ class Plan:
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     candidates: pd.DataFrame | None = None
+    synergies: pd.DataFrame | None = None
 
     def text_summary(self) -> str:
         """A few lines for the terminal: status, then baseline vs plan for landfill, cost and CO2."""
@@ -63,9 +67,12 @@ class Plan:
         cur = s.get("currency", "")
         base, obj = s.get("baseline", {}), s.get("objective", {})
         rows = []
-        for m in (metric_named(n) for n in ("landfill", "cost", "co2")):
-            key = m.key
-            label = f"{m.label} {cur}".strip() if m.name == "cost" else m.label
+        lines_of = [(m.key, f"{m.label} {cur}".strip() if m.name == "cost" else m.label)
+                    for m in (metric_named(n) for n in ("landfill", "cost", "co2"))]
+        if "cash" in base and "cash" in obj:  # cost = cash + carbon at the carbon price
+            i = [k for k, _ in lines_of].index("cost")
+            lines_of[i + 1:i + 1] = [("cash", f"  cash {cur}".rstrip()), ("carbon_cost", f"  carbon {cur}".rstrip())]
+        for key, label in lines_of:
             b, p = base.get(key), obj.get(key)
             if b is None or p is None:
                 continue

@@ -20,7 +20,7 @@ from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
 __all__ = ["baseline", "by_category", "check_balance", "metrics_dict", "build_summary", "row_metrics",
-           "SUMMARY_FORMAT", "BALANCE_RTOL"]
+           "SUMMARY_FORMAT", "BALANCE_RTOL", "with_cash"]
 
 SUMMARY_FORMAT = 1
 #: Relative tolerance of the balance check (of the supply or demand, at least 1 base unit).
@@ -32,8 +32,24 @@ def metrics_dict(cost: float, co2_kg: float, landfill_t: float) -> dict[str, flo
     return summary_values({"cost": cost, "co2": co2_kg, "landfill": landfill_t})
 
 
+def with_cash(values: dict[str, float], carbon_price: float) -> dict[str, float]:
+    """``values`` plus ``cash`` and ``carbon_cost`` (``cost`` = cash + carbon at ``carbon_price``).
+
+    ``carbon_cost`` is ``co2_t * carbon_price``; ``cash`` the rest of ``cost``:
+    what the park pays (disposal, virgin input, transport, fixed and capital).
+    """
+    out = dict(values)
+    if "cost" in out and "co2_t" in out:
+        out["carbon_cost"] = float(out["co2_t"]) * carbon_price
+        out["cash"] = float(out["cost"]) - out["carbon_cost"]
+    return out
+
+
 def baseline(inventory: Inventory) -> dict[str, float]:
-    """Cost (carbon included), CO2 (t) and landfill (t) of today: all disposed, all virgin."""
+    """Cost (carbon included; ``cash`` and ``carbon_cost`` apart), CO2 (t) and landfill (t) of today.
+
+    Today: every have disposed of, every want served virgin.
+    """
     p = inventory.params
     hv, wt = inventory.haves, inventory.wants
     s, dm = hv["quantity"].to_numpy(float), wt["quantity"].to_numpy(float)
@@ -41,7 +57,7 @@ def baseline(inventory: Inventory) -> dict[str, float]:
     vc, vco2 = virgin_terms(wt, p)
     co2 = float(s @ dco2 + dm @ vco2)
     cost = float(s @ dc + dm @ vc) + carbon_cost(co2, p)
-    return metrics_dict(cost, co2, float(s @ land))
+    return with_cash(metrics_dict(cost, co2, float(s @ land)), p.carbon_price)
 
 
 def _flow_category(flows: pd.DataFrame, inventory: Inventory) -> pd.Series:
@@ -136,7 +152,7 @@ def build_summary(*, status: str, gap: float, metrics: dict[str, float], invento
     out: dict[str, Any] = {
         "status": status,
         "gap": _finite_or_none(gap),
-        "objective": summary_values(metrics),
+        "objective": with_cash(summary_values(metrics), inventory.params.carbon_price),
         "baseline": baseline(inventory),
         "by_category": by_category(flows, inventory),
         "format": SUMMARY_FORMAT,

@@ -40,7 +40,60 @@ EXCEL_MAX_ROWS = 1_048_576
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _SOURCE = {"sites": "sites.csv", "resources": "resources.csv", "candidates": "candidates.parquet",
            "flows": "flows.csv", "routes": "routes.csv", "gaps": "report.html",
-           "comparison": "comparison.csv", "pareto": "pareto.csv", "changes": "changes.csv", "rules": "summary.json"}
+           "comparison": "comparison.csv", "pareto": "pareto.csv", "changes": "changes.csv", "rules": "summary.json",
+           "synergies": "synergies.csv"}
+
+
+#: Text columns never turned into numbers, whatever they hold (ids, codes, names, months).
+_TEXT_COLUMNS = {"name", "type", "unit", "unit_in", "months", "sites", "haves", "route", "mode", "role",
+                 "category", "park", "sector", "description", "frequency", "currency"}
+
+
+def numbers_as_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text column that holds only numbers (or blanks) as a numeric one.
+
+    A plan folder's optional columns come back as text (routes' loads and
+    costs, resources' ``quantity_in``...); the workbook stores them as numbers
+    so they can be summed. Ids and codes (``*_id``, ``type``...) stay text.
+    """
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        name = str(c)
+        if (pd.api.types.is_numeric_dtype(col) or name.endswith("_id") or name.endswith("_name")
+                or name in _TEXT_COLUMNS or not len(col)):
+            continue
+        txt = col.astype(str).str.strip()
+        blank = txt.eq("") | col.isna()
+        num = pd.to_numeric(txt.where(~blank, None), errors="coerce")
+        if (~blank).any() and num[~blank].notna().all():
+            out[c] = num.astype(float)
+        elif (~blank).any() and txt[~blank].isin(["True", "False"]).all() and not blank.any():
+            out[c] = txt.eq("True")
+    return out
+
+
+def with_names(df: pd.DataFrame, resources: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``*_name`` column beside each of ``have_id``, ``want_id`` and ``site_id``.
+
+    A resource's name is its ``name`` where given, else its ``type``; a site's its ``name``.
+    """
+    out = df.copy()
+    rname = pd.Series(dtype=object)
+    if len(resources) and "resource_id" in resources:
+        given = resources["name"].fillna("").astype(str) if "name" in resources else pd.Series("", index=resources.index)
+        rname = given.where(given.str.strip() != "", resources.get("type", given).astype(str))
+        rname.index = resources["resource_id"].astype(str)
+    sname = pd.Series(dtype=object)
+    if len(sites) and "name" in sites:
+        sname = pd.Series(sites["name"].fillna("").astype(str).to_numpy(), index=sites["site_id"].astype(str))
+    for col, names in (("have_id", rname), ("want_id", rname), ("site_id", sname)):
+        new = col.replace("_id", "_name")
+        if col not in out or new in out or not len(names):
+            continue
+        at = list(out.columns).index(col) + 1
+        out.insert(at, new, out[col].astype(str).map(names).fillna("").to_numpy())
+    return out
 
 
 def flatten_summary(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -153,10 +206,15 @@ def write_plan_xlsx(pf: PlanFolder, gaps: pd.DataFrame | None, path: str | Path,
     """
     sheets: list[tuple[str, pd.DataFrame]] = []
     if pf.has_plan:
-        sheets += [("sites", pf.sites), ("resources", pf.resources)]
+        def named(df: pd.DataFrame) -> pd.DataFrame:
+            return numbers_as_numbers(with_names(df, pf.resources, pf.sites))
+
+        if pf.synergies is not None:  # what each synergy is worth, first: the park manager's sheet
+            sheets.append(("synergies", named(pf.synergies)))
+        sheets += [("sites", numbers_as_numbers(pf.sites)), ("resources", named(pf.resources))]
         if pf.candidates is not None:
-            sheets.append(("candidates", pf.candidates))
-        sheets += [("flows", pf.flows), ("routes", pf.routes)]
+            sheets.append(("candidates", named(pf.candidates)))
+        sheets += [("flows", named(pf.flows)), ("routes", numbers_as_numbers(pf.routes))]
         if gaps is not None:
             sheets.append(("gaps", gaps))
         if pf.summary.get("rules"):  # expert rules: one row each, not one summary cell
