@@ -30,6 +30,7 @@ from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
+from flowmatch.milp.polish import polish_blocks
 from flowmatch.milp.scaling import check_magnitudes
 from flowmatch.milp.solution import relative_gap
 from flowmatch.milp.solvers import write_model
@@ -208,6 +209,9 @@ def optimise(
     blocks, results, n_comp = solve_blocks(model, w, start, opts, budget)
     timings["solve"] = time.perf_counter() - t0
     timings["solve_max_block"] = max((r.time_s for r in results), default=0.0)
+    t0 = time.perf_counter()
+    block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish)
+    timings["polish"] = time.perf_counter() - t0
 
     x = np.zeros(model.n_vars)
     for b, r in zip(blocks, results, strict=True):
@@ -225,10 +229,8 @@ def optimise(
                               "give a longer --time-limit.")
         x[b.cols] = r.x
     status = "optimal" if all(r.status == "optimal" for r in results) else "time_limit"
-    c, k = model.objective(w)
-    obj = float(c @ x + k)
+    _, k = model.objective(w)
     bound = float(sum(r.bound for r in results)) + k
-    plan_gap = relative_gap(obj, bound) if results else 0.0
 
     flows = pd.concat([part.flows(x) for part in parts] or [pd.DataFrame(columns=FLOW_COLUMNS)],
                       ignore_index=True)
@@ -236,12 +238,16 @@ def optimise(
     routes = pd.concat(routes_l, ignore_index=True) if routes_l else pd.DataFrame(columns=ROUTE_COLUMNS)
     check_balance(flows, inventory)
     timings["total"] = time.perf_counter() - t_start
-    summary = build_summary(status=status, gap=plan_gap, metrics=row_metrics(flows, model.metric_values(x)),
+    metrics = row_metrics(flows, model.metric_values(x))
+    # the gap of the plan as written: its rows' weighted metrics against the solvers' bound
+    plan_gap = relative_gap(sum(v * metrics[m] for m, v in w.items()), bound) if results else 0.0
+    summary = build_summary(status=status, gap=plan_gap, metrics=metrics,
                             inventory=inventory,
                             flows=flows, routes=routes, objective=opts.objective, weights=w,
                             solver=results[0].solver if results else opts.solver, bound=bound,
                             n_components=n_comp, timings=timings,
-                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget, flows)})
+                            extra={"n_solves": len(blocks), "requested_gap": opts.gap, "blocks": block_report,
+                                   **_rules_extra(parts, x, model, w, budget, flows)})
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,

@@ -70,6 +70,9 @@ class SolveOptions:
     weights : mapping, optional
         For ``weighted``: ``cost``, ``co2`` (per kg) and ``landfill`` (per t),
         finite and >= 0, not all 0; default :data:`DEFAULT_WEIGHTS`.
+    polish : bool
+        After the search, fix the binaries, re-solve the LP, close idle links
+        and try dropping links (:mod:`flowmatch.milp.polish`); default on.
 
     Raises
     ------
@@ -84,6 +87,7 @@ class SolveOptions:
     jobs: int | None = None
     threads: int | None = None
     weights: Mapping[str, float] | None = field(default=None)
+    polish: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

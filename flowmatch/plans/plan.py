@@ -56,10 +56,8 @@ class Plan:
     def text_summary(self) -> str:
         """A few lines for the terminal: status, then baseline vs plan for landfill, cost and CO2."""
         s = self.summary
-        gap = s.get("gap")
-        gap_txt = "unknown gap" if gap is None else f"gap {100 * gap:.2f}%"
-        head = (f"plan: {self.status} ({gap_txt}), {s.get('n_synergies', 0)} synergies, "
-                f"{s.get('n_milk_rounds', 0)} milk rounds")
+        head = (f"plan: {_status_words(self.status, s.get('gap'), s.get('requested_gap'))}, "
+                f"{s.get('n_synergies', 0)} synergies, {s.get('n_milk_rounds', 0)} milk rounds")
         cur = s.get("currency", "")
         base, obj = s.get("baseline", {}), s.get("objective", {})
         rows = []
@@ -88,3 +86,15 @@ class Plan:
         if t:
             lines.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
         return "\n".join(lines)
+
+
+def _status_words(status: str, gap: float | None, requested: float | None) -> str:
+    """``optimal`` only within the requested gap; otherwise the gap reached."""
+    got = "an unknown gap" if gap is None else f"a gap of {100 * gap:.2f}%"
+    if status == "optimal":
+        want = "" if requested is None else f" of {100 * requested:g}%"
+        return f"optimal within the requested gap{want} ({got})"
+    if status == "time_limit":
+        want = "" if requested is None else f", requested {100 * requested:g}%"
+        return f"stopped at the time limit with {got}{want}"
+    return f"{status} ({got})"
