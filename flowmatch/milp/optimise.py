@@ -27,6 +27,7 @@ from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 #: Weight of cost, relative to the primary metric's baseline size, that breaks
 #: ties when minimising CO2 or landfill (so the cheapest of equal plans wins).
 TIE_BREAK = 1e-5
+#: Share of the time left that the primal heuristics (slope scaling, polish) may take
+#: before the search (:func:`flowmatch.milp.heuristics.improve_start`).
+HEURISTIC_SHARE = 0.15
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:
@@ -194,6 +198,12 @@ def optimise(
     start: np.ndarray | None = x0 if _is_feasible(model, x0) else None
     if start is None:
         log.info("the greedy start breaks a constraint (a metric cap, say): solving without it")
+    heuristics: dict = {}
+    if opts.heuristics and model.integrality.any():
+        t1 = time.perf_counter()
+        start, heuristics = improve_start(model, w, start, budget.share(HEURISTIC_SHARE))
+        start = start if start is None or _is_feasible(model, start) else None
+        timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
              int(model.integrality.sum()), model.n_rows, model.A.nnz)
@@ -247,6 +257,7 @@ def optimise(
                             solver=results[0].solver if results else opts.solver, bound=bound,
                             n_components=n_comp, timings=timings,
                             extra={"n_solves": len(blocks), "requested_gap": opts.gap, "blocks": block_report,
+                                   **({"heuristics": heuristics} if heuristics else {}),
                                    **_rules_extra(parts, x, model, w, budget, flows)})
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])

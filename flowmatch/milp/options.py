@@ -73,6 +73,9 @@ class SolveOptions:
     polish : bool
         After the search, fix the binaries, re-solve the LP, close idle links
         and try dropping links (:mod:`flowmatch.milp.polish`); default on.
+    heuristics : bool
+        Before the search, look for a better start than the greedy one by
+        dynamic slope scaling (:mod:`flowmatch.milp.heuristics`); default on.
 
     Raises
     ------
@@ -88,6 +91,7 @@ class SolveOptions:
     threads: int | None = None
     weights: Mapping[str, float] | None = field(default=None)
     polish: bool = True
+    heuristics: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

@@ -68,6 +68,9 @@ class PolishResult:
     moves : int
         Drop moves tried.
     time_s : float
+    feasible : bool
+        Whether the integers given admit a plan (the LP with them fixed solved);
+        when not, ``x`` is the plan given, unchanged.
     """
 
     x: np.ndarray
@@ -76,6 +79,7 @@ class PolishResult:
     closed: int = 0
     moves: int = 0
     time_s: float = 0.0
+    feasible: bool = True
 
 
 def _usage(model: LinearModel, x: np.ndarray) -> np.ndarray:
@@ -149,7 +153,7 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
     x1 = lp.run()
     if x1 is None:  # the LP should hold the plan given; keep it if the solver disagrees
         log.debug("polish: the LP with the integers fixed did not solve; plan kept")
-        return PolishResult(x, before, before, time_s=time.perf_counter() - t0)
+        return PolishResult(x, before, before, time_s=time.perf_counter() - t0, feasible=False)
     x1 = clean_solution(model, x1)
     cur = _objective(c, k, x1)
     if cur <= best + 1e-9 * max(1.0, abs(best)):
