@@ -98,6 +98,13 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
     nan = math.nan
     if not model.integrality.any() or model.n_vars == 0:
         return HeuristicResult(None, nan, nan, 0, 0.0)
+    from flowmatch.milp.scaling import scale_model, unscale
+
+    orig, c_orig = model, c
+    # the LPs see the model scaled by powers of two, as every solve does (integers unscaled,
+    # rows by positive factors: a capacity row stays one, and flow / capacity is unchanged)
+    model, sc = scale_model(orig, base=2)
+    c = c_orig * sc.col
     ycol, yrow, M = capacity_links(model)
     F = c[ycol].copy()
     Ar = model.A.tocsr()
@@ -138,7 +145,7 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0:
             break
-        p = polish(model, c, k, trial, time_limit=left)
+        p = polish(orig, c_orig, k, unscale(trial, sc), time_limit=left)
         if p.feasible and p.objective < best:
             best_x, best = p.x, p.objective
         # next slopes: F over the flow just carried; links without flow keep their slope

@@ -108,27 +108,31 @@ class _LP:
         import highspy
 
         from flowmatch.milp.highs import new_highs, pass_highs
+        from flowmatch.milp.scaling import scale_model
 
         self.model = model
         self.ints = np.flatnonzero(model.integrality)
-        relaxed = dataclasses.replace(model, lb=model.lb.copy(), ub=model.ub.copy(),
+        # the LP sees the model scaled by powers of two, as every solve does (exact; integers unscaled)
+        scaled, self.scaling = scale_model(model, base=2)
+        relaxed = dataclasses.replace(scaled, lb=scaled.lb.copy(), ub=scaled.ub.copy(),
                                       integrality=np.zeros(model.n_vars, bool))
         relaxed.lb[self.ints] = fixed[self.ints]
         relaxed.ub[self.ints] = fixed[self.ints]
         self.h = new_highs(time_limit=max(time_limit, 0.05))
         self.h.setOptionValue("presolve", "off")  # re-solves start from the last basis
-        pass_highs(self.h, relaxed, c, k)
+        pass_highs(self.h, relaxed, c * self.scaling.col, k)
         self._optimal = highspy.HighsModelStatus.kOptimal
-        self.c, self.k = c, k
 
     def fix(self, j: int, value: float) -> None:
         self.h.changeColBounds(int(j), float(value), float(value))
 
     def run(self) -> np.ndarray | None:
+        from flowmatch.milp.scaling import unscale
+
         self.h.run()
         if self.h.getModelStatus() != self._optimal:
             return None
-        return np.asarray(self.h.getSolution().col_value, float)
+        return unscale(np.asarray(self.h.getSolution().col_value, float), self.scaling)
 
 
 def _objective(c: np.ndarray, k: float, x: np.ndarray) -> float:
