@@ -48,11 +48,12 @@ def test_improve_start_is_never_worse_than_the_greedy_start():
     x0 = np.zeros(model.n_vars)
     for p in parts:
         p.warm_start(x0)
-    x, info = improve_start(model, {"cost": 1.0}, x0, time_limit=5.0)
+    x, info, lp_x = improve_start(model, {"cost": 1.0}, x0, time_limit=5.0)
     c, k = model.objective({"cost": 1.0})
     assert float(c @ x + k) <= float(c @ x0 + k) + 1e-9
     assert info["greedy_objective"] == pytest.approx(float(c @ x0 + k))
     assert math.isfinite(info["lp_bound"]) and info["lp_bound"] <= float(c @ x + k) + 1e-6
+    assert float(c @ lp_x + k) == pytest.approx(info["lp_bound"])
 
 
 @pytest.mark.parametrize("heuristics", [True, False])

@@ -59,6 +59,10 @@ class HeuristicResult:
     rounds : int
         Slope-scaling LPs solved.
     time_s : float
+    lp_x : ndarray or None
+        The LP relaxation's optimal point: the blocks of the model share no
+        row, so each block's part of it is that block's own LP optimum, a
+        lower bound on the block.
     """
 
     x: np.ndarray | None
@@ -66,6 +70,7 @@ class HeuristicResult:
     lp_bound: float
     rounds: int
     time_s: float
+    lp_x: np.ndarray | None = None
 
 
 def capacity_links(model: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,7 +122,7 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
     c_lp = c.copy()
     c_lp[ycol] = 0.0
     slope = F / M  # round 0: the fixed cost spread over the capacity
-    best_x, best, lp_bound, rounds, prev = None, math.inf, nan, 0, None
+    best_x, best, lp_bound, rounds, prev, lp_x = None, math.inf, nan, 0, None, None
     # round 0 is the LP relaxation itself (binaries at flow / capacity, paying F / M per unit)
     h.setOptionValue("presolve", "off")
     pass_highs(h, relaxed, c, k)
@@ -132,6 +137,7 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
         x = np.asarray(h.getSolution().col_value, float)
         if rounds == 0:
             lp_bound = float(c @ x + k)
+            lp_x = unscale(x, sc)
         rounds += 1
         act = np.asarray(rows_sub @ x).ravel()
         open_ = act > CLOSED_USE * M
@@ -152,17 +158,18 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
         slope = np.where(open_, F / np.maximum(act, 1e-12), slope)
     dt = time.perf_counter() - t0
     log.info("slope scaling: %d LPs, best %.6g, LP bound %.6g, %.2f s", rounds, best, lp_bound, dt)
-    return HeuristicResult(best_x, best if best_x is not None else nan, lp_bound, rounds, dt)
+    return HeuristicResult(best_x, best if best_x is not None else nan, lp_bound, rounds, dt, lp_x)
 
 
 def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None,
-                  time_limit: float) -> tuple[np.ndarray | None, dict]:
+                  time_limit: float) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
     """The better, block by block, of the greedy start ``x0`` and slope scaling's plan.
 
     The model's independent blocks (:func:`flowmatch.milp.blocks.split_blocks`)
     share no row, so a plan taking each block from whichever start is cheaper
-    there is feasible. Returns the start and a report for ``summary.json``
-    (``lp_bound``: the LP relaxation's optimum; objectives of both starts).
+    there is feasible. Returns the start, a report for ``summary.json``
+    (``lp_bound``: the LP relaxation's optimum; objectives of both starts) and
+    the LP relaxation's point (``None`` when it did not solve in time).
     """
     from flowmatch.milp.blocks import split_blocks
 
@@ -173,15 +180,27 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
             "slope_scaling_objective": h.objective if h.x is not None else None,
             "slope_scaling_rounds": h.rounds, "time_s": round(h.time_s, 4)}
     if h.x is None:
-        return x0, info
+        return x0, info, h.lp_x
     if x0 is None:
-        return h.x, info
+        return (h.x if _rows_hold(model, h.x).all() else None), info, h.lp_x
     x = x0.copy()
     taken = 0
+    ok_rows = _rows_hold(model, h.x)
     for b in split_blocks(model)[0]:
+        if not ok_rows[b.rows].all():
+            continue  # the LP's tolerance left a row broken in this block: keep the greedy start
         if c[b.cols] @ h.x[b.cols] < c[b.cols] @ x0[b.cols] - 1e-9 * max(1.0, abs(c[b.cols] @ x0[b.cols])):
             x[b.cols] = h.x[b.cols]
             taken += 1
     info["blocks_from_slope_scaling"] = taken
     info["start_objective"] = float(c @ x + k)
-    return x, info
+    return x, info, h.lp_x
+
+
+def _rows_hold(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Per row, whether ``x`` keeps it, within ``tol`` of the row's size (the sum of its
+    terms' magnitudes: a ``flow - M * use <= 0`` row of M = 1e5 t is kept within 0.1 t,
+    as the solver's own tolerance on the scaled model allows)."""
+    ax = model.A @ x
+    scale = np.maximum(1.0, abs(model.A) @ np.abs(x))
+    return (ax >= model.row_lb - tol * scale) & (ax <= model.row_ub + tol * scale)

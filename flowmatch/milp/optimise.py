@@ -199,10 +199,11 @@ def optimise(
     if start is None:
         log.info("the greedy start breaks a constraint (a metric cap, say): solving without it")
     heuristics: dict = {}
+    lp_x = None
     if opts.heuristics and model.integrality.any():
         t1 = time.perf_counter()
-        start, heuristics = improve_start(model, w, start, budget.share(HEURISTIC_SHARE))
-        start = start if start is None or _is_feasible(model, start) else None
+        better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE))
+        start = better  # feasible within the rows' sizes (improve_start checks every block it takes)
         timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
@@ -220,7 +221,8 @@ def optimise(
     timings["solve"] = time.perf_counter() - t0
     timings["solve_max_block"] = max((r.time_s for r in results), default=0.0)
     t0 = time.perf_counter()
-    block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish)
+    block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish, start=start,
+                                 lp_x=lp_x)
     timings["polish"] = time.perf_counter() - t0
 
     x = np.zeros(model.n_vars)

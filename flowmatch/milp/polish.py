@@ -21,8 +21,9 @@ objective worse:
    each LP from the previous basis, so a move costs milliseconds; the moves
    stop at ``MAX_MOVES`` or when the time given is spent.
 
-The result is the best of the plan given and the polished one, with the same
-integers everywhere except the links closed. Generic over
+The result has the same integers as the plan given except the links closed,
+and its objective is at most that of any plan with the integers given (so at
+most the plan given's, when that was feasible). Generic over
 :class:`~flowmatch.milp.builder.LinearModel`: no part needs to know.
 """
 
@@ -151,17 +152,16 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
     before = _objective(c, k, x)
     if not model.integrality.any() or model.n_vars == 0:
         return PolishResult(x, before, before)
-    best_x, best = x, before
     fixed = x.copy()
     lp = _LP(model, c, k, fixed, time_limit)
     x1 = lp.run()
     if x1 is None:  # the LP should hold the plan given; keep it if the solver disagrees
         log.debug("polish: the LP with the integers fixed did not solve; plan kept")
         return PolishResult(x, before, before, time_s=time.perf_counter() - t0, feasible=False)
-    x1 = clean_solution(model, x1)
-    cur = _objective(c, k, x1)
-    if cur <= best + 1e-9 * max(1.0, abs(best)):
-        best_x, best = x1, cur
+    # the LP optimum for the integers given: no worse than any plan with them (and a plan
+    # even when ``x``'s continuous values were not, as a heuristic's rounded LP point)
+    best_x = clean_solution(model, x1)
+    best = _objective(c, k, best_x)
     closed = 0
     cand = lp.ints[(fixed[lp.ints] > 0.5) & (model.lb[lp.ints] == 0) & (c[lp.ints] > 0)]
     # 2. idle links: close them all at once
@@ -177,7 +177,7 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
             closed += len(idle)
         else:
             for j in idle:
-                lp.fix(j, 1.0)
+                lp.fix(j, fixed[j])
             lp.run()
     # 3. drop moves, least used first
     open_ = cand[fixed[cand] > 0.5]
@@ -197,7 +197,7 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
                 fixed[j] = 0.0
                 closed += 1
                 continue
-        lp.fix(j, 1.0)
+        lp.fix(j, fixed[j])
     if moves and not math.isclose(best, before):
         log.debug("polish: %d closed, %d moves, objective %.6g -> %.6g", closed, moves, before, best)
     best = _objective(c, k, best_x)
@@ -205,16 +205,24 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
 
 
 def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict[str, float],
-                  budget, gap: float, enabled: bool = True) -> list[dict]:
+                  budget, gap: float, enabled: bool = True, start: np.ndarray | None = None,
+                  lp_x: np.ndarray | None = None) -> list[dict]:
     """Polish every solved block's plan in place (``results[i].x``, ``objective``, ``gap``)
     and say, per block, how its solve ended.
 
-    Each block gets an equal share of the budget left (at least ``POLISH_MIN_S``:
-    the polish runs after the search, so a plan at the time limit is polished
-    too). A block's ``status`` is ``optimal`` when its own relative gap, after
+    Each block gets an equal share of the budget left (at least its share of
+    ``POLISH_MIN_S``: the polish runs after the search, so a plan at the time
+    limit is polished too). A block's ``status`` is ``optimal`` when its own relative gap, after
     polishing, is within ``gap`` (the solver's word "optimal" is kept: it proved
     its own gap), else ``time_limit``. Returns one dict per block for
     ``summary.json``'s ``blocks``.
+
+    ``start`` is the feasible plan the search was started from: where a
+    solver returns a plan worse than it (a start the solver did not take, say),
+    the block keeps the start's, so the best plan found is always the one returned.
+    ``lp_x`` is the LP relaxation's optimum over the whole model: a block's part
+    of it is a lower bound on the block, kept where it beats the solver's
+    bound (a block stopped on time before its root was solved, say).
     """
     from flowmatch.milp.blocks import sub_model
     from flowmatch.milp.solution import relative_gap
@@ -225,9 +233,21 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
         n_int = int(sub.integrality.sum())
         row: dict = {"block": i, "n_vars": int(sub.n_vars), "n_integer": n_int, "solver_status": r.status,
                      "solver_objective": _finite(r.objective), "bound": _finite(r.bound)}
+        c, k = sub.objective(weights)
+        if lp_x is not None and r.x is not None:
+            lp_b = float(c @ lp_x[b.cols] + k)
+            if not math.isfinite(r.bound) or lp_b > r.bound:
+                r.bound = min(lp_b, r.objective)
+                r.gap = relative_gap(r.objective, r.bound)
+                row["bound"], row["bound_from"] = _finite(r.bound), "lp_relaxation"
+        if start is not None and r.x is not None and r.status in ("optimal", "time_limit"):
+            xs = clean_solution(sub, start[b.cols])
+            if float(c @ xs + k) < r.objective - 1e-9 * max(1.0, abs(r.objective)):
+                r.x, r.objective = xs, float(c @ xs + k)
+                r.gap = relative_gap(r.objective, r.bound)
+                row["from_start"] = True
         if enabled and r.x is not None and n_int and r.status in ("optimal", "time_limit"):
-            c, k = sub.objective(weights)
-            left = max(budget.left() / max(len(blocks) - i, 1), POLISH_MIN_S)
+            left = max(budget.left() / max(len(blocks) - i, 1), POLISH_MIN_S / len(blocks))
             p = polish(sub, c, k, r.x, time_limit=left)
             r.x, r.objective = p.x, p.objective
             r.gap = relative_gap(r.objective, r.bound)
@@ -241,8 +261,9 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
     return report
 
 
-#: The least time one block's polish is given, even when the budget is spent.
-POLISH_MIN_S = 0.5
+#: The least time the polish of all blocks is given, even when the budget is spent (each
+#: block's first LP, with its integers fixed, is solved whatever the time).
+POLISH_MIN_S = 1.0
 
 
 def _finite(v: float) -> float | None:
