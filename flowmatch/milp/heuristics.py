@@ -9,9 +9,9 @@ optimization and constraint programming approach", Oper. Res. Lett. 24(4),
 over its flow at ``F / flow`` per unit, with ``flow`` the link's flow in the
 previous LP (the first LP spreads it over the link's capacity, which is the LP
 relaxation), until the flows repeat. Each LP's links that carry flow are then
-opened and the plan polished (:func:`flowmatch.milp.polish.polish`: LP with
-the binaries fixed, idle links closed, drop moves), and the best plan found is
-kept.
+opened and the flows re-solved with them fixed (:func:`flowmatch.milp.polish.polish`
+without drop moves: LP with the binaries fixed, idle links closed); the best
+round's plan is then polished with drop moves, and kept.
 
 Generic over :class:`~flowmatch.milp.builder.LinearModel`: a binary's *link*
 is a capacity row ``a x - M y <= 0`` (``M > 0``) in which it appears; binaries
@@ -124,7 +124,6 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
     slope = F / M  # round 0: the fixed cost spread over the capacity
     best_x, best, lp_bound, rounds, prev, lp_x = None, math.inf, nan, 0, None, None
     # round 0 is the LP relaxation itself (binaries at flow / capacity, paying F / M per unit)
-    h.setOptionValue("presolve", "off")
     pass_highs(h, relaxed, c, k)
     while rounds < max_rounds and time.perf_counter() - t0 < time_limit:
         if rounds:
@@ -151,11 +150,16 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0:
             break
-        p = polish(orig, c_orig, k, unscale(trial, sc), time_limit=left)
+        p = polish(orig, c_orig, k, unscale(trial, sc), time_limit=left, max_moves=0)  # LP, idle links
         if p.feasible and p.objective < best:
             best_x, best = p.x, p.objective
         # next slopes: F over the flow just carried; links without flow keep their slope
         slope = np.where(open_, F / np.maximum(act, 1e-12), slope)
+    left = time_limit - (time.perf_counter() - t0)
+    if best_x is not None and left > 0:  # drop moves on the best round's plan only
+        p = polish(orig, c_orig, k, best_x, time_limit=left)
+        if p.feasible and p.objective < best:
+            best_x, best = p.x, p.objective
     dt = time.perf_counter() - t0
     log.info("slope scaling: %d LPs, best %.6g, LP bound %.6g, %.2f s", rounds, best, lp_bound, dt)
     return HeuristicResult(best_x, best if best_x is not None else nan, lp_bound, rounds, dt, lp_x)

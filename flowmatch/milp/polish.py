@@ -120,8 +120,8 @@ class _LP:
         relaxed.lb[self.ints] = fixed[self.ints]
         relaxed.ub[self.ints] = fixed[self.ints]
         self.h = new_highs(time_limit=max(time_limit, 0.05))
-        self.h.setOptionValue("presolve", "off")  # re-solves start from the last basis
         pass_highs(self.h, relaxed, c * self.scaling.col, k)
+        self._runs = 0
         self._optimal = highspy.HighsModelStatus.kOptimal
 
     def fix(self, j: int, value: float) -> None:
@@ -131,6 +131,9 @@ class _LP:
         from flowmatch.milp.scaling import unscale
 
         self.h.run()
+        if self._runs == 0:  # the first solve presolves; re-solves start from its basis
+            self.h.setOptionValue("presolve", "off")
+        self._runs += 1
         if self.h.getModelStatus() != self._optimal:
             return None
         return unscale(np.asarray(self.h.getSolution().col_value, float), self.scaling)
