@@ -93,7 +93,7 @@ def capacity_links(model: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit: float,
-                        max_rounds: int = MAX_ROUNDS) -> HeuristicResult:
+                        max_rounds: int = MAX_ROUNDS, threads: int | None = None) -> HeuristicResult:
     """Dynamic slope scaling, each round's links opened and polished; see the module docstring."""
     import highspy
 
@@ -118,7 +118,7 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
     rows_sub = rows_sub.multiply(rows_sub > 0).tocsr()
     rows_sub = rows_sub.multiply(~model.integrality[None, :]).tocsr()
     relaxed = dataclasses.replace(model, integrality=np.zeros(model.n_vars, bool))
-    h = new_highs(time_limit=max(time_limit, 0.05))
+    h = new_highs(time_limit=max(time_limit, 0.05), threads=threads)
     c_lp = c.copy()
     c_lp[ycol] = 0.0
     slope = F / M  # round 0: the fixed cost spread over the capacity
@@ -150,14 +150,14 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0:
             break
-        p = polish(orig, c_orig, k, unscale(trial, sc), time_limit=left, max_moves=0)  # LP, idle links
+        p = polish(orig, c_orig, k, unscale(trial, sc), time_limit=left, max_moves=0, threads=threads)  # LP, idle links
         if p.feasible and p.objective < best:
             best_x, best = p.x, p.objective
         # next slopes: F over the flow just carried; links without flow keep their slope
         slope = np.where(open_, F / np.maximum(act, 1e-12), slope)
     left = time_limit - (time.perf_counter() - t0)
     if best_x is not None and left > 0:  # drop moves on the best round's plan only
-        p = polish(orig, c_orig, k, best_x, time_limit=left)
+        p = polish(orig, c_orig, k, best_x, time_limit=left, threads=threads)
         if p.feasible and p.objective < best:
             best_x, best = p.x, p.objective
     dt = time.perf_counter() - t0
@@ -166,7 +166,8 @@ def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit:
 
 
 def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None,
-                  time_limit: float) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
+                  time_limit: float, threads: int | None = None
+                  ) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
     """The better, block by block, of the greedy start ``x0`` and slope scaling's plan.
 
     The model's independent blocks (:func:`flowmatch.milp.blocks.split_blocks`)
@@ -178,7 +179,7 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
     from flowmatch.milp.blocks import split_blocks
 
     c, k = model.objective(weights)
-    h = slope_scaling_start(model, c, k, time_limit)
+    h = slope_scaling_start(model, c, k, time_limit, threads=threads)
     info = {"lp_bound": h.lp_bound if math.isfinite(h.lp_bound) else None,
             "greedy_objective": None if x0 is None else float(c @ x0 + k),
             "slope_scaling_objective": h.objective if h.x is not None else None,

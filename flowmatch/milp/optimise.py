@@ -202,7 +202,8 @@ def optimise(
     lp_x = None
     if opts.heuristics and model.integrality.any():
         t1 = time.perf_counter()
-        better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE))
+        better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE),
+                                                   threads=opts.threads)
         start = better  # feasible within the rows' sizes (improve_start checks every block it takes)
         timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
@@ -222,7 +223,7 @@ def optimise(
     timings["solve_max_block"] = max((r.time_s for r in results), default=0.0)
     t0 = time.perf_counter()
     block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish, start=start,
-                                 lp_x=lp_x)
+                                 lp_x=lp_x, threads=opts.threads)
     timings["polish"] = time.perf_counter() - t0
 
     x = np.zeros(model.n_vars)

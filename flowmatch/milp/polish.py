@@ -105,7 +105,8 @@ def _usage(model: LinearModel, x: np.ndarray) -> np.ndarray:
 class _LP:
     """The model with its integers fixed, as a HiGHS LP that is re-solved after bound changes."""
 
-    def __init__(self, model: LinearModel, c: np.ndarray, k: float, fixed: np.ndarray, time_limit: float):
+    def __init__(self, model: LinearModel, c: np.ndarray, k: float, fixed: np.ndarray, time_limit: float,
+                 threads: int | None = None):
         import highspy
 
         from flowmatch.milp.highs import new_highs, pass_highs
@@ -119,7 +120,7 @@ class _LP:
                                       integrality=np.zeros(model.n_vars, bool))
         relaxed.lb[self.ints] = fixed[self.ints]
         relaxed.ub[self.ints] = fixed[self.ints]
-        self.h = new_highs(time_limit=max(time_limit, 0.05))
+        self.h = new_highs(time_limit=max(time_limit, 0.05), threads=threads)
         pass_highs(self.h, relaxed, c * self.scaling.col, k)
         self._runs = 0
         self._optimal = highspy.HighsModelStatus.kOptimal
@@ -144,10 +145,12 @@ def _objective(c: np.ndarray, k: float, x: np.ndarray) -> float:
 
 
 def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limit: float = 5.0,
-           max_moves: int = MAX_MOVES) -> PolishResult:
+           max_moves: int = MAX_MOVES, threads: int | None = None) -> PolishResult:
     """Polish the plan ``x`` of ``model`` (objective ``c @ x + k``); see the module docstring.
 
     ``time_limit`` bounds the whole polish (the first LP is always solved).
+    ``threads`` as the run's solves use (HiGHS keeps one thread pool per
+    process: a pool worker's ``threads=1`` must be every instance's).
     Models without integer variables come back as given.
     """
     t0 = time.perf_counter()
@@ -156,7 +159,7 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
     if not model.integrality.any() or model.n_vars == 0:
         return PolishResult(x, before, before)
     fixed = x.copy()
-    lp = _LP(model, c, k, fixed, time_limit)
+    lp = _LP(model, c, k, fixed, time_limit, threads)
     x1 = lp.run()
     if x1 is None:  # the LP should hold the plan given; keep it if the solver disagrees
         log.debug("polish: the LP with the integers fixed did not solve; plan kept")
@@ -209,7 +212,7 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
 
 def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict[str, float],
                   budget, gap: float, enabled: bool = True, start: np.ndarray | None = None,
-                  lp_x: np.ndarray | None = None) -> list[dict]:
+                  lp_x: np.ndarray | None = None, threads: int | None = None) -> list[dict]:
     """Polish every solved block's plan in place (``results[i].x``, ``objective``, ``gap``)
     and say, per block, how its solve ended.
 
@@ -251,7 +254,7 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
                 row["from_start"] = True
         if enabled and r.x is not None and n_int and r.status in ("optimal", "time_limit"):
             left = max(budget.left() / max(len(blocks) - i, 1), POLISH_MIN_S / len(blocks))
-            p = polish(sub, c, k, r.x, time_limit=left)
+            p = polish(sub, c, k, r.x, time_limit=left, threads=threads)
             r.x, r.objective = p.x, p.objective
             r.gap = relative_gap(r.objective, r.bound)
             row.update(polish_closed=p.closed, polish_moves=p.moves, polish_s=round(p.time_s, 4))
