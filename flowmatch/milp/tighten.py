@@ -32,13 +32,13 @@ def add_pair_link_rows(mb: ModelBuilder, flow_cols: np.ndarray, pair_link: np.nd
                        pair_cap: np.ndarray, link_cols: np.ndarray, link_cap: np.ndarray,
                        names: list[str], prefix: str) -> int:
     """Add ``flow_p - pair_cap_p * link <= 0`` for the pairs on a link (``pair_link >= 0``)
-    whose ``pair_cap`` is below their link's ``link_cap``; returns the rows added.
+    whose ``pair_cap`` is at most ``CUT_MARGIN`` of their link's ``link_cap``; returns the rows added.
 
     ``names[p]`` labels pair ``p``; rows are named ``prefix[label]``.
     """
     on = np.flatnonzero(pair_link >= 0)
     cap = np.asarray(pair_cap, float)[on]
-    cut = on[(cap < CUT_MARGIN * np.asarray(link_cap, float)[pair_link[on]]) & np.isfinite(cap)]
+    cut = on[(cap <= CUT_MARGIN * np.asarray(link_cap, float)[pair_link[on]]) & np.isfinite(cap)]
     if not len(cut):
         return 0
     k = np.arange(len(cut))
