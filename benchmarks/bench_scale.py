@@ -27,9 +27,9 @@ Variants:
 from __future__ import annotations
 
 import pytest
+from bench_cascades import heat_park, water_park
+from bench_optimise import synthetic_case
 
-from benchmarks.bench_cascades import heat_park, water_park
-from benchmarks.bench_optimise import synthetic_case
 from flowmatch.matching.candidates import match
 from flowmatch.milp.optimise import optimise
 from flowmatch.milp.options import SolveOptions

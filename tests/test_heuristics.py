@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from optimise_cases import brute_force_cost, random_case
 
 from flowmatch.milp.heuristics import capacity_links, improve_start, slope_scaling_start
 from flowmatch.milp.optimise import build_model, build_parts, optimise
-from tests.optimise_cases import brute_force_cost, random_case
 
 
 def _model(seed, **params):

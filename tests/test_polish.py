@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optimise_cases import brute_force_cost, make_candidates, make_inventory, random_case
 
 from flowmatch.milp.optimise import build_model, build_parts, optimise
 from flowmatch.milp.polish import polish
-from tests.optimise_cases import brute_force_cost, make_candidates, make_inventory, random_case
 
 F = 200.0  # fixed yearly cost of a synergy
 

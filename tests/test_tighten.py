@@ -3,16 +3,28 @@ and they raise the LP relaxation's bound of a water park without changing its op
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import flowmatch.milp.water as water
-from benchmarks.bench_cascades import water_park
 from flowmatch.matching.candidates import match
 from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.heuristics import slope_scaling_start
 from flowmatch.milp.optimise import build_model, build_parts, optimise
 from flowmatch.milp.tighten import add_pair_link_rows
+
+
+def water_park(n: int, seed: int):
+    """The cascade benchmark's synthetic water park (benchmarks/bench_cascades.py), at a test's size."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_cascades.py"
+    spec = importlib.util.spec_from_file_location("bench_cascades_for_tests", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.water_park(n, seed=seed)
 
 
 def test_rows_only_where_a_pair_is_at_most_half_its_link():
