@@ -292,7 +292,10 @@ def test_time_limit_gives_best_plan_and_gap():
     assert plan.gap > 0 and plan.summary["gap"] == pytest.approx(plan.gap)
     assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]
     _balance_ok(plan, inv)
-    assert "time_limit" in plan.text_summary()
+    assert f"stopped at the time limit with a gap of {100 * plan.gap:.2f}%, requested 0%" in plan.text_summary()
+    blocks = plan.summary["blocks"]
+    assert any(b["status"] == "time_limit" for b in blocks)
+    assert all(b["objective"] >= b["bound"] - 1e-6 * abs(b["objective"]) for b in blocks)
 
 
 def test_infrastructure_cuts_transport_and_fixed_cost():

@@ -27,9 +27,11 @@ from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
+from flowmatch.milp.polish import polish_blocks
 from flowmatch.milp.scaling import check_magnitudes
 from flowmatch.milp.solution import relative_gap
 from flowmatch.milp.solvers import write_model
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 #: Weight of cost, relative to the primary metric's baseline size, that breaks
 #: ties when minimising CO2 or landfill (so the cheapest of equal plans wins).
 TIE_BREAK = 1e-5
+#: Share of the time left that the primal heuristics (slope scaling, polish) may take
+#: before the search (:func:`flowmatch.milp.heuristics.improve_start`).
+HEURISTIC_SHARE = 0.15
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:
@@ -194,6 +199,14 @@ def optimise(
     start: np.ndarray | None = x0 if _is_feasible(model, x0) else None
     if start is None:
         log.info("the greedy start breaks a constraint (a metric cap, say): solving without it")
+    heuristics: dict = {}
+    lp_x = None
+    if opts.heuristics and model.integrality.any():
+        t1 = time.perf_counter()
+        better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE),
+                                                   threads=opts.threads)
+        start = better  # feasible within the rows' sizes (improve_start checks every block it takes)
+        timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
              int(model.integrality.sum()), model.n_rows, model.A.nnz)
@@ -209,6 +222,10 @@ def optimise(
     blocks, results, n_comp = solve_blocks(model, w, start, opts, budget)
     timings["solve"] = time.perf_counter() - t0
     timings["solve_max_block"] = max((r.time_s for r in results), default=0.0)
+    t0 = time.perf_counter()
+    block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish, start=start,
+                                 lp_x=lp_x, threads=opts.threads)
+    timings["polish"] = time.perf_counter() - t0
 
     x = np.zeros(model.n_vars)
     for b, r in zip(blocks, results, strict=True):
@@ -226,10 +243,8 @@ def optimise(
                               "give a longer --time-limit.")
         x[b.cols] = r.x
     status = "optimal" if all(r.status == "optimal" for r in results) else "time_limit"
-    c, k = model.objective(w)
-    obj = float(c @ x + k)
+    _, k = model.objective(w)
     bound = float(sum(r.bound for r in results)) + k
-    plan_gap = relative_gap(obj, bound) if results else 0.0
 
     flows = pd.concat([part.flows(x) for part in parts] or [pd.DataFrame(columns=FLOW_COLUMNS)],
                       ignore_index=True)
@@ -237,12 +252,17 @@ def optimise(
     routes = pd.concat(routes_l, ignore_index=True) if routes_l else pd.DataFrame(columns=ROUTE_COLUMNS)
     check_balance(flows, inventory)
     timings["total"] = time.perf_counter() - t_start
-    summary = build_summary(status=status, gap=plan_gap, metrics=row_metrics(flows, model.metric_values(x)),
+    metrics = row_metrics(flows, model.metric_values(x))
+    # the gap of the plan as written: its rows' weighted metrics against the solvers' bound
+    plan_gap = relative_gap(sum(v * metrics[m] for m, v in w.items()), bound) if results else 0.0
+    summary = build_summary(status=status, gap=plan_gap, metrics=metrics,
                             inventory=inventory,
                             flows=flows, routes=routes, objective=opts.objective, weights=w,
                             solver=results[0].solver if results else opts.solver, bound=bound,
                             n_components=n_comp, timings=timings,
-                            extra={"n_solves": len(blocks), **_rules_extra(parts, x, model, w, budget, flows)})
+                            extra={"n_solves": len(blocks), "requested_gap": opts.gap, "blocks": block_report,
+                                   **({"heuristics": heuristics} if heuristics else {}),
+                                   **_rules_extra(parts, x, model, w, budget, flows)})
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,

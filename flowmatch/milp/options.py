@@ -70,6 +70,12 @@ class SolveOptions:
     weights : mapping, optional
         For ``weighted``: ``cost``, ``co2`` (per kg) and ``landfill`` (per t),
         finite and >= 0, not all 0; default :data:`DEFAULT_WEIGHTS`.
+    polish : bool
+        After the search, fix the binaries, re-solve the LP, close idle links
+        and try dropping links (:mod:`flowmatch.milp.polish`); default on.
+    heuristics : bool
+        Before the search, look for a better start than the greedy one by
+        dynamic slope scaling (:mod:`flowmatch.milp.heuristics`); default on.
 
     Raises
     ------
@@ -84,6 +90,8 @@ class SolveOptions:
     jobs: int | None = None
     threads: int | None = None
     weights: Mapping[str, float] | None = field(default=None)
+    polish: bool = True
+    heuristics: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

@@ -53,6 +53,7 @@ from flowmatch.milp.costs import (
 )
 from flowmatch.milp.options import SolveBudget, SolveOptions
 from flowmatch.milp.part import PartContext, PartKind
+from flowmatch.milp.tighten import add_pair_link_rows
 from flowmatch.milp.water_arcs import (
     ALLOWED,
     FORBIDDEN,
@@ -306,6 +307,7 @@ class WaterPart:
         "water_source": "the flow balance of water source",
         "water_sink": "the flow balance of water sink",
         "water_pipe_use": "the capacity of the water pipe",
+        "water_pipe_pair": "the most one pair can carry through its water pipe,",
         "water_quality": "the inlet limit of water sink",
     }
 
@@ -440,6 +442,8 @@ class WaterPart:
             mb.add_rows(rows, cols, vals, -np.inf, 0.0,
                         name=[f"water_pipe_use[{a},{b}]" for a, b in zip(self.link_from, self.link_to,
                                                                          strict=True)])
+            add_pair_link_rows(mb, f, self.pair_link, np.minimum(ws.src_flow[pr.src], ws.snk_flow[pr.snk]),
+                               pipe, self.link_cap, [n[n.index("[") + 1:-1] for n in names], "water_pipe_pair")
         self._idx = {"flow": f, "fresh": fresh, "waste": waste, "pipe": pipe}
 
     def _add_quality_rows(self, mb: ModelBuilder, f: np.ndarray, fresh: np.ndarray) -> None:

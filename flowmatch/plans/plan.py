@@ -60,10 +60,8 @@ class Plan:
     def text_summary(self) -> str:
         """A few lines for the terminal: status, then baseline vs plan for landfill, cost and CO2."""
         s = self.summary
-        gap = s.get("gap")
-        gap_txt = "unknown gap" if gap is None else f"gap {100 * gap:.2f}%"
-        head = (f"plan: {self.status} ({gap_txt}), {s.get('n_synergies', 0)} synergies, "
-                f"{s.get('n_milk_rounds', 0)} milk rounds")
+        head = (f"plan: {_status_words(self.status, s.get('gap'), s.get('requested_gap'), s.get('blocks'))}, "
+                f"{s.get('n_synergies', 0)} synergies, {s.get('n_milk_rounds', 0)} milk rounds")
         cur = s.get("currency", "")
         base, obj = s.get("baseline", {}), s.get("objective", {})
         rows = []
@@ -95,3 +93,20 @@ class Plan:
         if t:
             lines.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
         return "\n".join(lines)
+
+
+def _status_words(status: str, gap: float | None, requested: float | None, blocks: list | None) -> str:
+    """``optimal`` only within the requested gap; otherwise the gap reached (and the blocks above it)."""
+    got = "an unknown gap" if gap is None else f"a gap of {100 * gap:.2f}%"
+    if status == "optimal":
+        want = "" if requested is None else f" of {100 * requested:g}%"
+        return f"optimal within the requested gap{want} ({got})"
+    if status == "time_limit":
+        want = "" if requested is None else f", requested {100 * requested:g}%"
+        late = [b for b in blocks or [] if b.get("status") == "time_limit"]
+        if late and len(blocks or []) > 1:
+            worst = max((b["gap"] for b in late if b.get("gap") is not None), default=None)
+            worst_txt = "" if worst is None else f", the worst at {100 * worst:.2f}%"
+            want += f"; {len(late)} of {len(blocks or [])} blocks not proved within it{worst_txt}"
+        return f"stopped at the time limit with {got}{want}"
+    return f"{status} ({got})"

@@ -1,0 +1,211 @@
+"""Primal heuristics that warm-start the search: dynamic slope scaling, then polish.
+
+Fixed-charge network flow problems have a weak LP relaxation (a link's binary
+sits at ``flow / capacity``, so the relaxation pays a sliver of each fixed
+cost), but a good plan is found quickly by *dynamic slope scaling* (Kim and
+Pardalos, "Solving fixed-charge network flow problems with a hybrid
+optimization and constraint programming approach", Oper. Res. Lett. 24(4),
+1999, pp. 195-203): solve an LP in which each link's fixed cost ``F`` is spread
+over its flow at ``F / flow`` per unit, with ``flow`` the link's flow in the
+previous LP (the first LP spreads it over the link's capacity, which is the LP
+relaxation), until the flows repeat. Each LP's links that carry flow are then
+opened and the flows re-solved with them fixed (:func:`flowmatch.milp.polish.polish`
+without drop moves: LP with the binaries fixed, idle links closed); the best
+round's plan is then polished with drop moves, and kept.
+
+Generic over :class:`~flowmatch.milp.builder.LinearModel`: a binary's *link*
+is a capacity row ``a x - M y <= 0`` (``M > 0``) in which it appears; binaries
+without one keep their LP value rounded. :func:`slope_scaling_start` returns
+the best plan (or ``None``) and the LP relaxation's bound (the root bound
+before any cut), so a caller can report both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.polish import polish
+
+__all__ = ["slope_scaling_start", "HeuristicResult", "capacity_links", "MAX_ROUNDS"]
+
+log = logging.getLogger(__name__)
+
+#: Most slope-scaling LPs per call.
+MAX_ROUNDS = 8
+#: A link whose flow is at most this share of its capacity counts as closed.
+CLOSED_USE = 1e-6
+
+
+@dataclass
+class HeuristicResult:
+    """What :func:`slope_scaling_start` found.
+
+    Attributes
+    ----------
+    x : ndarray or None
+        The best plan found (``None`` when no round gave a feasible plan).
+    objective : float
+        Its objective (``nan`` without a plan).
+    lp_bound : float
+        The LP relaxation's optimum (``nan`` when it did not solve in time): a
+        lower bound on every plan.
+    rounds : int
+        Slope-scaling LPs solved.
+    time_s : float
+    lp_x : ndarray or None
+        The LP relaxation's optimal point: the blocks of the model share no
+        row, so each block's part of it is that block's own LP optimum, a
+        lower bound on the block.
+    """
+
+    x: np.ndarray | None
+    objective: float
+    lp_bound: float
+    rounds: int
+    time_s: float
+    lp_x: np.ndarray | None = None
+
+
+def capacity_links(model: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(binary column, its capacity row, M)`` for every binary with a row ``a x - M y <= 0``.
+
+    A binary with several such rows keeps its first.
+    """
+    A = model.A.tocsc()
+    cap_row = (model.row_ub == 0) & ~np.isfinite(model.row_lb)
+    cols, rows, ms = [], [], []
+    for j in np.flatnonzero(model.integrality & (model.lb == 0) & (model.ub == 1)):
+        r = A.indices[A.indptr[j]:A.indptr[j + 1]]
+        v = A.data[A.indptr[j]:A.indptr[j + 1]]
+        sel = np.flatnonzero(cap_row[r] & (v < 0))
+        if len(sel):
+            cols.append(j)
+            rows.append(r[sel[0]])
+            ms.append(-v[sel[0]])
+    return np.array(cols, np.int64), np.array(rows, np.int64), np.array(ms, float)
+
+
+def slope_scaling_start(model: LinearModel, c: np.ndarray, k: float, time_limit: float,
+                        max_rounds: int = MAX_ROUNDS, threads: int | None = None) -> HeuristicResult:
+    """Dynamic slope scaling, each round's links opened and polished; see the module docstring."""
+    import highspy
+
+    from flowmatch.milp.highs import new_highs, pass_highs
+
+    t0 = time.perf_counter()
+    nan = math.nan
+    if not model.integrality.any() or model.n_vars == 0:
+        return HeuristicResult(None, nan, nan, 0, 0.0)
+    from flowmatch.milp.scaling import scale_model, unscale
+
+    orig, c_orig = model, c
+    # the LPs see the model scaled by powers of two, as every solve does (integers unscaled,
+    # rows by positive factors: a capacity row stays one, and flow / capacity is unchanged)
+    model, sc = scale_model(orig, base=2)
+    c = c_orig * sc.col
+    ycol, yrow, M = capacity_links(model)
+    F = c[ycol].copy()
+    Ar = model.A.tocsr()
+    # flow columns of each link's capacity row (positive entries, continuous)
+    rows_sub = Ar[yrow]
+    rows_sub = rows_sub.multiply(rows_sub > 0).tocsr()
+    rows_sub = rows_sub.multiply(~model.integrality[None, :]).tocsr()
+    relaxed = dataclasses.replace(model, integrality=np.zeros(model.n_vars, bool))
+    h = new_highs(time_limit=max(time_limit, 0.05), threads=threads)
+    c_lp = c.copy()
+    c_lp[ycol] = 0.0
+    slope = F / M  # round 0: the fixed cost spread over the capacity
+    best_x, best, lp_bound, rounds, prev, lp_x = None, math.inf, nan, 0, None, None
+    # round 0 is the LP relaxation itself (binaries at flow / capacity, paying F / M per unit)
+    pass_highs(h, relaxed, c, k)
+    while rounds < max_rounds and time.perf_counter() - t0 < time_limit:
+        if rounds:
+            extra = np.asarray(rows_sub.T @ slope).ravel()
+            h.changeColsCost(model.n_vars, np.arange(model.n_vars, dtype=np.int32), c_lp + extra)
+        h.setOptionValue("time_limit", max(time_limit - (time.perf_counter() - t0), 0.05))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        x = np.asarray(h.getSolution().col_value, float)
+        if rounds == 0:
+            lp_bound = float(c @ x + k)
+            lp_x = unscale(x, sc)
+        rounds += 1
+        act = np.asarray(rows_sub @ x).ravel()
+        open_ = act > CLOSED_USE * M
+        if prev is not None and np.array_equal(open_, prev):
+            break
+        prev = open_
+        trial = x.copy()
+        ints = np.flatnonzero(model.integrality)
+        trial[ints] = np.round(x[ints])
+        trial[ycol] = open_.astype(float)
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0:
+            break
+        p = polish(orig, c_orig, k, unscale(trial, sc), time_limit=left, max_moves=0, threads=threads)  # LP, idle links
+        if p.feasible and p.objective < best:
+            best_x, best = p.x, p.objective
+        # next slopes: F over the flow just carried; links without flow keep their slope
+        slope = np.where(open_, F / np.maximum(act, 1e-12), slope)
+    left = time_limit - (time.perf_counter() - t0)
+    if best_x is not None and left > 0:  # drop moves on the best round's plan only
+        p = polish(orig, c_orig, k, best_x, time_limit=left, threads=threads)
+        if p.feasible and p.objective < best:
+            best_x, best = p.x, p.objective
+    dt = time.perf_counter() - t0
+    log.info("slope scaling: %d LPs, best %.6g, LP bound %.6g, %.2f s", rounds, best, lp_bound, dt)
+    return HeuristicResult(best_x, best if best_x is not None else nan, lp_bound, rounds, dt, lp_x)
+
+
+def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None,
+                  time_limit: float, threads: int | None = None
+                  ) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
+    """The better, block by block, of the greedy start ``x0`` and slope scaling's plan.
+
+    The model's independent blocks (:func:`flowmatch.milp.blocks.split_blocks`)
+    share no row, so a plan taking each block from whichever start is cheaper
+    there is feasible. Returns the start, a report for ``summary.json``
+    (``lp_bound``: the LP relaxation's optimum; objectives of both starts) and
+    the LP relaxation's point (``None`` when it did not solve in time).
+    """
+    from flowmatch.milp.blocks import split_blocks
+
+    c, k = model.objective(weights)
+    h = slope_scaling_start(model, c, k, time_limit, threads=threads)
+    info = {"lp_bound": h.lp_bound if math.isfinite(h.lp_bound) else None,
+            "greedy_objective": None if x0 is None else float(c @ x0 + k),
+            "slope_scaling_objective": h.objective if h.x is not None else None,
+            "slope_scaling_rounds": h.rounds, "time_s": round(h.time_s, 4)}
+    if h.x is None:
+        return x0, info, h.lp_x
+    if x0 is None:
+        return (h.x if _rows_hold(model, h.x).all() else None), info, h.lp_x
+    x = x0.copy()
+    taken = 0
+    ok_rows = _rows_hold(model, h.x)
+    for b in split_blocks(model)[0]:
+        if not ok_rows[b.rows].all():
+            continue  # the LP's tolerance left a row broken in this block: keep the greedy start
+        if c[b.cols] @ h.x[b.cols] < c[b.cols] @ x0[b.cols] - 1e-9 * max(1.0, abs(c[b.cols] @ x0[b.cols])):
+            x[b.cols] = h.x[b.cols]
+            taken += 1
+    info["blocks_from_slope_scaling"] = taken
+    info["start_objective"] = float(c @ x + k)
+    return x, info, h.lp_x
+
+
+def _rows_hold(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Per row, whether ``x`` keeps it, within ``tol`` of the row's size (the sum of its
+    terms' magnitudes: a ``flow - M * use <= 0`` row of M = 1e5 t is kept within 0.1 t,
+    as the solver's own tolerance on the scaled model allows)."""
+    ax = model.A @ x
+    scale = np.maximum(1.0, abs(model.A) @ np.abs(x))
+    return (ax >= model.row_lb - tol * scale) & (ax <= model.row_ub + tol * scale)
