@@ -165,7 +165,14 @@ def solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, t
     else:
         status, x = "error", None
     def bound_of(obj: float) -> float:
-        bound = float(info.mip_dual_bound) if is_mip else (obj if status == "optimal" else math.nan)
+        if not is_mip:
+            return obj if status == "optimal" else math.nan
+        bound, own = float(info.mip_dual_bound), float(info.objective_function_value)
+        if math.isfinite(bound) and math.isfinite(own):
+            # HiGHS's own primal-dual difference, which no objective offset changes: when
+            # presolve takes a warm start as optimal, HiGHS reports its objective and dual
+            # bound both without the offset presolve moved out (seen with highspy 1.x)
+            bound = obj - max(0.0, own - bound)
         return obj if status == "optimal" and not math.isfinite(bound) else bound
 
     return solve_result(status, x, c, k, bound_of, dt, "highs", message)
