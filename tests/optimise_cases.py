@@ -80,8 +80,13 @@ def unit_terms(inv, cands):
     return hv, wt, disp, virg, trans
 
 
-def brute_force_cost(inv, cands) -> float:
-    """Optimal cost by enumerating every set of open synergies and solving the LP for each."""
+def brute_force_cost(inv, cands, rules=None) -> float:
+    """Optimal cost by enumerating every set of open synergies and solving the LP for each.
+
+    ``rules`` (an inventory's ``rules`` table, optional) act as bounds and rows: a
+    forbidden pair never opens, a minimum size raises an open pair's lower bound, a cap
+    or force is a row over its pairs' flows. ``inf`` when no set of open pairs is feasible.
+    """
     p = inv.params
     hv, wt, disp, virg, trans = unit_terms(inv, cands)
     H, W, n = len(hv), len(wt), len(cands)
@@ -97,15 +102,28 @@ def brute_force_cost(inv, cands) -> float:
     A_eq[np.arange(H), n + np.arange(H)] = 1
     A_eq[H + np.arange(W), n + H + np.arange(W)] = 1
     b_eq = np.concatenate([s, dm])
+    hid, wid = cands["have_id"].to_numpy(), cands["want_id"].to_numpy()
+    allowed, min_size, rows, rhs = np.ones(n, bool), np.zeros(n), [], []
+    for r in (rules.itertuples(index=False) if rules is not None else ()):
+        on = np.isin(hid, r.have_ids) & np.isin(wid, r.want_ids)
+        if r.action == "forbid":
+            allowed &= ~on
+        elif r.action == "min_size":
+            min_size = np.where(on, np.maximum(min_size, r.value), min_size)
+        elif r.action in ("cap", "force"):
+            sign = 1.0 if r.action == "cap" else -1.0
+            least = r.value if r.value == r.value else min(max(p.min_synergy_flow, 1.0), m[on].max())
+            rows.append(np.concatenate([sign * on, np.zeros(H + W)]))
+            rhs.append(sign * (r.value if r.action == "cap" else least))
     best = np.inf
     for opened in itertools.product([0, 1], repeat=n):
         o = np.array(opened, bool)
-        if np.any(o & (m < p.min_synergy_flow)):
+        lo = np.where(o, np.maximum(p.min_synergy_flow, min_size), 0.0)
+        if np.any(o & ((m < lo) | ~allowed)):
             continue
-        lo = np.where(o, p.min_synergy_flow, 0.0)
-        hi_b = np.where(o, m, 0.0)
-        bounds = list(zip(lo, hi_b, strict=True)) + [(0, None)] * (H + W)
-        r = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        bounds = list(zip(lo, np.where(o, m, 0.0), strict=True)) + [(0, None)] * (H + W)
+        r = linprog(c, A_ub=np.array(rows) if rows else None, b_ub=np.array(rhs) if rows else None,
+                    A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
         if r.status == 0:
             best = min(best, r.fun + p.fixed_cost_synergy * o.sum())
     return float(best)

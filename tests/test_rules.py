@@ -3,15 +3,13 @@ and reported in the plan."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from optimise_cases import make_candidates, make_inventory, random_case, unit_terms
-from scipy.optimize import linprog
+from optimise_cases import brute_force_cost, make_candidates, make_inventory, random_case
 
 from flowmatch.cli import main
 from flowmatch.errors import InventoryError, ModelError
@@ -196,49 +194,6 @@ def test_force_of_incompatible_types_is_named(tmp_path):
 # --------------------------------------------------------------------------- the optimiser
 
 
-def brute_force(inv, cands, rules) -> float:
-    """Optimal cost by enumerating open pairs, with the rules as bounds and rows (inf: infeasible)."""
-    p = inv.params
-    hv, wt, disp, virg, trans = unit_terms(inv, cands)
-    H, W, n = len(hv), len(wt), len(cands)
-    hi = pd.Index(hv.index).get_indexer(cands["have_id"])
-    wi = pd.Index(wt.index).get_indexer(cands["want_id"])
-    s, dm = hv["quantity"].to_numpy(), wt["quantity"].to_numpy()
-    m = np.minimum(s[hi], dm[wi])
-    c = np.concatenate([trans, disp, virg])
-    A_eq = np.zeros((H + W, n + H + W))
-    A_eq[hi, np.arange(n)] = 1
-    A_eq[H + wi, np.arange(n)] = 1
-    A_eq[np.arange(H), n + np.arange(H)] = 1
-    A_eq[H + np.arange(W), n + H + np.arange(W)] = 1
-    b_eq = np.concatenate([s, dm])
-    hid, wid = cands["have_id"].to_numpy(), cands["want_id"].to_numpy()
-    allowed, min_size, rows, rhs = np.ones(n, bool), np.zeros(n), [], []
-    for r in rules.itertuples(index=False):
-        on = np.isin(hid, r.have_ids) & np.isin(wid, r.want_ids)
-        if r.action == "forbid":
-            allowed &= ~on
-        elif r.action == "min_size":
-            min_size = np.where(on, np.maximum(min_size, r.value), min_size)
-        elif r.action in ("cap", "force"):
-            sign = 1.0 if r.action == "cap" else -1.0
-            least = r.value if r.value == r.value else min(max(p.min_synergy_flow, 1.0), m[on].max())
-            rows.append(np.concatenate([sign * on, np.zeros(H + W)]))
-            rhs.append(sign * (r.value if r.action == "cap" else least))
-    best = np.inf
-    for opened in itertools.product([0, 1], repeat=n):
-        o = np.array(opened, bool)
-        lo = np.where(o, np.maximum(p.min_synergy_flow, min_size), 0.0)
-        if np.any(o & ((m < lo) | ~allowed)):
-            continue
-        bounds = list(zip(lo, np.where(o, m, 0.0), strict=True)) + [(0, None)] * (H + W)
-        r = linprog(c, A_ub=np.array(rows) if rows else None, b_ub=np.array(rhs) if rows else None,
-                    A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if r.status == 0:
-            best = min(best, r.fun + p.fixed_cost_synergy * o.sum())
-    return float(best)
-
-
 def _random_rules(inv, cands, rng) -> list[tuple]:
     pairs = list(zip(cands["have_id"], cands["want_id"], strict=True))
     res = inv.resources.set_index("resource_id")["quantity"]
@@ -265,7 +220,7 @@ def test_rules_match_brute_force(seed):
         inv = with_rules(inv, _random_rules(inv, cands, rng))
     except InventoryError:  # random rules that contradict each other: checked elsewhere
         pytest.skip("contradictory random rules")
-    expected = brute_force(inv, cands, inv.rules)
+    expected = brute_force_cost(inv, cands, inv.rules)
     if not np.isfinite(expected):
         with pytest.raises(ModelError, match=r"rule R\d"):
             optimise(inv, candidates=cands, gap=1e-9)
