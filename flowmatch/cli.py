@@ -27,6 +27,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     inv = read_inventory(args.inventory)
     check_requirements(inv)  # every input check the optimiser makes
+    from flowmatch.milp.water import check_water_network
+
+    check_water_network(inv)  # and the water network's: a sink nothing can meet
     for w in inv.warnings:
         print(f"warning: {w}")
     n = len(inv.rules)

@@ -155,6 +155,9 @@ def test_infeasible_sink_is_named_not_a_solver_status(tmp_path, capsys):
     assert not (tmp_path / "out" / "flows.csv").exists()
     assert main(["targets", str(tmp_path)]) == 2
     assert "BOILER" in capsys.readouterr().err
+    # validate runs the same check: an inventory that validates does not fail here in optimise
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "water sink BOILER cannot be met" in capsys.readouterr().err
 
 
 def test_cli_names_a_bad_heat_stream(tmp_path, capsys):

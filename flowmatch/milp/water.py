@@ -64,7 +64,7 @@ from flowmatch.milp.water_arcs import (
 from flowmatch.milp.water_check import infeasible_sinks
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
-__all__ = ["WaterPart", "WaterStreams", "water_streams", "water_resource_ids", "contaminant_of",
+__all__ = ["WaterPart", "WaterStreams", "water_streams", "water_resource_ids", "check_water_network", "contaminant_of",
            "CONCENTRATION_SUFFIXES", "KIND"]
 
 log = logging.getLogger(__name__)
@@ -551,6 +551,18 @@ class WaterPart:
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Water is piped: no routes."""
         return pd.DataFrame(columns=ROUTE_COLUMNS)
+
+
+def check_water_network(inventory: Inventory) -> None:
+    """Raise the :class:`~flowmatch.errors.ModelError` the water network would raise on ``inventory``.
+
+    ``flowmatch validate`` runs it, so that a sink no mix of sources and fresh
+    water can meet is named before ``optimise`` (it takes one small LP per sink
+    group; the other input checks are :mod:`flowmatch.inputs.requirements`).
+    """
+    ids = water_resource_ids(inventory)
+    if ids:
+        WaterPart(inventory, ids)
 
 
 def water_resource_ids(inventory: Inventory) -> list[str]:
