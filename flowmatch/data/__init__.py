@@ -16,3 +16,26 @@ type's default limits, each row citing its standard), and ``report.css``
 the states and provinces it has at that scale, public domain; made by
 ``docs/make_basemap.py``).
 """
+
+from __future__ import annotations
+
+from importlib import resources as _resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["data_text", "data_table"]
+
+
+def data_text(name: str) -> str:
+    """The text of the shipped data file ``name`` (UTF-8)."""
+    return _resources.files("flowmatch.data").joinpath(name).read_text(encoding="utf-8")
+
+
+def data_table(name: str, blanks_as_text: bool = True) -> pd.DataFrame:
+    """The shipped CSV ``name``, every cell as text; empty cells as ``""`` (or NaN)."""
+    import pandas as pd
+
+    with _resources.files("flowmatch.data").joinpath(name).open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=not blanks_as_text)

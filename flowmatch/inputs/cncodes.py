@@ -26,9 +26,10 @@ those pairs to the merged knowledge base.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
+
+from flowmatch.data import data_table
 
 __all__ = ["HW_PREFIX", "SW_PREFIX", "cn_hazardous_waste", "cn_solid_waste", "cn_type_rows", "cn_labels_zh",
            "cn_category_exchanges"]
@@ -37,21 +38,16 @@ HW_PREFIX = "cnhw:"
 SW_PREFIX = "cnsw:"
 
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("flowmatch.data").joinpath(name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
 @lru_cache(maxsize=1)
 def _hw() -> pd.DataFrame:
-    t = _read("cn_hazardous_waste.csv")
+    t = data_table("cn_hazardous_waste.csv")
     t.insert(0, "type", HW_PREFIX + t["code"])
     return t
 
 
 @lru_cache(maxsize=1)
 def _sw() -> pd.DataFrame:
-    t = _read("cn_solid_waste.csv")
+    t = data_table("cn_solid_waste.csv")
     t.insert(0, "type", SW_PREFIX + t["code"])
     return t
 

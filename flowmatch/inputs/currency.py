@@ -17,8 +17,9 @@ from __future__ import annotations
 import csv
 import logging
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from flowmatch.data import data_text
 
 __all__ = ["DEFAULTS_CURRENCY", "MONEY_PARAMS", "shipped_rates", "rate_from_defaults", "convert_defaults"]
 
@@ -40,7 +41,7 @@ _RATES_KEY = "exchange_rates"
 @cache
 def shipped_rates() -> dict[str, tuple[float, str]]:
     """Currency -> (units per EUR, source) from ``flowmatch/data/exchange_rates.csv``."""
-    text = resources.files("flowmatch.data").joinpath("exchange_rates.csv").read_text(encoding="utf-8")
+    text = data_text("exchange_rates.csv")
     return {r["currency"].strip().upper(): (float(r["per_eur"]), r["source"])
             for r in csv.DictReader(text.splitlines())}
 

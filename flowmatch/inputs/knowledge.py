@@ -26,10 +26,10 @@ figure:
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
+from flowmatch.data import data_table
 from flowmatch.inputs.cncodes import cn_category_exchanges
 from flowmatch.inputs.taxonomy import Taxonomy
 
@@ -40,8 +40,7 @@ EXCHANGE_COLUMNS = ["have_type", "want_type", "score", "source", "want_sectors"]
 
 @lru_cache(maxsize=1)
 def _builtin() -> pd.DataFrame:
-    with resources.files("flowmatch.data").joinpath("exchanges.csv").open("r", encoding="utf-8") as fh:
-        kb = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    kb = data_table("exchanges.csv")
     kb["score"] = kb["score"].astype(float)
     return kb[EXCHANGE_COLUMNS + [c for c in kb.columns if c not in EXCHANGE_COLUMNS]]
 

@@ -11,10 +11,10 @@ English one, so a label is never blank for a known type.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
+from flowmatch.data import data_table
 from flowmatch.errors import FlowmatchError
 from flowmatch.inputs.cncodes import cn_labels_zh
 from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
@@ -38,8 +38,7 @@ def check_lang(lang: str) -> str:
 
 @lru_cache(maxsize=1)
 def _zh() -> dict[str, str]:
-    with resources.files("flowmatch.data").joinpath("labels_zh.csv").open("r", encoding="utf-8") as fh:
-        t = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    t = data_table("labels_zh.csv")
     out = dict(zip(t["type"], t["label_zh"], strict=True))
     out.update(cn_labels_zh())
     return out

@@ -16,10 +16,11 @@ not listed is soft.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+from flowmatch.data import data_table
 
 __all__ = ["builtin_properties", "default_limit", "is_known", "known_names", "hard_mask",
            "LIMITS", "CONTAMINANT_SUFFIXES"]
@@ -31,8 +32,7 @@ CONTAMINANT_SUFFIXES = ("_ppm", "_mg_l")
 
 @lru_cache(maxsize=1)
 def _builtin() -> pd.DataFrame:
-    with resources.files("flowmatch.data").joinpath("properties.csv").open("r", encoding="utf-8") as fh:
-        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    df = data_table("properties.csv")
     df["property"] = df["property"].str.strip().str.lower()
     return df
 

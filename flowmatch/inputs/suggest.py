@@ -23,12 +23,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from flowmatch.data import data_table
 from flowmatch.inputs.labels import check_lang, labels_zh, type_label
 from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
 
@@ -113,8 +113,7 @@ class TypeIndex:
 
 
 def _synonyms() -> pd.DataFrame:
-    with resources.files("flowmatch.data").joinpath("type_synonyms.csv").open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return data_table("type_synonyms.csv")
 
 
 def _codes(type_code: str) -> list[str]:

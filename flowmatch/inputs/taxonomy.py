@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
+from flowmatch.data import data_table
 from flowmatch.inputs.cncodes import cn_type_rows
 
 __all__ = ["Taxonomy", "builtin_taxonomy"]
@@ -119,11 +119,8 @@ def _make(table: pd.DataFrame) -> Taxonomy:
 @lru_cache(maxsize=1)
 def builtin_taxonomy() -> Taxonomy:
     """The built-in taxonomy (cached): EWC codes plus ``data/types.csv``."""
-    data = resources.files("flowmatch.data")
-    with data.joinpath("ewc_codes.csv").open("r", encoding="utf-8") as fh:
-        ewc = pd.read_csv(fh, dtype=str)
-    with data.joinpath("types.csv").open("r", encoding="utf-8") as fh:
-        other = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    ewc = data_table("ewc_codes.csv", blanks_as_text=False)
+    other = data_table("types.csv")
     rows = [("ewc", "", "List of Wastes (EWC)", pd.NA)]
     for ch, title in ewc.drop_duplicates("chapter")[["chapter", "chapter_title"]].itertuples(index=False):
         rows.append((f"ewc:{ch}", "ewc", title, pd.NA))

@@ -23,11 +23,11 @@ generic water.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
+from flowmatch.data import data_table
 from flowmatch.inputs.taxonomy import Taxonomy
 
 __all__ = ["RULES", "ALLOWED", "TREATMENT", "FORBIDDEN", "water_classes", "water_limits",
@@ -38,19 +38,14 @@ ALLOWED, TREATMENT, FORBIDDEN = range(3)
 RAW = "water:effluent:raw"
 
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("flowmatch.data").joinpath(name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
 @lru_cache(maxsize=1)
 def _classes() -> pd.DataFrame:
-    return _read("water_classes.csv")
+    return data_table("water_classes.csv")
 
 
 @lru_cache(maxsize=1)
 def _limits() -> pd.DataFrame:
-    t = _read("water_limits.csv")
+    t = data_table("water_limits.csv")
     t["max"] = t["max"].astype(float)
     return t
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources as _resources
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from flowmatch.data import data_table
 from flowmatch.inputs.knowledge import builtin_exchanges
 from flowmatch.inputs.taxonomy import Taxonomy, builtin_taxonomy
 from flowmatch.inputs.units import BASE_UNIT, CATEGORIES
@@ -55,8 +55,7 @@ def _sector_key(code: str) -> str:
 @lru_cache(maxsize=1)
 def _divisions() -> dict[str, str]:
     """NACE Rev. 2 divisions (the same two-digit divisions as ISIC Rev. 4), code -> short name."""
-    with _resources.files("flowmatch.data").joinpath("nace_divisions.csv").open("r", encoding="utf-8") as fh:
-        tab = pd.read_csv(fh, dtype=str)
+    tab = data_table("nace_divisions.csv", blanks_as_text=False)
     names = tab["name"].str.replace(r"^Manufacture of ", "", regex=True)
     return dict(zip(tab["division"], names, strict=True))
 

@@ -20,10 +20,11 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources as _resources
 
 import numpy as np
 import plotly.graph_objects as go
+
+from flowmatch.data import data_text
 
 __all__ = ["MapView", "map_view", "basemap_traces", "compass", "FAR_FACTOR", "MIN_RADIUS_KM"]
 
@@ -154,7 +155,7 @@ def map_view(lon: np.ndarray, lat: np.ndarray, site_ids: np.ndarray) -> MapView:
 
 @lru_cache(maxsize=1)
 def _basemap() -> dict[str, list[np.ndarray]]:
-    text = _resources.files("flowmatch.data").joinpath("basemap.geojson").read_text(encoding="utf-8")
+    text = data_text("basemap.geojson")
     out: dict[str, list[np.ndarray]] = {}
     for feat in json.loads(text)["features"]:
         lines = out.setdefault(feat["properties"]["layer"], [])

@@ -21,7 +21,6 @@ import datetime as _dt
 import json
 import logging
 from dataclasses import dataclass, field
-from importlib import resources as _resources
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from flowmatch.data import data_text
 from flowmatch.files import atomic_write
 from flowmatch.inputs.labels import check_lang, type_label
 from flowmatch.inputs.units import CATEGORIES
@@ -403,7 +403,7 @@ def _footer(pf: PlanFolder) -> str:
 
 
 def _asset(name: str) -> str:
-    return _resources.files("flowmatch.data").joinpath(name).read_text(encoding="utf-8")
+    return data_text(name)
 
 
 def park_name(pf: PlanFolder) -> str:
