@@ -159,15 +159,17 @@ def water_problems(inv: Inventory, resource_ids: list[str] | None = None) -> lis
     res_rows = _row_of(res, "resource_id")
     r_file, p_file = table_label(inv, "resources"), table_label(inv, "properties")
     problems = []
+    contaminants = tuple(n for n in known_names() if n.endswith(CONTAMINANT_SUFFIXES))
     for rid, site, role in water[["resource_id", "site_id", "role"]].itertuples(index=False):
-        hint = _misspelt_hint(inv, rid, tuple(n for n in known_names() if n.endswith(CONTAMINANT_SUFFIXES)))
         if role == "have" and rid not in with_value:
+            hint = _misspelt_hint(inv, rid, contaminants)  # only where there is a problem: it scans the table
             problems.append(InputProblem(
                 r_file, res_rows.get(rid), "category",
                 f"water source '{rid}' (site {site}) has no contaminant concentration.{hint}",
                 f"Add a row to {p_file} for {rid} with a property ending in _ppm or _mg_l "
                 "(cod_mg_l, chloride_ppm, ...) and its concentration in 'value' (0 if clean)."))
         elif role == "want" and rid not in with_max:
+            hint = _misspelt_hint(inv, rid, contaminants)
             problems.append(InputProblem(
                 r_file, res_rows.get(rid), "category",
                 f"water sink '{rid}' (site {site}) has no maximum contaminant concentration.{hint}",
