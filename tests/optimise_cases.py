@@ -85,7 +85,9 @@ def brute_force_cost(inv, cands, rules=None) -> float:
 
     ``rules`` (an inventory's ``rules`` table, optional) act as bounds and rows: a
     forbidden pair never opens, a minimum size raises an open pair's lower bound, a cap
-    or force is a row over its pairs' flows. ``inf`` when no set of open pairs is feasible.
+    or force is a row over its pairs' flows, and a rule's ``capex`` is paid (annualised
+    by hand: r (1+r)^n / ((1+r)^n - 1)) when any pair it covers is open. ``inf`` when no
+    set of open pairs is feasible.
     """
     p = inv.params
     hv, wt, disp, virg, trans = unit_terms(inv, cands)
@@ -104,8 +106,14 @@ def brute_force_cost(inv, cands, rules=None) -> float:
     b_eq = np.concatenate([s, dm])
     hid, wid = cands["have_id"].to_numpy(), cands["want_id"].to_numpy()
     allowed, min_size, rows, rhs = np.ones(n, bool), np.zeros(n), [], []
+    built = []  # (pairs a rule with capital covers, its yearly charge)
     for r in (rules.itertuples(index=False) if rules is not None else ()):
         on = np.isin(hid, r.have_ids) & np.isin(wid, r.want_ids)
+        capex = getattr(r, "capex", 0.0)
+        if capex == capex and capex > 0:
+            life = r.lifetime_years if r.lifetime_years == r.lifetime_years else p.capex_lifetime_years
+            g = (1 + p.discount_rate) ** life
+            built.append((on, capex * (p.discount_rate * g / (g - 1) if p.discount_rate > 0 else 1 / life)))
         if r.action == "forbid":
             allowed &= ~on
         elif r.action == "min_size":
@@ -125,5 +133,5 @@ def brute_force_cost(inv, cands, rules=None) -> float:
         r = linprog(c, A_ub=np.array(rows) if rows else None, b_ub=np.array(rhs) if rows else None,
                     A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
         if r.status == 0:
-            best = min(best, r.fun + p.fixed_cost_synergy * o.sum())
+            best = min(best, r.fun + p.fixed_cost_synergy * o.sum() + sum(a for on, a in built if (o & on).any()))
     return float(best)

@@ -14,7 +14,10 @@ A name that is both a resource id and a type is the resource. ``value`` is in
 the base unit of the flows (t, m3 or MWh a year): the most all the flows the
 rule matches may carry together (``cap``), the least they carry together
 (``force``; blank: some flow on at least one link), or the least each link
-from one have to one want carries if it runs at all (``min_size``).
+from one have to one want carries if it runs at all (``min_size``). A rule other
+than ``forbid`` may carry ``capex`` (with ``lifetime_years``): what its flows
+need built, paid once when any of them runs (:mod:`flowmatch.milp.rules`,
+:func:`flowmatch.milp.capex.rule_capex`).
 
 :func:`read_rules` checks the table against the inventory and returns it with
 the ids each rule matches (``have_ids``, ``want_ids``) and where each rule came
@@ -39,14 +42,15 @@ __all__ = ["RULE_COLUMNS", "ACTIONS", "read_rules", "empty_rules", "rule_text"]
 ACTIONS = ("forbid", "force", "cap", "min_size")
 #: The normalised rules' columns (``Inventory.rules``).
 RULE_COLUMNS = ["rule_id", "action", "have", "want", "value", "unit", "reason", "file", "row",
-                "have_ids", "want_ids"]
+                "have_ids", "want_ids", "capex", "lifetime_years"]
 ANY = "*"
+_FLOAT_COLUMNS = ("value", "capex", "lifetime_years")
 SITE = "site:"
 
 
 def empty_rules() -> pd.DataFrame:
     """No rules, with the normalised columns."""
-    return pd.DataFrame({c: pd.Series([], dtype=float if c == "value" else object) for c in RULE_COLUMNS})
+    return pd.DataFrame({c: pd.Series([], dtype=float if c in _FLOAT_COLUMNS else object) for c in RULE_COLUMNS})
 
 
 def rule_text(rule) -> str:
@@ -153,6 +157,13 @@ def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonom
             P.items.append(InputProblem(t.label, row, "value", f"a {action} of 0 says nothing.",
                                         "Give an amount above 0, or leave it empty for force."))
             bad = True
+        capex = _number(getattr(r, "capex", None))
+        life = _number(getattr(r, "lifetime_years", None))
+        if action == "forbid" and capex > 0:
+            P.items.append(InputProblem(t.label, row, "capex", "a forbid rule lets nothing flow, so it "
+                                        "builds nothing and takes no capex.",
+                                        "Leave 'capex' empty, or make the rule a cap (the unit's capacity)."))
+            bad = True
         if bad or action not in ACTIONS:
             continue
         # a resource whose category is itself wrong (reported already) takes no part
@@ -176,10 +187,20 @@ def read_rules(t: _Table, cols: dict, resources: pd.DataFrame, site_ids, taxonom
         out.append({"rule_id": str(r.rule_id), "action": action, "have": str(r.have).strip(),
                     "want": str(r.want).strip(), "value": value, "unit": unit,
                     "reason": "" if r.reason is None or r.reason != r.reason else str(r.reason),
-                    "file": t.label, "row": row, "have_ids": ids["have"], "want_ids": ids["want"]})
+                    "file": t.label, "row": row, "have_ids": ids["have"], "want_ids": ids["want"],
+                    "capex": capex, "lifetime_years": life if life > 0 else np.nan})
     rules = pd.DataFrame(out, columns=RULE_COLUMNS) if out else empty_rules()
     _contradictions(rules, P)
     return rules
+
+
+def _number(v) -> float:
+    """A checked optional number cell as a float (0 when empty)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return 0.0
+    return f if f == f else 0.0
 
 
 def _contradictions(rules: pd.DataFrame, P: _Problems) -> None:

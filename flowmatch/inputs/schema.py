@@ -136,6 +136,11 @@ TABLES: dict[str, Table] = {
                 Column("value", "float", False, 0.0, None,
                        doc="t, m3 or MWh a year: the cap, the minimum size, or the least a force moves"),
                 Column("reason", "str", doc="why the rule holds (shown in the plan)"),
+                Column("capex", "float", False, 0.0, None,
+                       doc="capital (currency, once) the rule's flows need built (a treatment unit), "
+                           "annualised at discount_rate and paid once when any flow it covers runs"),
+                Column("lifetime_years", "float", False, 0.001, None,
+                       doc="years the rule's capex serves (default: capex_lifetime_years)"),
             ),
             key=("rule_id",),
             doc="expert rules the optimiser obeys",

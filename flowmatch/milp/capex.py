@@ -16,7 +16,13 @@ Where capital may be given:
 * a have's ``capex`` (with ``lifetime_years``, else ``capex_lifetime_years``):
   what using it in a synergy needs built (a dryer, a treatment unit); it is
   charged, annualised, on the binary of every direct synergy of that have
-  (each link builds its own);
+  (each link builds its own) and on every milk round that collects it (a have
+  is collected by at most one round, so once per have collected);
+* an expert rule's ``capex`` (with ``lifetime_years``): what the flows the
+  rule covers need built together (a treatment unit for H3 -> W7), paid once
+  on a binary that any of those flows switches on (:mod:`flowmatch.milp.rules`);
+  in the plan's rows it is shared among the synergies the rule covers in
+  proportion to quantity (:func:`rule_capex_shares`);
 * ``pipe_capex_km`` and ``heat_link_capex_km``: capital per km of a water pipe
   or heat link, annualised over ``link_lifetime_years`` and added to the
   link's yearly fixed cost (:func:`flowmatch.milp.costs.link_fixed_cost`),
@@ -26,11 +32,16 @@ Where capital may be given:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
+from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
-__all__ = ["capital_recovery_factor", "have_capex", "link_capex_annual"]
+__all__ = ["capital_recovery_factor", "have_capex", "link_capex_annual", "rule_capex", "rule_capex_shares"]
+
+#: A flow row below this quantity (base units a year) takes no share of a rule's capital.
+_RULE_FLOW_TOL = 1e-6
 
 
 def capital_recovery_factor(rate: float | np.ndarray, years: float | np.ndarray) -> np.ndarray:
@@ -65,3 +76,46 @@ def link_capex_annual(category: np.ndarray, km: np.ndarray, params: Params) -> n
                                                                         0.0))
     crf = float(capital_recovery_factor(params.discount_rate, params.link_lifetime_years))
     return per_km * km * crf
+
+
+def rule_capex(rules: pd.DataFrame | None, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """(capital, yearly capital charge) of each rule of the normalised ``rules`` (0 where none is given)."""
+    if rules is None or not len(rules) or "capex" not in rules.columns:
+        n = 0 if rules is None else len(rules)
+        return np.zeros(n), np.zeros(n)
+    cap = np.nan_to_num(rules["capex"].to_numpy(dtype=float))
+    life = rules["lifetime_years"].to_numpy(dtype=float) if "lifetime_years" in rules.columns \
+        else np.full(len(rules), np.nan)
+    life = np.where(np.isnan(life) | (life <= 0), params.capex_lifetime_years, life)
+    return cap, np.where(cap > 0, cap * capital_recovery_factor(params.discount_rate, life), 0.0)
+
+
+def rule_capex_shares(flows: pd.DataFrame, inventory: Inventory) -> tuple[np.ndarray, np.ndarray]:
+    """(capital, yearly capital charge) of the rules' capex that falls on each row of ``flows``.
+
+    A rule with ``capex`` is built when any synergy row it covers (a have it
+    names to a want it names, not disposal or virgin input) carries more than
+    a trace; its yearly charge is then split among those rows in proportion to
+    quantity. A row covered by several such rules takes a share of each.
+    """
+    n = len(flows)
+    cap_out, ann_out = np.zeros(n), np.zeros(n)
+    rules = inventory.rules
+    if not n or rules is None or not len(rules):
+        return cap_out, ann_out
+    cap, ann = rule_capex(rules, inventory.params)
+    if not (ann > 0).any():
+        return cap_out, ann_out
+    hid = flows["have_id"].to_numpy(dtype=object)
+    wid = flows["want_id"].to_numpy(dtype=object)
+    q = flows["quantity"].to_numpy(float)
+    synergy = (wid != DISPOSAL) & (hid != VIRGIN) & (q > _RULE_FLOW_TOL)
+    for k in np.flatnonzero(ann > 0):
+        r = rules.iloc[k]
+        on = synergy & np.isin(hid, list(r["have_ids"])) & np.isin(wid, list(r["want_ids"]))
+        if not on.any():
+            continue
+        w = np.where(on, q, 0.0) / q[on].sum()
+        cap_out += w * cap[k]
+        ann_out += w * ann[k]
+    return cap_out, ann_out

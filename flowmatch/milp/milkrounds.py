@@ -15,7 +15,10 @@ Each route is one binary variable; choosing it
   ``flows + virgin + deliveries = demand``;
 - emits ``collections * km * vehicle_co2_kg_km`` kg CO2e and costs
   ``collections * (vehicle_cost_km * km + vehicle_cost_collection * stops)`` plus
-  the carbon price of that CO2 (as every cost in the model).
+  the carbon price of that CO2 (as every cost in the model), plus the
+  annualised ``capex`` of each have it collects (:func:`flowmatch.milp.capex.have_capex`:
+  a dryer built to pool that have; a have is collected by at most one route,
+  so its capital is paid once when it is collected).
 
 So the MILP chooses among routes, direct synergies and disposal in one plan.
 Routes come from :func:`~flowmatch.milp.routing.generate_routes`; every route respects
@@ -42,6 +45,7 @@ from flowmatch.geo import site_pairs_within
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.matching.frozen import type_score_matrix
 from flowmatch.milp.builder import Balance, ModelBuilder
+from flowmatch.milp.capex import have_capex
 from flowmatch.milp.costs import carbon_cost, disposal_terms, virgin_terms
 from flowmatch.milp.options import SolveBudget
 from flowmatch.milp.part import PartContext, PartKind
@@ -225,9 +229,10 @@ class _Offer:
     collections: int
     quantities: np.ndarray  # yearly quantity of each stop
     stop_km: np.ndarray  # on-route km from each stop to the processor
-    cost: float
+    cost: float  # a year: the route's vehicle cost, its carbon, and its haves' capital annualised
     co2: float
     start: bool  # part of the shortest whole solution route generation found
+    capex_annual: np.ndarray  # yearly capital charge of each stop's have (in ``cost``)
 
 
 @dataclass(frozen=True)
@@ -273,6 +278,7 @@ class MilkRoundPart:
         self.offers: list[_Offer] = []
         self.var_idx = np.zeros(0, np.int64)
         self.balances: dict[str, Balance] = {}
+        self._capex_annual = pd.Series(dtype=float)  # per have: capital annualised (set in add_to)
 
     def resource_ids(self) -> list[str]:
         """None: milk rounds join the balances other parts declared."""
@@ -344,14 +350,18 @@ class MilkRoundPart:
         leg = inst.dist[loc[:-1], loc[1:]]
         stop_km = np.cumsum(leg[::-1])[::-1][1:]  # from each stop on to the processor
         co2 = f * p.vehicle_co2_kg_km * r.km
-        cost = f * (p.vehicle_cost_km * r.km + p.vehicle_cost_collection * len(r.stops)) + carbon_cost(co2, p)
-        return _Offer(want_id, tuple(have_ids), r, f, q, stop_km, cost, co2, start)
+        capex = self._capex_annual.reindex(have_ids).fillna(0.0).to_numpy(float)
+        cost = (f * (p.vehicle_cost_km * r.km + p.vehicle_cost_collection * len(r.stops)) + carbon_cost(co2, p)
+                + float(capex.sum()))
+        return _Offer(want_id, tuple(have_ids), r, f, q, stop_km, cost, co2, start, capex)
 
     # ----------------------------------------------------------------- model
 
     def add_to(self, mb: ModelBuilder) -> None:
         """One binary per route; its quantities join the have and want balance rows."""
         self.balances = dict(mb.balances)
+        hids = np.array(sorted(self.pairs["have_id"].unique()), dtype=object)
+        self._capex_annual = pd.Series(have_capex(self.inventory, hids)[1], index=hids, dtype=float)
         self.offers = self._offers()
         n = len(self.offers)
         if n == 0:
@@ -426,18 +436,21 @@ class MilkRoundPart:
         return [(f"MR{k + 1:0{width}d}", o) for k, o in enumerate(picked)]
 
     def flows(self, x: np.ndarray) -> pd.DataFrame:
-        """One ``milk_round`` flow per collected have; route cost and CO2 shared by quantity."""
+        """One ``milk_round`` flow per collected have: the route's vehicle cost and CO2 shared by
+        quantity, plus the have's own capital annualised."""
         unit = "t"
         recs = []
         for rid, o in self._chosen(x):
             share = o.quantities / o.quantities.sum()
-            for h, q, km, s in zip(o.have_ids, o.quantities, o.stop_km, share, strict=True):
+            vehicle = o.cost - float(o.capex_annual.sum())
+            for h, q, km, s, cap in zip(o.have_ids, o.quantities, o.stop_km, share, o.capex_annual, strict=True):
                 recs.append((h, o.want_id, float(q), unit, MILK_ROUND, rid, float(km),
-                             float(o.cost * s), float(o.co2 * s)))
+                             float(vehicle * s + cap), float(o.co2 * s)))
         return pd.DataFrame(recs, columns=FLOW_COLUMNS)
 
     def routes(self, x: np.ndarray) -> pd.DataFrame:
-        """One row per chosen route: ``ROUTE_COLUMNS`` then ``ROUTE_EXTRA_COLUMNS``."""
+        """One row per chosen route: ``ROUTE_COLUMNS`` then ``ROUTE_EXTRA_COLUMNS`` (``cost``: the
+        vehicle's and its carbon; the haves' capital is in their ``flows`` rows)."""
         r = self.inventory.resources
         res = dict(zip(r["resource_id"], r["site_id"], strict=True))
         recs = []
@@ -449,7 +462,7 @@ class MilkRoundPart:
                     visit.append(res[h])
             visit.append(depot)
             recs.append((rid, ";".join(visit), o.route.km, o.collections, o.want_id,
-                         ";".join(o.have_ids), o.route.load, o.cost, o.co2))
+                         ";".join(o.have_ids), o.route.load, o.cost - float(o.capex_annual.sum()), o.co2))
         return pd.DataFrame(recs, columns=[*ROUTE_COLUMNS, *ROUTE_EXTRA_COLUMNS])
 
 

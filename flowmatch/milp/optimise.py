@@ -27,6 +27,7 @@ from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.capex import rule_capex_shares
 from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
@@ -248,6 +249,8 @@ def optimise(
 
     flows = pd.concat([part.flows(x) for part in parts] or [pd.DataFrame(columns=FLOW_COLUMNS)],
                       ignore_index=True)
+    if len(flows):  # a rule's capital (paid on its build binary) falls on the synergies it covers
+        flows["cost"] = flows["cost"].to_numpy(float) + rule_capex_shares(flows, inventory)[1]
     routes_l = [r for r in (part.routes(x) for part in parts) if len(r)]
     routes = pd.concat(routes_l, ignore_index=True) if routes_l else pd.DataFrame(columns=ROUTE_COLUMNS)
     check_balance(flows, inventory)

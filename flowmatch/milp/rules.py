@@ -16,7 +16,11 @@ variables of the pairs it matches (``x`` the flow of a pair, all modes summed):
 - ``min_size``: per pair a binary ``rule_on[R:H>W]`` with
   ``rule_min[R:H>W]``: x >= value * on and ``rule_on_max[R:H>W]``: x <= most * on
   (``most`` the smaller of the have's and the want's quantity): a link runs at
-  value or more, or not at all.
+  value or more, or not at all;
+- ``capex`` on a rule (any action but forbid): a binary ``rule_build[R]``
+  whose cost is the capital annualised (:func:`flowmatch.milp.capex.rule_capex`)
+  and, per pair, ``rule_build_max[R:H>W]``: x <= most * build, so the rule's
+  unit is paid once, when any flow it covers runs.
 
 Heat passed through the heat cascade between zones is not a variable of any
 one pair, so rules reach it only through steam let-down; a rule that names
@@ -36,6 +40,7 @@ from flowmatch.errors import ModelError
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.rules import rule_text
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.capex import rule_capex
 from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.plans.plan import FLOW_COLUMNS, ROUTE_COLUMNS
 
@@ -70,6 +75,8 @@ class RulesPart:
         self._terms: list[pd.DataFrame] = []  # per rule: its columns (col, coef, pair)
         #: per min_size rule: its binaries, its flow columns, their coefficients and each column's pair
         self._on: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        #: per rule with capex: its build binary (one), its flow columns and their coefficients
+        self._build: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def _candidates_removed(self, candidates: pd.DataFrame | None) -> list[int]:
         """Candidate pairs each rule took out in matching (``attrs["rules_removed"]`` of the candidates)."""
@@ -98,8 +105,9 @@ class RulesPart:
         """One row per forbid, cap and force rule; a binary and two rows per min_size link."""
         links = self._links(mb)
         p = self.inventory.params
-        self._terms, self._on = [], []
-        for r in self.rules.itertuples(index=False):
+        self._terms, self._on, self._build = [], [], []
+        _, capex_annual = rule_capex(self.rules, p)
+        for r, ann in zip(self.rules.itertuples(index=False), capex_annual, strict=True):
             sel = links[links["have_id"].isin(r.have_ids) & links["want_id"].isin(r.want_ids)]
             sel = sel.assign(pair=sel["have_id"].astype(str) + ">" + sel["want_id"].astype(str))
             self._terms.append(sel)
@@ -125,9 +133,12 @@ class RulesPart:
                 self.row_meaning[f"rule_force[{r.rule_id}]"] = words
             elif r.action == "min_size" and len(sel):
                 self._add_min_size(mb, r, sel, words)
+            if ann > 0 and len(sel) and r.action != "forbid":
+                self._add_build(mb, r, sel, words, float(ann))
         self.row_meaning.update({"rule_forbid": "the expert forbid rule", "rule_cap": "the expert cap rule",
                                  "rule_force": "the expert force rule", "rule_min": "the minimum size rule",
-                                 "rule_on_max": "the minimum size rule's switch"})
+                                 "rule_on_max": "the minimum size rule's switch",
+                                 "rule_build_max": "the rule's capital cost switch"})
 
     def _add_min_size(self, mb: ModelBuilder, r, sel: pd.DataFrame, words: str) -> None:
         pairs, code = np.unique(sel["pair"].to_numpy(str), return_inverse=True)
@@ -146,12 +157,29 @@ class RulesPart:
             self.row_meaning[f"rule_min[{r.rule_id}:{pr}]"] = f"{words}, link {pr}"
         self._on.append((on, cols, coef, code))
 
+    def _add_build(self, mb: ModelBuilder, r, sel: pd.DataFrame, words: str, annual: float) -> None:
+        """The rule's capital: one binary paying ``annual`` a year, on whenever a pair it covers flows."""
+        pairs, code = np.unique(sel["pair"].to_numpy(str), return_inverse=True)
+        first = sel.groupby(code).head(1)
+        most = self._most(first["have_id"], first["want_id"])
+        n = len(pairs)
+        build = mb.add_vars(1, 0.0, 1.0, integer=True, name=[f"rule_build[{r.rule_id}]"], cost=np.array([annual]))
+        cols, coef = sel["col"].to_numpy(np.int64), sel["per_unit"].to_numpy(float)
+        mb.add_rows(np.concatenate([code, np.arange(n)]), np.concatenate([cols, np.repeat(build, n)]),
+                    np.concatenate([coef, -most]), -np.inf, 0.0,
+                    name=[f"rule_build_max[{r.rule_id}:{pr}]" for pr in pairs])
+        for pr in pairs:
+            self.row_meaning[f"rule_build_max[{r.rule_id}:{pr}]"] = f"{words}, its capital paid for link {pr}"
+        self._build.append((build, cols, coef, code))
+
     def warm_start(self, x: np.ndarray) -> None:
-        """Switch on every min_size link the other parts' start runs (the start may break a rule:
-        the optimiser then solves without it)."""
+        """Switch on every min_size link and every rule's capital the other parts' start runs (the start
+        may break a rule: the optimiser then solves without it)."""
         for on, cols, coef, code in self._on:
             flow = np.bincount(code, weights=coef * x[cols], minlength=len(on))
             x[on] = (flow > _TOL).astype(float)
+        for build, cols, coef, _ in self._build:
+            x[build] = float((coef * x[cols]).sum() > _TOL)
 
     def flows(self, x: np.ndarray) -> pd.DataFrame:
         """Rules move nothing themselves."""

@@ -24,7 +24,11 @@ currency per year (``SYNERGY_COLUMNS``):
     proportion to volume);
 ``capex_annual``
     the annualised capital cost (:mod:`flowmatch.milp.capex`) of what the
-    synergy needs built;
+    synergy needs built: its have's ``capex`` on a direct synergy or a milk
+    round (a route's transport is then its vehicle cost alone), its share of a
+    pipe's or heat link's capital, and its share of an expert rule's
+    ``capex`` (a rule paid once for several synergies splits it among the
+    synergies it covers in proportion to quantity, so the rows still add up);
 ``carbon_value``
     the CO2 it saves (``co2_saved_t``: disposal and virgin emissions avoided,
     less its transport's) at ``carbon_price``;
@@ -48,7 +52,12 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.inputs.inventory import Inventory
-from flowmatch.milp.capex import capital_recovery_factor, have_capex, link_capex_annual
+from flowmatch.milp.capex import (
+    capital_recovery_factor,
+    have_capex,
+    link_capex_annual,
+    rule_capex_shares,
+)
 from flowmatch.milp.costs import (
     carbon_cost,
     disposal_terms,
@@ -123,13 +132,18 @@ def synergy_table(flows: pd.DataFrame, inventory: Inventory) -> pd.DataFrame:
                                    res["site_id"].reindex(wid).to_numpy(dtype=object), cat)
     km = np.nan_to_num(syn["distance_km"].to_numpy(float))
     milk = mode == "milk_round"
-    transport = np.where(milk, cash_cost, q * rate * km * tf)
+    # a have's capital: charged on its direct synergies (milp/synergies.py) and on the round collecting it
+    capex, capex_ann = have_capex(inventory, hid)
+    own = (mode == "direct") | milk
+    capex_ann = np.where(own, capex_ann, 0.0)
+    capex = np.where(own, capex, 0.0)
+    # a rule's capital, shared among the synergies it covers by quantity (milp/capex.py)
+    rule_cap, rule_ann = rule_capex_shares(syn, inventory)
+    cash_cost = cash_cost - rule_ann
+    transport = np.where(milk, cash_cost - capex_ann, q * rate * km * tf)
     operating = np.where(mode == "regenerated", q * p.regeneration_cost_m3, 0.0)
     heat = (mode == "cascade") & (cat == "energy")
     operating = operating + np.where(heat, q * _opportunity(inventory, hid), 0.0)
-    capex, capex_ann = have_capex(inventory, hid)  # charged on direct synergies (milp/synergies.py)
-    capex_ann = np.where(mode == "direct", capex_ann, 0.0)
-    capex = np.where(mode == "direct", capex, 0.0)
     # a pipe's or heat link's share of its yearly cost: the part that is annualised capital
     piped = ~milk & np.isin(cat, ["water", "energy"])
     if piped.any():
@@ -145,6 +159,8 @@ def synergy_table(flows: pd.DataFrame, inventory: Inventory) -> pd.DataFrame:
         capex[piped] += share / crf
     fixed = np.where(milk, 0.0, cash_cost - transport - operating - capex_ann)
     fixed = np.where(np.abs(fixed) < 1e-9 * np.maximum(np.abs(cash_cost), 1.0), 0.0, fixed)
+    capex_ann = capex_ann + rule_ann
+    capex = capex + rule_cap
     # disposal and virgin rows priced otherwise than the baseline: to their synergies by quantity
     extra_cash = {"disp": np.zeros(len(syn)), "virg": np.zeros(len(syn))}
     extra_kg = np.zeros(len(syn))
