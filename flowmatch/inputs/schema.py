@@ -73,7 +73,8 @@ TABLES: dict[str, Table] = {
                 Column("hazardous", "bool", doc="have: is hazardous; want: licensed to take hazardous input"),
                 Column("byproduct", "bool", doc="have: classified as a by-product (lower fixed synergy cost)"),
                 Column("capex", "float", False, 0.0, None, "have: capital (currency, once) needed to use it in a "
-                       "direct synergy (a dryer, a treatment unit), annualised over lifetime_years at discount_rate"),
+                       "synergy (a dryer, a treatment unit), annualised over lifetime_years at discount_rate, "
+                       "charged on each direct synergy and on the milk round collecting it"),
                 Column("lifetime_years", "float", False, 0.001, None, "have: years the capex serves "
                        "(default: capex_lifetime_years)"),
                 Column("name", "str", doc="free-text name, English or Chinese (flowmatch suggest reads it)"),
