@@ -39,6 +39,10 @@ def main() -> None:
         if args.section:
             from selenium.webdriver.common.by import By
 
+            # the whole page in the window: a section below the first screen was cut at the window's edge
+            height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+            driver.set_window_size(args.width, height)
+            time.sleep(1.0)  # plotly redraws at the new size
             driver.find_element(By.ID, args.section).screenshot(str(args.png))
         else:
             driver.save_screenshot(str(args.png))

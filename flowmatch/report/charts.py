@@ -89,7 +89,12 @@ def headline_figures(pf: PlanFolder) -> list[Headline]:
     n_milk = s.get("n_milk_rounds")
     if n_milk is None:
         n_milk = len(pf.routes)
-    out.append(Headline("n_synergies", "Synergies", float(n_syn), "", detail="direct have-to-want links"))
+    detail = "direct have-to-want links"
+    syn = getattr(pf, "synergies", None)
+    n_all = len(syn) if syn is not None else int(((f["want_id"] != DISPOSAL) & (f["have_id"] != VIRGIN)).sum())
+    if n_all > n_syn:  # the synergy table also lists water and heat flows and milk-round stops
+        detail += f"; {n_all:,} synergies in all with water and heat flows and milk-round stops"
+    out.append(Headline("n_synergies", "Synergies", float(n_syn), "", detail=detail))
     out.append(Headline("n_milk_rounds", "Milk rounds", float(n_milk), "", detail="collection routes"))
     return out
 

@@ -273,9 +273,14 @@ def _synergy_section(page: _Page, pf: PlanFolder, lim: ReportLimits, lang: str) 
     cur = str(pf.summary.get("currency", "")).strip()
     per = f"{cur} /yr" if cur else "/yr"
     lead = ("Each synergy the plan chose, best first: its cash per year (avoided disposal and virgin "
-            "purchase, less transport, fixed and annualised capital costs) and its carbon value at the "
-            "carbon price; net benefit is their sum.")
+            "purchase, less transport, operating, fixed and annualised capital costs) and its carbon value "
+            "at the carbon price; net benefit is their sum.")
     notes = []
+    if from_file and len(rows):
+        cash, carbon = float(rows["net_cash"].sum()), float(rows["carbon_value"].sum())
+        a_year = f"{cur} a year".strip()
+        notes.append(f"In all, the {len(rows):,} synergies are worth {fmt_number(cash + carbon)} {a_year}: "
+                     f"{fmt_number(cash)} cash and {fmt_number(carbon)} carbon value, the headline's saving.")
     if not from_file:
         notes.append("This plan folder has no synergies.csv (written by an older flowmatch): the cash is "
                      "estimated from flows.csv and resources.csv (avoided disposal and virgin cost less the "
@@ -291,13 +296,16 @@ def _synergy_section(page: _Page, pf: PlanFolder, lim: ReportLimits, lang: str) 
     cols = [("synergy_id", "synergy", "text"), ("from_site", "from site", "text"), ("what", "what", "text"),
             ("to_site", "to site", "text"), ("for_what", "replaces", "text"), ("mode", "mode", "text"),
             ("quantity", "quantity /yr", "num"), ("unit", "unit", "text"),
-            ("avoided_disposal", f"avoided disposal {per}", "num"),
-            ("avoided_virgin", f"avoided virgin {per}", "num"), ("transport", f"transport {per}", "num"),
-            ("fixed", f"fixed {per}", "num"), ("capex_annual", f"capital {per}", "num"),
-            ("net_cash", f"cash {per}", "num"), ("carbon_value", f"carbon value {per}", "num"),
-            ("net_total", f"net benefit {per}", "num")]
+            # what it is worth first (the table scrolls sideways), then how that adds up
+            ("net_total", f"net benefit {per}", "num"), ("net_cash", f"cash {per}", "num"),
+            ("carbon_value", f"carbon value {per}", "num")]
     if "payback_years" in rows.columns:
         cols.append(("payback_years", "payback (years)", "num"))
+    cols += [("avoided_disposal", f"avoided disposal {per}", "num"),
+             ("avoided_virgin", f"avoided virgin {per}", "num"), ("transport", f"transport {per}", "num")]
+    if "operating" in rows.columns:
+        cols.append(("operating", f"operating {per}", "num"))
+    cols += [("fixed", f"fixed {per}", "num"), ("capex_annual", f"capital {per}", "num")]
     body = (f'<p class="lead">{esc(lead)}</p>{_notes(notes)}'
             + page.figure("fig-worth", synergy_figure(shown, cur))
             + html_table(top, cols, "t-worth", total=len(rows), what="synergies", which="best"))

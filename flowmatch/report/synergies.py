@@ -156,10 +156,12 @@ def synergy_figure(rows: pd.DataFrame, currency: str) -> go.Figure:
                              hovertemplate="%{y}<br>carbon value: %{x:,.0f} " + esc_plot(unit)
                              + "<extra>%{customdata}</extra>"))
     fig.update_layout(barmode="relative", height=max(260, 26 * len(r) + 110), font=FONT,
-                      margin=dict(l=10, r=20, t=50, b=40), plot_bgcolor="#f4f6f8",
-                      title=dict(text="What each synergy is worth per year", x=0.01),
+                      margin=dict(l=10, r=20, t=80, b=40), plot_bgcolor="#f4f6f8",
+                      title=dict(text="What each synergy is worth per year", x=0.01, y=0.98, yanchor="top"),
                       xaxis=dict(title=unit, zeroline=True, zerolinecolor="#888"),
-                      yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.02, x=1, xanchor="right"))
+                      # above the bars, never over the best one
+                      yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1,
+                                                               xanchor="right"))
     return fig
 
 
