@@ -95,10 +95,18 @@ def test_a_rules_capital_is_paid_once_and_shared_by_quantity(mini_dir):
 def test_a_rules_capital_that_does_not_pay_drops_the_synergies_it_covers(mini_dir):
     inv = read_inventory(mini_dir)
     gain = float(optimise(inv).synergies.set_index("have_id").loc["H1", "net_total"])
-    ruled = _with_rules(inv, [("T1", "cap", "H1", "*", 1e9, "dryer", 1.5 * gain / CRF_10, 10.0)])
+    ruled = _with_rules(inv, [("T1", "cap", "H1", "*", 1e9, "dryer", 1.5 * gain / CRF_10, 10.0),
+                              ("T2", "cap", "H2", "W2", 1e9, "conveyor", 100_000.0, 10.0),
+                              ("C1", "cap", "H2", "*", 1e9, "", None, None)])
     plan = optimise(ruled)
     s = _assert_adds_up(plan, ruled)
-    assert set(s["have_id"]) == {"H2"} and (s["capex_annual"] == 0).all()
+    assert set(s["have_id"]) == {"H2"}
+    np.testing.assert_allclose(s["capex_annual"], 100_000.0 * CRF_10, rtol=1e-9)
+    # the plan's rules section says which capital it pays
+    rules = {r["rule_id"]: r for r in plan.summary["rules"]}
+    assert rules["T1"]["built"] is False and rules["T1"]["capex_annual"] == pytest.approx(1.5 * gain)
+    assert rules["T2"]["built"] is True and rules["T2"]["capex_annual"] == pytest.approx(100_000.0 * CRF_10)
+    assert rules["C1"]["built"] is None and rules["C1"]["capex_annual"] is None
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -135,3 +143,21 @@ def test_capital_on_a_forbid_rule_is_refused_naming_the_column(mini_dir):
         _with_rules(inv, [("F1", "forbid", "H1", "W1", None, "", 1000.0, 10.0)])
     (p,) = list(exc.value.problems)
     assert p.column == "capex" and "forbid" in p.message and "cap" in p.fix
+
+
+def test_the_reports_rules_table_shows_each_rules_capital(mini_dir, tmp_path):
+    from test_report_worth import _col, _table
+
+    from flowmatch.plans.folder import write_plan
+    from flowmatch.report.page import write_report
+
+    inv = read_inventory(mini_dir)
+    ruled = _with_rules(inv, [("T2", "cap", "H2", "W2", 1e9, "conveyor", 100_000.0, 10.0),
+                              ("C1", "cap", "H1", "*", 1e9, "", None, None)])
+    plan = optimise(ruled)
+    write_plan(plan, tmp_path / "p", ruled)
+    write_report(tmp_path / "p")
+    heads, rows = _table((tmp_path / "p" / "report.html").read_text(encoding="utf-8"), "t-rules")
+    assert dict(zip(_col(heads, rows, "rule"), _col(heads, rows, "built"), strict=True)) == {"T2": "yes", "C1": ""}
+    cap = dict(zip(_col(heads, rows, "rule"), _col(heads, rows, "capital CNY /yr"), strict=True))
+    assert float(cap["T2"]) == pytest.approx(100_000.0 * CRF_10)

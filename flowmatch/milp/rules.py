@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 #: The columns of the plan's rules section (``summary.json`` ``rules``), in order.
 REPORT_COLUMNS = ["rule_id", "action", "have", "want", "value", "unit", "reason", "links",
-                  "candidates_removed", "flow", "binding", "slack", "marginal", "note"]
+                  "candidates_removed", "flow", "binding", "slack", "marginal", "note", "capex_annual", "built"]
 _TOL = 1e-6
 
 
@@ -77,6 +77,7 @@ class RulesPart:
         self._on: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         #: per rule with capex: its build binary (one), its flow columns and their coefficients
         self._build: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._build_of: dict[str, int] = {}  # rule_id -> its build binary
 
     def _candidates_removed(self, candidates: pd.DataFrame | None) -> list[int]:
         """Candidate pairs each rule took out in matching (``attrs["rules_removed"]`` of the candidates)."""
@@ -105,7 +106,7 @@ class RulesPart:
         """One row per forbid, cap and force rule; a binary and two rows per min_size link."""
         links = self._links(mb)
         p = self.inventory.params
-        self._terms, self._on, self._build = [], [], []
+        self._terms, self._on, self._build, self._build_of = [], [], [], {}
         _, capex_annual = rule_capex(self.rules, p)
         for r, ann in zip(self.rules.itertuples(index=False), capex_annual, strict=True):
             sel = links[links["have_id"].isin(r.have_ids) & links["want_id"].isin(r.want_ids)]
@@ -171,6 +172,7 @@ class RulesPart:
         for pr in pairs:
             self.row_meaning[f"rule_build_max[{r.rule_id}:{pr}]"] = f"{words}, its capital paid for link {pr}"
         self._build.append((build, cols, coef, code))
+        self._build_of[str(r.rule_id)] = int(build[0])
 
     def warm_start(self, x: np.ndarray) -> None:
         """Switch on every min_size link and every rule's capital the other parts' start runs (the start
@@ -192,15 +194,17 @@ class RulesPart:
     # ----------------------------------------------------------------- report
 
     def report(self, x: np.ndarray, marginals: dict[str, float] | None = None) -> pd.DataFrame:
-        """One row per rule (:data:`REPORT_COLUMNS`): links it reached, flow under it, binding or not.
+        """One row per rule (:data:`REPORT_COLUMNS`): links it reached, flow under it, binding or not,
+        and for a rule with capital its yearly charge (``capex_annual``) and whether the plan builds it.
 
         ``marginals``: row name -> change of the minimised objective per unit more of
         the row's value (:func:`rule_marginals`); a cap or force without one gets None.
         """
         marginals = marginals or {}
         recs = []
-        for r, sel, removed in zip(self.rules.itertuples(index=False), self._terms, self._removed,
-                                   strict=True):
+        _, capex_annual = rule_capex(self.rules, self.inventory.params)
+        for r, sel, removed, ann in zip(self.rules.itertuples(index=False), self._terms, self._removed,
+                                        capex_annual, strict=True):
             q = sel["per_unit"].to_numpy(float) * x[sel["col"].to_numpy(np.int64)] if len(sel) else np.zeros(0)
             flow = float(q.sum())
             value = float(r.value) if r.value == r.value else None
@@ -230,7 +234,10 @@ class RulesPart:
                          "value": value, "unit": r.unit, "reason": r.reason, "links": links,
                          "candidates_removed": int(removed), "flow": flow, "binding": bool(binding),
                          "slack": None if slack is None else (0.0 if abs(slack) <= _TOL * scale else float(slack)),
-                         "marginal": marginals.get(f"rule_{r.action}[{r.rule_id}]"), "note": "; ".join(notes)})
+                         "marginal": marginals.get(f"rule_{r.action}[{r.rule_id}]"), "note": "; ".join(notes),
+                         "capex_annual": float(ann) if ann > 0 else None,
+                         "built": (bool(x[self._build_of[r.rule_id]] > 0.5) if r.rule_id in self._build_of
+                                   else False) if ann > 0 else None})
         return pd.DataFrame(recs, columns=REPORT_COLUMNS)
 
 

@@ -354,6 +354,12 @@ def _rules_section(page: _Page, pf: PlanFolder) -> None:
             ("flow", "flow under it", "num"), ("binding_text", "binding", "text"), ("slack", "slack", "num"),
             ("marginal", "worth of one unit more", "num"),
             ("reason", "reason", "text"), ("note", "note", "text")]
+    if "capex_annual" in rules.columns and rules["capex_annual"].notna().any():
+        cur = str(pf.summary.get("currency", "")).strip()
+        built = rules["built"].map({True: "yes", False: "no"}).fillna("") if "built" in rules.columns else ""
+        rules = rules.assign(built_text=built)
+        cols[10:10] = [("capex_annual", f"capital {cur} /yr".replace("  ", " "), "num"),
+                       ("built_text", "built", "text")]
     lead = ("The inventory's expert rules. A cap or force is binding when the flow under it sits at its "
             "value; a forbid when it took links away; a minimum size when a link runs at exactly it. The "
             "worth of one unit more is the change of the minimised objective if a cap or force were one "
