@@ -9,7 +9,7 @@ import pytest
 from registry_helpers import cli, db_url, pg_server  # noqa: F401
 
 from flowmatch.registry.errors import WrongStateError
-from flowmatch.registry.lifecycle import ABANDONED, FINAL, PATH, STATES, check_step, next_states
+from flowmatch.registry.states import ABANDONED, FINAL, PATH, STATES, check_step, next_states
 
 
 @pytest.fixture(scope="module")
