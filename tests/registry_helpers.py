@@ -171,3 +171,23 @@ def cli_process(*args: str, db: str, env: dict[str, str] | None = None) -> subpr
     return subprocess.run([sys.executable, "-m", "flowmatch.cli", "registry", "--db", db, *args],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
+
+
+def concurrent_worker(db: str, inventories: list[str], synergy_ids: list[int], go: str) -> None:
+    """One of two processes writing at once: import each inventory, and advance each synergy a step.
+
+    Waits for the file ``go`` so that both processes start together; raises
+    (exit 1) on any error, so the test sees it.
+    """
+    import time
+
+    from flowmatch.registry import advance, import_inventory, open_registry
+    from flowmatch.registry.states import PATH
+
+    reg = open_registry(db)
+    while not os.path.exists(go):
+        time.sleep(0.01)
+    for i, inv in enumerate(inventories):
+        import_inventory(reg, inv, "Demo", 2024)
+        for sid in synergy_ids:
+            advance(reg, sid, PATH[i + 1] if i + 1 < len(PATH) else PATH[-1])
