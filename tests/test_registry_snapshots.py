@@ -96,3 +96,12 @@ def test_export_of_unknown_snapshot_names_what_there_is(reg_db: str, mini_dir: P
     assert code == 2
     assert "no snapshot year 2019" in err and "2024 (versions 1-1)" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_long_list_of_changes_is_cut_short() -> None:
+    from flowmatch.registry.snapshots import SHOWN, ImportResult
+
+    r = ImportResult("P", 2024, 2, 7, 1, 100, added=[f"R{i:03d}" for i in range(SHOWN + 5)])
+    lines = r.text().splitlines()
+    assert f"{SHOWN + 5} added" in lines[1]
+    assert lines[2] == "  + R000" and lines[-1] == "    ... and 5 more" and len(lines) == SHOWN + 3

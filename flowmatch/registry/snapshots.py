@@ -62,11 +62,21 @@ class ImportResult:
                 lines.append(f"changes since version {self.version - 1}: {len(self.added)} added, "
                              f"{len(self.removed)} removed, {len(self.quantity_changed)} quantities changed, "
                              f"{len(self.other_changed)} otherwise changed")
-            lines += [f"  + {r}" for r in self.added]
-            lines += [f"  - {r}" for r in self.removed]
-            lines += [f"  ~ {r}: quantity {a:g} -> {b:g}" for r, a, b in self.quantity_changed]
-            lines += [f"  ~ {r}: other columns" for r in self.other_changed]
+            lines += _some([f"  + {r}" for r in self.added])
+            lines += _some([f"  - {r}" for r in self.removed])
+            lines += _some([f"  ~ {r}: quantity {a:g} -> {b:g}" for r, a, b in self.quantity_changed])
+            lines += _some([f"  ~ {r}: other columns" for r in self.other_changed])
         return "\n".join(lines)
+
+
+SHOWN = 20
+"""Changes listed by id, of each kind; the rest are counted."""
+
+
+def _some(lines: list[str]) -> list[str]:
+    if len(lines) <= SHOWN:
+        return lines
+    return [*lines[:SHOWN], f"    ... and {len(lines) - SHOWN} more"]
 
 
 def _cell(v: Any) -> Any:
@@ -86,8 +96,11 @@ def _cell(v: Any) -> Any:
 
 
 def _rows(df: Any) -> dict[str, Any]:
+    """A table as ``{"columns": [...], "rows": [[cell, ...], ...]}``, missing cells ``None``."""
     cols = [str(c) for c in df.columns]
-    return {"columns": cols, "rows": [[_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]}
+    values = df.astype(object).where(df.notna(), None).to_numpy().tolist()
+    return {"columns": cols,
+            "rows": [[v if v is None or type(v) is str else _cell(v) for v in row] for row in values]}
 
 
 def _params_text(inv: Any, path: Path) -> str | None:
@@ -152,9 +165,15 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
     res_rows = _rows(resources_raw)
     params = _params_text(inv, path)
     checksum = _checksum({**tables, "resources": res_rows}, params)
-    norm = inv.resources.set_index("resource_id")
-    sites = inv.sites.set_index("site_id")
     cols = res_rows["columns"]
+    at = cols.index("resource_id")
+    rids = [str(r[at]).strip() for r in res_rows["rows"]]
+    norm = inv.resources.set_index("resource_id").loc[rids]  # normalised, in the rows' order
+    norm_cols = {c: norm[c].astype(str).tolist() for c in ("site_id", "role", "type", "unit")}
+    quantities = norm["quantity"].astype(float).tolist()
+    sites = inv.sites.set_index("site_id")
+    site_lat = {str(k): float(v) for k, v in sites["lat"].items()}
+    site_lon = {str(k): float(v) for k, v in sites["lon"].items()}
 
     def store(session: Session) -> ImportResult:
         p = get_or_create_park(session, park, country, region)
@@ -184,18 +203,14 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
                         params_toml=params)
         session.add(snap)
         session.flush()
-        values = []
-        for row in res_rows["rows"]:
-            rec = dict(zip(cols, row, strict=True))
-            rid = str(rec["resource_id"]).strip()
-            n = norm.loc[rid]
-            site = str(n["site_id"])
-            values.append({
-                "snapshot_id": snap.id, "company_id": companies[site].id, "resource_id": rid,
-                "role": str(n["role"]), "type": str(n["type"]), "quantity": float(n["quantity"]),
-                "unit": str(n["unit"]), "lat": float(sites.at[site, "lat"]), "lon": float(sites.at[site, "lon"]),
-                "row_json": json.dumps(rec, ensure_ascii=False),
-            })
+        company_ids = {k: c.id for k, c in companies.items()}
+        values = [{
+            "snapshot_id": snap.id, "company_id": company_ids[site], "resource_id": rid, "role": role,
+            "type": typ, "quantity": q, "unit": unit, "lat": site_lat[site], "lon": site_lon[site],
+            "row_json": json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False),
+        } for rid, site, role, typ, q, unit, row in zip(
+            rids, norm_cols["site_id"], norm_cols["role"], norm_cols["type"], quantities, norm_cols["unit"],
+            res_rows["rows"], strict=True)]
         for start in range(0, len(values), 5000):
             session.execute(insert(Resource), values[start:start + 5000])
         result = ImportResult(park, year, snap.version, snap.id, snap.n_sites, snap.n_resources)
