@@ -155,3 +155,29 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_a_lost_race_is_run_again_and_never_half_written(db_url: str) -> None:  # noqa: F811
+    from flowmatch.registry.errors import RegistryLockedError
+    from flowmatch.registry.models import Park
+
+    reg = open_registry(db_url, create=True)
+    reg.upgrade()
+    reg.write(lambda s: s.add(Park(name="A")))
+    calls: list[int] = []
+
+    def add(names: list[str]):
+        def fn(session):
+            calls.append(1)
+            session.add(Park(name=f"note {len(calls)}"))  # written only if the whole transaction is
+            session.add(Park(name=names[min(len(calls), len(names)) - 1]))
+            session.flush()
+            return len(calls)
+        return fn
+
+    assert reg.write(add(["A", "B"])) == 2  # "A" was taken (as by another process): run again
+    calls.clear()
+    with pytest.raises(RegistryLockedError, match="nothing was written"):
+        reg.write(add(["A"]))
+    names = reg.read(lambda s: sorted(s.scalars(select(Park.name))))
+    assert names == ["A", "B", "note 2"]

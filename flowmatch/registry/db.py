@@ -130,10 +130,10 @@ class Registry:
                 conn.execution_options(flowmatch_write=write)
                 with conn.begin():
                     yield conn
-        except OperationalError as exc:
-            raise self._operational(exc) from None
         except DBAPIError as exc:
-            if _is_lock(exc):
+            if _is_race(exc):
+                raise  # Registry.write runs the transaction again
+            if _is_lock(exc) or isinstance(exc, OperationalError):
                 raise self._operational(exc) from None
             raise
 
@@ -167,11 +167,13 @@ class Registry:
                     result = fn(session)
                     session.flush()
                     return result
-            except (IntegrityError, DBAPIError) as exc:
-                if isinstance(exc, OperationalError) and _is_lock(exc):
-                    raise self._operational(exc) from None
-                if not _is_race(exc) or attempt == _RETRIES - 1:
+            except DBAPIError as exc:
+                if not _is_race(exc):
                     raise
+                if attempt == _RETRIES - 1:
+                    raise RegistryLockedError(
+                        f"{self.shown}: other processes kept changing the same rows ({_RETRIES} tries); "
+                        "nothing was written. Run the command again.") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ schema

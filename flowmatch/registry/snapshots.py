@@ -178,7 +178,8 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
     def store(session: Session) -> ImportResult:
         p = get_or_create_park(session, park, country, region)
         if session.bind is not None and session.bind.dialect.name == "postgresql":
-            session.execute(select(Park.id).where(Park.id == p.id).with_for_update())
+            # one import of a park at a time; FOR NO KEY UPDATE leaves rows that only refer to it free
+            session.execute(select(Park.id).where(Park.id == p.id).with_for_update(key_share=True))
         latest = session.scalar(select(Snapshot).where(Snapshot.park_id == p.id, Snapshot.year == year)
                                 .order_by(Snapshot.version.desc()).limit(1))
         if latest is not None and latest.checksum == checksum:
