@@ -8,7 +8,7 @@ streams, hot utility and cold utility, each stream balancing exactly.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,37 @@ __all__ = ["stream_flows"]
 
 
 def stream_flows(part: HeatPart, x: np.ndarray) -> pd.DataFrame:
-    """Hot-to-cold, hot-utility and cold-utility rows of ``part`` in solution ``x``."""
-    return _Disaggregation(part, x).frame()
+    """Hot-to-cold, hot-utility and cold-utility rows of ``part`` in solution ``x``, for the year.
+
+    With several periods, each period's cascade is passed through on its own
+    and the year's flows are their sums.
+    """
+    passes = _period_passes(part, x)
+    whole = passes[0]
+    for d in passes[1:]:
+        for key, q in d.pairs.items():
+            whole.pairs[key] += q
+        whole.rejected += d.rejected
+        whole.rejected_cost += d.rejected_cost
+        whole.rejected_co2 += d.rejected_co2
+    whole.part = part
+    return whole.frame()
+
+
+def period_stream_flows(part: HeatPart, x: np.ndarray) -> list[pd.DataFrame]:
+    """The flow rows of each period of ``part`` in solution ``x`` (a built link's yearly cost
+    shared by the heat it carries in that period)."""
+    return [d.frame() for d in _period_passes(part, x)]
+
+
+def _period_passes(part: HeatPart, x: np.ndarray) -> list[_Disaggregation]:
+    from flowmatch.milp.heat.periods import PeriodView, heat_periods
+
+    periods = heat_periods(part)
+    if len(periods) == 1:
+        return [_Disaggregation(part, x)]
+    return [_Disaggregation(cast("HeatPart", PeriodView(part, d, ix)), x)
+            for d, ix in zip(periods, part._idxs, strict=True)]
 
 
 class _Disaggregation:

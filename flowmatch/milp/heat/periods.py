@@ -1,0 +1,100 @@
+"""The heat cascade over the periods of the year: each period's duties, and its flows.
+
+Heat is not stored: every period (:mod:`flowmatch.milp.periods`) is a cascade
+of its own over the same temperature slots, zones and heat links. A stream's
+duty in a period is its yearly duty times its share of the period (spread
+evenly over its own months), so a seasonal sink takes heat only in its
+months, and the temperature-interval feasibility holds in every period. The
+heat links are built once (one binary and their yearly cost once) and carry
+each period's heat up to that period's capacity: the link's yearly capacity,
+and no more than the sending zone's hot duty and the receiving zone's cold
+duty in that period. With one period (every stream in the same months) the
+model is the steady-year one.
+
+After the solve, each period's solution is turned into stream flows
+(:mod:`flowmatch.milp.heat.flows`); the yearly flows are their sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from flowmatch.milp.heat.part import HeatPart
+
+__all__ = ["HeatPeriod", "heat_periods", "PeriodView"]
+
+
+@dataclass(frozen=True)
+class HeatPeriod:
+    """One period's duties.
+
+    Attributes
+    ----------
+    k : int
+    suffix : str
+        Added to the period's variable and row names (empty for a single period).
+    share : ndarray
+        Each stream's share of its yearly duty in the period.
+    duty : ndarray
+        Each stream's duty in the period, MWh.
+    H, C : ndarray, shape (n_zone, n_slot)
+        Heat given and taken per zone and slot in the period.
+    hot_duty : ndarray
+        Hot duty per zone in the period.
+    cap_ab, cap_ba : ndarray
+        Most heat each link carries either way in the period.
+    """
+
+    k: int
+    suffix: str
+    share: np.ndarray
+    duty: np.ndarray
+    H: np.ndarray
+    C: np.ndarray
+    hot_duty: np.ndarray
+    cap_ab: np.ndarray
+    cap_ba: np.ndarray
+
+
+def heat_periods(part: HeatPart) -> list[HeatPeriod]:
+    """The periods of ``part``'s cascade with their duties (one, the year's, when all streams agree)."""
+    hs, sl, per = part.streams, part.slots, part.periods
+    if len(per) == 1:
+        return [HeatPeriod(0, "", np.ones(len(hs)), hs.duty, part.H, part.C, part.hot_duty,
+                           part.link_cap_ab, part.link_cap_ba)]
+    out = []
+    zk = part.zone[sl.stream]
+    hot_k = hs.hot[sl.stream]
+    for k in range(len(per)):
+        share = per.share[:, k]
+        duty = hs.duty * share
+        heat = sl.heat * share[sl.stream]
+        H = np.zeros_like(part.H)
+        C = np.zeros_like(part.C)
+        np.add.at(H, (zk[hot_k], sl.slot[hot_k]), heat[hot_k])
+        np.add.at(C, (zk[~hot_k], sl.slot[~hot_k]), heat[~hot_k])
+        hot_duty = np.bincount(part.zone, weights=np.where(hs.hot, duty, 0.0), minlength=part.n_zone)
+        cold_duty = np.bincount(part.zone, weights=np.where(hs.hot, 0.0, duty), minlength=part.n_zone)
+        a, b = part.link_a, part.link_b
+        cap_ab = np.minimum(part.link_cap_ab, np.minimum(hot_duty[a], cold_duty[b]))
+        cap_ba = np.minimum(part.link_cap_ba, np.minimum(hot_duty[b], cold_duty[a]))
+        out.append(HeatPeriod(k, per.suffix(k), share, duty, H, C, hot_duty, cap_ab, cap_ba))
+    return out
+
+
+class PeriodView:
+    """``part`` as seen in one period: its duties, slot heat and variables (for the flows pass)."""
+
+    def __init__(self, part: HeatPart, d: HeatPeriod, idx: dict[str, np.ndarray]):
+        self._part = part
+        self.streams = replace(part.streams, duty=d.duty)
+        self.slots = replace(part.slots, heat=part.slots.heat * d.share[part.slots.stream])
+        self.H, self.C = d.H, d.C
+        self._idx = idx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._part, name)
