@@ -79,11 +79,12 @@ def pair_cycles(ws: WaterStreams, periods: Periods, src: np.ndarray, snk: np.nda
         f = pd.Series(freq.astype(str))
         return f.map(COLLECTIONS_PER_YEAR).fillna(np.inf).to_numpy(float)
 
+    def spread(n: np.ndarray, share: np.ndarray) -> np.ndarray:
+        return np.where(share > 0, n[:, None] * np.where(share > 0, share, 1.0), 0.0)
+
     n_src = len(ws.src_ids)
-    cs = per_year(ws.src_freq)[src, None] * periods.share[src]
-    ck = per_year(ws.snk_freq)[snk, None] * periods.share[n_src + snk]
-    with np.errstate(invalid="ignore"):
-        return np.fmin(cs, ck)
+    return np.minimum(spread(per_year(ws.src_freq)[src], periods.share[src]),
+                      spread(per_year(ws.snk_freq)[snk], periods.share[n_src + snk]))
 
 
 def _group_cap(link: np.ndarray, who: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
@@ -189,6 +190,8 @@ def _period_rows(part: WaterPart, mb: ModelBuilder, p: int, f: np.ndarray, fresh
         cap = np.minimum(_group_cap(link[lk], pr.src[lk], give[pr.src[lk]], n_l),
                          _group_cap(link[lk], pr.snk[lk], demand[pr.snk[lk]], n_l))
     used = np.flatnonzero(np.bincount(link[link >= 0], minlength=n_l) > 0)
+    if not len(used):
+        return
     if len(used) == n_l:
         lrow = link[link >= 0]
     else:
