@@ -22,6 +22,11 @@ Decisions (all flows in m3 per year):
   with a fixed yearly cost ``pipe_fixed_cost + pipe_cost_km * km``; pumping costs
   ``transport_cost_m3_km`` per m3-km. Sites at zero distance need no pipe.
 
+Seasonal sources and sinks (``months``), batch sources (``frequency``) and
+tanks (``storage_m3``) make the model one of periods of the year, built in
+:mod:`flowmatch.milp.water_periods`; with every stream all year it is the one
+below, in m3 per year.
+
 Rows: each source's flow is reused or wasted; each sink's flow is met; at each
 sink, the load of every limited contaminant is at most its maximum times the
 flow (linear, since source concentrations are fixed); a pipe carries flow only
