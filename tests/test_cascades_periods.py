@@ -17,6 +17,7 @@ from cascade_helpers import inventory, solve_part, totals
 
 from flowmatch.errors import InventoryError
 from flowmatch.inputs.inventory import build_inventory, read_inventory
+from flowmatch.inputs.requirements import check_requirements
 from flowmatch.milp.heat import HeatPart, heat_parts
 from flowmatch.milp.heat.flows import period_stream_flows
 from flowmatch.milp.periods import build_periods, mask_text
@@ -247,3 +248,10 @@ def test_all_year_cascades_plan_as_before(datasets_dir, dataset):
         assert got_df[col].astype(str).tolist() == want[col].astype(str).tolist()
     for col in ("quantity", "cost", "co2_kg", "distance_km"):
         np.testing.assert_allclose(got_df[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-9, atol=1e-9)
+
+
+def test_storage_on_a_sink_is_named():
+    inv = inventory(_sites("A", "B"), [_w("S", "A", "have", 1.0), _w("K", "B", "want", 1.0, storage_m3=5.0)],
+                    _cod("S", "K"))
+    with pytest.raises(InventoryError, match=r"storage_m3 of K \(water want\).*Give the tank to the water source"):
+        check_requirements(inv)
