@@ -255,3 +255,31 @@ def test_storage_on_a_sink_is_named():
                     _cod("S", "K"))
     with pytest.raises(InventoryError, match=r"storage_m3 of K \(water want\).*Give the tank to the water source"):
         check_requirements(inv)
+
+
+def test_plan_folder_has_the_flows_of_each_period(tmp_path):
+    # the summer sink of test_summer_sink_and_all_year_source, through optimise and the plan folder
+    from flowmatch.milp.optimise import optimise
+    from flowmatch.plans.folder import write_plan
+    from flowmatch.plans.manifest import read_manifest
+
+    inv = inventory(_sites("A", "B"), [_w("S", "A", "have", 1200.0), _w("K", "B", "want", 900.0, "4-9", 3.0)],
+                    _cod("S", "K"), **SIMPLE)
+    plan = optimise(inv, gap=0.0)
+    by = plan.flows_by_period
+    assert by is not None
+    got = {(r.period, r.have_id, r.want_id): r.quantity for r in by.itertuples()}
+    assert got == pytest.approx({("10-3", "S", "DISPOSAL"): 600.0, ("4-9", "S", "K"): 600.0,
+                                 ("4-9", "VIRGIN", "K"): 300.0})
+    # every period's rows add up to the year's
+    year = plan.flows.astype({"quantity": float}).groupby(["have_id", "want_id"])["quantity"].sum()
+    pd.testing.assert_series_equal(by.groupby(["have_id", "want_id"])["quantity"].sum(), year,
+                                   check_exact=False, rtol=1e-9)
+    write_plan(plan, tmp_path / "plan", inventory=inv)
+    on_disk = pd.read_csv(tmp_path / "plan" / "flows_by_period.csv")
+    assert len(on_disk) == 3 and "flows_by_period.csv" in read_manifest(tmp_path / "plan")["files"]
+    # an all-year plan writes no such file
+    flat = inventory(_sites("A", "B"), [_w("S", "A", "have", 1200.0), _w("K", "B", "want", 900.0, cost=3.0)],
+                     _cod("S", "K"), **SIMPLE)
+    write_plan(optimise(flat), tmp_path / "flat", inventory=flat)
+    assert not (tmp_path / "flat" / "flows_by_period.csv").exists()

@@ -24,10 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["ALL_MONTHS", "Periods", "build_periods", "month_count", "mask_text"]
+__all__ = ["ALL_MONTHS", "PERIOD_COLUMNS", "Periods", "build_periods", "month_count", "mask_text",
+           "period_table"]
 
 ALL_MONTHS = (1 << 12) - 1
+#: Columns of ``flows_by_period.csv``: a cascade's flows in each period (months as text, their count).
+PERIOD_COLUMNS = ["period", "months", "have_id", "want_id", "quantity", "unit", "mode"]
 
 
 def month_count(mask: int) -> int:
@@ -138,3 +142,10 @@ def build_periods(masks: np.ndarray, chronological: bool = False) -> Periods:
     if len(groups) == 1:
         share[:] = 1.0
     return Periods(tuple(int(g) for g in groups), share)
+
+
+def period_table(parts: list, x: np.ndarray) -> pd.DataFrame | None:
+    """The flows per period of every part planned over several periods (``flows_by_period.csv``),
+    or ``None`` when no part has more than one period."""
+    tables = [t for t in (p.period_flows(x) for p in parts if hasattr(p, "period_flows")) if len(t)]
+    return pd.concat(tables, ignore_index=True)[PERIOD_COLUMNS] if tables else None

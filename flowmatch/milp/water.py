@@ -70,6 +70,7 @@ from flowmatch.milp.water_periods import (
     add_water_rows,
     period_pair_flows,
     rhythm_ok,
+    water_period_flows,
     water_periods,
     water_warm_start,
 )
@@ -532,6 +533,10 @@ class WaterPart:
         out["unit"] = "m3"
         out["route_id"] = ""
         return out[FLOW_COLUMNS]
+
+    def period_flows(self, x: np.ndarray) -> pd.DataFrame:
+        """Flows in each period of the year (``flows_by_period.csv``; empty with one period)."""
+        return water_period_flows(self, x)
 
     def _log_assumed(self, src: np.ndarray, snk: np.ndarray) -> None:
         """Warn of each planned flow that relies on a contaminant its source does not state."""

@@ -40,17 +40,20 @@ import pandas as pd
 
 from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.milkrounds import COLLECTIONS_PER_YEAR
-from flowmatch.milp.periods import Periods, build_periods
+from flowmatch.milp.periods import PERIOD_COLUMNS, Periods, build_periods
 from flowmatch.milp.tighten import add_pair_link_rows
+from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
 if TYPE_CHECKING:
     from flowmatch.milp.water import WaterPart, WaterStreams
 
-__all__ = ["STEADY", "water_periods", "rhythm_ok", "pair_cycles", "add_water_rows",
+__all__ = ["STEADY", "TANK", "water_periods", "water_period_flows", "rhythm_ok", "pair_cycles", "add_water_rows",
            "period_pair_flows", "water_warm_start"]
 
 #: Frequencies that flow steadily at the resolution of a month.
 STEADY = frozenset({"continuous", "daily"})
+#: ``want_id`` of a tank's ``storage`` rows in ``flows_by_period.csv``.
+TANK = "TANK"
 
 
 def water_periods(ws: WaterStreams) -> Periods:
@@ -244,3 +247,37 @@ def water_warm_start(part: WaterPart, x: np.ndarray) -> None:
         on = ix[key] >= 0
         x[ix[key][on]] = 0.0 if q is None else q[on]
     x[ix["pipe"]] = 0.0
+
+
+def water_period_flows(part: WaterPart, x: np.ndarray) -> pd.DataFrame:
+    """Rows of ``PERIOD_COLUMNS`` for each period of ``part`` at ``x`` (empty with one period).
+
+    Reuse (``cascade``, ``regenerated``), wastewater (``disposal``), fresh water
+    (``virgin``) and, for a source with a tank, ``storage``: the change of its
+    level over the period (negative where the tank is drawn).
+    """
+    ws, pr, per, ix = part.streams, part.pairs, part.periods, part._idx
+    if len(per) == 1:
+        return pd.DataFrame(columns=PERIOD_COLUMNS)
+    q = period_pair_flows(part, x)
+    val = lambda cols: np.where(cols >= 0, np.clip(x[np.maximum(cols, 0)], 0.0, None), 0.0)  # noqa: E731
+    waste, fresh, level = val(ix["waste"]), val(ix["fresh"]), val(ix["level"])
+    tol = 1e-9 * max(float(ws.src_flow.max(initial=0.0)), float(ws.snk_flow.max(initial=0.0)), 1.0)
+    out = []
+    for p in range(len(per)):
+        on = q[:, p] > tol
+        d_level = level[:, p] - level[:, p - 1]
+        tk = (ix["level"][:, p] >= 0) & (np.abs(d_level) > tol)
+        w_on, f_on = waste[:, p] > tol, fresh[:, p] > tol
+        out.append(pd.DataFrame({
+            "period": per.label(p), "months": per.months(p),
+            "have_id": np.concatenate([ws.src_ids[pr.src[on]], ws.src_ids[w_on], np.full(int(f_on.sum()), VIRGIN),
+                                       ws.src_ids[tk]]),
+            "want_id": np.concatenate([ws.snk_ids[pr.snk[on]], np.full(int(w_on.sum()), DISPOSAL),
+                                       ws.snk_ids[f_on], np.full(int(tk.sum()), TANK)]),
+            "quantity": np.concatenate([q[on, p], waste[w_on, p], fresh[f_on, p], d_level[tk]]),
+            "unit": "m3",
+            "mode": np.concatenate([np.where(pr.regen[on], "regenerated", "cascade"),
+                                    np.full(int(w_on.sum()), "disposal"), np.full(int(f_on.sum()), "virgin"),
+                                    np.full(int(tk.sum()), "storage")])}))
+    return pd.concat(out, ignore_index=True)[PERIOD_COLUMNS]

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.milp.heat.streams import TOL
+from flowmatch.milp.periods import PERIOD_COLUMNS
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
 
 if TYPE_CHECKING:
     from flowmatch.milp.heat.part import HeatPart
 
-__all__ = ["stream_flows"]
+__all__ = ["stream_flows", "period_stream_flows", "heat_period_flows"]
 
 
 def stream_flows(part: HeatPart, x: np.ndarray) -> pd.DataFrame:
@@ -44,6 +45,16 @@ def period_stream_flows(part: HeatPart, x: np.ndarray) -> list[pd.DataFrame]:
     """The flow rows of each period of ``part`` in solution ``x`` (a built link's yearly cost
     shared by the heat it carries in that period)."""
     return [d.frame() for d in _period_passes(part, x)]
+
+
+def heat_period_flows(part: HeatPart, x: np.ndarray) -> pd.DataFrame:
+    """Rows of ``PERIOD_COLUMNS`` for each period of ``part`` (empty with one period)."""
+    per = part.periods
+    if len(per) == 1:
+        return pd.DataFrame(columns=PERIOD_COLUMNS)
+    frames = [f.assign(period=per.label(k), months=per.months(k))
+              for k, f in enumerate(period_stream_flows(part, x))]
+    return pd.concat(frames, ignore_index=True)[PERIOD_COLUMNS]
 
 
 def _period_passes(part: HeatPart, x: np.ndarray) -> list[_Disaggregation]:

@@ -37,7 +37,7 @@ from flowmatch.milp.costs import (
     link_fixed_cost,
     transport_rates,
 )
-from flowmatch.milp.heat.flows import stream_flows
+from flowmatch.milp.heat.flows import heat_period_flows, stream_flows
 from flowmatch.milp.heat.periods import HeatPeriod, heat_periods
 from flowmatch.milp.heat.slots import build_slots, cat
 from flowmatch.milp.heat.streams import TOL, heat_resource_ids, heat_streams
@@ -483,6 +483,10 @@ class HeatPart:
     def flows(self, x: np.ndarray) -> pd.DataFrame:
         """Hot-to-cold, hot-utility and cold-utility rows; each stream balances exactly."""
         return stream_flows(self, x)
+
+    def period_flows(self, x: np.ndarray) -> pd.DataFrame:
+        """Flows in each period of the year (``flows_by_period.csv``; empty with one period)."""
+        return heat_period_flows(self, x)
 
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Heat is piped: no routes."""
