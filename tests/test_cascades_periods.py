@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from cascade_helpers import inventory, solve_part, totals
 
-from flowmatch.errors import InventoryError
+from flowmatch.errors import InventoryError, ModelError
 from flowmatch.inputs.inventory import build_inventory, read_inventory
 from flowmatch.inputs.requirements import check_requirements
 from flowmatch.milp.heat import HeatPart, heat_parts
@@ -283,3 +283,25 @@ def test_plan_folder_has_the_flows_of_each_period(tmp_path):
                      _cod("S", "K"), **SIMPLE)
     write_plan(optimise(flat), tmp_path / "flat", inventory=flat)
     assert not (tmp_path / "flat" / "flows_by_period.csv").exists()
+
+
+def test_sink_that_no_period_can_meet_is_named():
+    # K's own fresh water (100 mg/l) is dirtier than it accepts (50): it needs S's clean water,
+    # which runs in summer only, so K cannot be met in winter (it could over a steady year)
+    props = [{"resource_id": "S", "property": "cod_mg_l", "value": 10},
+             {"resource_id": "K", "property": "cod_mg_l", "value": 100, "max": 50}]
+    inv = inventory(_sites("A", "B"), [_w("S", "A", "have", 1200.0, "4-9"), _w("K", "B", "want", 600.0)],
+                    props, **SIMPLE)
+    with pytest.raises(ModelError, match="water sink K cannot be met"):
+        WaterPart(inv)
+    # a tank big enough to carry the summer's spare water into winter makes it possible
+    inv = inventory(_sites("A", "B"), [_w("S", "A", "have", 1200.0, "4-9", storage_m3=600.0),
+                                       _w("K", "B", "want", 600.0)], props, **SIMPLE)
+    part = WaterPart(inv)
+    x, model, _ = solve_part(part)
+    assert totals(part.flows(x))["cascade"] == pytest.approx(600.0)  # 300 in summer, 300 from the tank
+    assert [part.periods.label(k) for k in range(len(part.periods))] == ["10-3", "4-9"]
+    assert period_pair_flows(part, x)[0].tolist() == pytest.approx([300.0, 300.0])
+    # the tank holds at least the winter's 300 at the end of September
+    carried = _x_of(model, x, "water_level[S]@m4-9") - _x_of(model, x, "water_level[S]@m10-3")
+    assert carried >= 300.0 - 1e-6

@@ -65,9 +65,9 @@ from flowmatch.milp.water_arcs import (
     assumed_flows,
     with_class_limits,
 )
-from flowmatch.milp.water_check import infeasible_sinks
 from flowmatch.milp.water_periods import (
     add_water_rows,
+    period_infeasible_sinks,
     period_pair_flows,
     rhythm_ok,
     water_period_flows,
@@ -346,7 +346,8 @@ class WaterPart:
         self.pairs = _pairs(inventory, ws, self.removal, ignore_distance=targeting)
         self.periods = water_periods(ws)
         self._keep_pairs(rhythm_ok(ws, self.pairs.src, self.pairs.snk) | (ws.src_storage[self.pairs.src] > 0))
-        bad = infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start())
+        bad = period_infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start(),
+                                      self.periods)
         if bad:
             raise ModelError(
                 f"water sink{'s' if len(bad) > 1 else ''} {', '.join(bad)} cannot be met: no mix of "

@@ -33,21 +33,24 @@ does not change in the tank, tank losses and the tank's cost are not modelled
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.milkrounds import COLLECTIONS_PER_YEAR
+from flowmatch.milp.options import SolveBudget
 from flowmatch.milp.periods import PERIOD_COLUMNS, Periods, build_periods
 from flowmatch.milp.tighten import add_pair_link_rows
+from flowmatch.milp.water_check import infeasible_sinks
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
 if TYPE_CHECKING:
     from flowmatch.milp.water import WaterPart, WaterStreams
 
-__all__ = ["STEADY", "TANK", "water_periods", "water_period_flows", "rhythm_ok", "pair_cycles", "add_water_rows",
+__all__ = ["STEADY", "TANK", "water_periods", "water_period_flows", "period_infeasible_sinks", "rhythm_ok", "pair_cycles", "add_water_rows",
            "period_pair_flows", "water_warm_start"]
 
 #: Frequencies that flow steadily at the resolution of a month.
@@ -281,3 +284,22 @@ def water_period_flows(part: WaterPart, x: np.ndarray) -> pd.DataFrame:
                                     np.full(int(w_on.sum()), "disposal"), np.full(int(f_on.sum()), "virgin"),
                                     np.full(int(tk.sum()), "storage")])}))
     return pd.concat(out, ignore_index=True)[PERIOD_COLUMNS]
+
+
+def period_infeasible_sinks(ws: WaterStreams, pairs: Any, removal: float | None, budget: SolveBudget,
+                            periods: Periods) -> list[str]:
+    """:func:`~flowmatch.milp.water_check.infeasible_sinks` in every period: a sink no mix of the
+    sources running in its months (or holding water in a tank) and its fresh water can meet."""
+    if len(periods) == 1:
+        return infeasible_sinks(ws, pairs, removal, budget)
+    bad: list[str] = []
+    n_src = ws.n_src
+    for p in range(len(periods)):
+        supply = ws.src_flow * periods.share[:n_src, p] + ws.src_storage
+        demand = ws.snk_flow * periods.share[n_src:, p]
+        on = (supply[pairs.src] > 0) & (demand[pairs.snk] > 0)
+        sub = replace(pairs, **{f.name: getattr(pairs, f.name)[on] for f in fields(pairs)})
+        for name in infeasible_sinks(replace(ws, src_flow=supply, snk_flow=demand), sub, removal, budget):
+            if name not in bad:
+                bad.append(name)
+    return bad
