@@ -69,7 +69,7 @@ from flowmatch.milp.water_periods import (
     add_water_rows,
     period_infeasible_sinks,
     period_pair_flows,
-    rhythm_ok,
+    rhythm_keep,
     water_period_flows,
     water_periods,
     water_warm_start,
@@ -345,7 +345,7 @@ class WaterPart:
         self.removal = None if targeting or p.regeneration_cost_m3 <= 0 else p.regeneration_removal
         self.pairs = _pairs(inventory, ws, self.removal, ignore_distance=targeting)
         self.periods = water_periods(ws)
-        self._keep_pairs(rhythm_ok(ws, self.pairs.src, self.pairs.snk) | (ws.src_storage[self.pairs.src] > 0))
+        self._keep_pairs(rhythm_keep(ws, self.pairs.src, self.pairs.snk))
         bad = period_infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start(),
                                       self.periods)
         if bad:

@@ -33,6 +33,7 @@ does not change in the tank, tank losses and the tank's cost are not modelled
 
 from __future__ import annotations
 
+import logging
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +51,11 @@ from flowmatch.plans.plan import DISPOSAL, VIRGIN
 if TYPE_CHECKING:
     from flowmatch.milp.water import WaterPart, WaterStreams
 
-__all__ = ["STEADY", "TANK", "water_periods", "water_period_flows", "period_infeasible_sinks", "rhythm_ok", "pair_cycles", "add_water_rows",
+__all__ = ["STEADY", "TANK", "water_periods", "water_period_flows", "period_infeasible_sinks", "rhythm_ok",
+           "rhythm_keep", "pair_cycles", "add_water_rows",
            "period_pair_flows", "water_warm_start"]
+
+log = logging.getLogger(__name__)
 
 #: Frequencies that flow steadily at the resolution of a month.
 STEADY = frozenset({"continuous", "daily"})
@@ -73,6 +77,18 @@ def rhythm_ok(ws: WaterStreams, src: np.ndarray, snk: np.ndarray) -> np.ndarray:
     """Whether each pair's rhythms match (both steady, or the same batch frequency)."""
     fs, fk = ws.src_freq[src].astype(str), ws.snk_freq[snk].astype(str)
     return (_steady(ws.src_freq[src]) & _steady(ws.snk_freq[snk])) | (fs == fk)
+
+
+def rhythm_keep(ws: WaterStreams, src: np.ndarray, snk: np.ndarray) -> np.ndarray:
+    """Which pairs may be offered: the same rhythm, or a source with a tank; logs the others."""
+    keep = rhythm_ok(ws, src, snk) | (ws.src_storage[src] > 0)
+    if not keep.all():
+        drop = np.flatnonzero(~keep)
+        log.info("water: %d pairs of different frequencies need a tank (storage_m3 on the source) and are "
+                 "not offered: %s", len(drop), ", ".join(f"{ws.src_ids[src[k]]} ({ws.src_freq[src[k]]}) -> "
+                                                         f"{ws.snk_ids[snk[k]]} ({ws.snk_freq[snk[k]]})"
+                                                         for k in drop[:5]) + (" ..." if len(drop) > 5 else ""))
+    return keep
 
 
 def pair_cycles(ws: WaterStreams, periods: Periods, src: np.ndarray, snk: np.ndarray) -> np.ndarray:
