@@ -80,10 +80,30 @@ def heat_periods(part: HeatPart) -> list[HeatPeriod]:
         hot_duty = np.bincount(part.zone, weights=np.where(hs.hot, duty, 0.0), minlength=part.n_zone)
         cold_duty = np.bincount(part.zone, weights=np.where(hs.hot, 0.0, duty), minlength=part.n_zone)
         a, b = part.link_a, part.link_b
-        cap_ab = np.minimum(part.link_cap_ab, np.minimum(hot_duty[a], cold_duty[b]))
-        cap_ba = np.minimum(part.link_cap_ba, np.minimum(hot_duty[b], cold_duty[a]))
+        cap_ab = np.minimum(part.link_cap_ab, _direction_cap(part, H, C, duty, hot_duty, cold_duty, a, b))
+        cap_ba = np.minimum(part.link_cap_ba, _direction_cap(part, H, C, duty, hot_duty, cold_duty, b, a))
         out.append(HeatPeriod(k, per.suffix(k), share, duty, H, C, hot_duty, cap_ab, cap_ba))
     return out
+
+
+def _direction_cap(part: HeatPart, H: np.ndarray, C: np.ndarray, duty: np.ndarray, hot_duty: np.ndarray,
+                   cold_duty: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Most heat zone ``a`` can send zone ``b`` in a period (the yearly bound of
+    :meth:`HeatPart._direction_cap` on the period's duties): ``b``'s demand less the hot
+    utility the problem table of those streams alone needs, plus the steam ``a`` can let down
+    to ``b``, at most ``a``'s hot and ``b``'s cold duty."""
+    hs = part.streams
+    steam = hs.level & (hs.steam_rank >= 0) & (duty > 0)
+    steam_hot = np.bincount(part.zone, weights=np.where(steam & hs.hot, duty, 0.0), minlength=part.n_zone)
+    steam_cold = np.bincount(part.zone, weights=np.where(steam & ~hs.hot, duty, 0.0), minlength=part.n_zone)
+    cap = np.zeros(len(a))
+    for lo in range(0, len(a), 2048):
+        sa, sb = a[lo:lo + 2048], b[lo:lo + 2048]
+        cum = np.cumsum(H[sa] - C[sb], axis=1)
+        qh = np.maximum(0.0, -cum.min(axis=1)) if cum.shape[1] else np.zeros(len(sa))
+        cap[lo:lo + 2048] = cold_duty[sb] - qh
+    return np.minimum(np.minimum(hot_duty[a], cold_duty[b]),
+                      np.maximum(cap, 0.0) + np.minimum(steam_hot[a], steam_cold[b]))
 
 
 class PeriodView:
