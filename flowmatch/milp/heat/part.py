@@ -318,8 +318,12 @@ class HeatPart:
         hs, sl, sfx = self.streams, self.slots, d.suffix
         n_zone, n_slot = self.H.shape
         ids = hs.ids
-        hot = np.flatnonzero(hs.hot & (hs.duty > 0))
-        cold = np.flatnonzero(~hs.hot & (hs.duty > 0))
+        hot = np.flatnonzero(hs.hot & (d.duty > 0))
+        cold = np.flatnonzero(~hs.hot & (d.duty > 0))
+        # the export arcs and let-down pairs that can carry heat in the period (all with one period)
+        ek, sk = d.exports, d.letdowns
+        ef, et, es, el = self.exp_from[ek], self.exp_to[ek], self.exp_slot[ek], self.exp_link[ek]
+        si, sj = self.steam_i[sk], self.steam_j[sk]
         hu = mb.add_vars(len(cold), ub=d.duty[cold], name=[f"hot_utility[{ids[j]}]{sfx}" for j in cold],
                          cost=hs.price[cold], co2=hs.co2[cold])
         # using a hot stream's heat costs its opportunity cost: opp * (duty - rejected)
@@ -327,17 +331,17 @@ class HeatPart:
                          cost=hs.price[hot] - hs.opportunity[hot], co2=hs.co2[hot])
         mb.add_constant(cost=float(hs.opportunity[hot] @ d.duty[hot]))
         link_cost, link_co2 = self._link_unit_cost()
-        e_cost, e_co2 = link_cost[self.exp_link], link_co2[self.exp_link]
-        exp = mb.add_vars(len(self.exp_from), name=f"heat_export{sfx}", cost=e_cost, co2=e_co2)
-        s_link = self.steam_link
+        e_cost, e_co2 = link_cost[el], link_co2[el]
+        exp = mb.add_vars(len(ef), name=f"heat_export{sfx}", cost=e_cost, co2=e_co2)
+        s_link = self.steam_link[sk]
         s_on = s_link >= 0
         s_cost = np.where(s_on, link_cost[np.maximum(s_link, 0)] if len(link_cost) else 0.0, 0.0)
         s_co2 = np.where(s_on, link_co2[np.maximum(s_link, 0)] if len(link_co2) else 0.0, 0.0)
-        steam = mb.add_vars(len(self.steam_i), ub=np.minimum(d.duty[self.steam_i], d.duty[self.steam_j]),
+        steam = mb.add_vars(len(si), ub=np.minimum(d.duty[si], d.duty[sj]),
                             name=[f"steam_letdown[{ids[i]},{ids[j]}]{sfx}"
-                                  for i, j in zip(self.steam_i, self.steam_j, strict=True)],
+                                  for i, j in zip(si, sj, strict=True)],
                             cost=s_cost, co2=s_co2)
-        mb.declare_pair_flows(ids[self.steam_i], ids[self.steam_j], steam, 1.0, "cascade", self.name)
+        mb.declare_pair_flows(ids[si], ids[sj], steam, 1.0, "cascade", self.name)
         if links is None:
             links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
                                 cost=self._link_fixed())
@@ -389,9 +393,9 @@ class HeatPart:
         put(row_of[self.zone[cold], sl.first[cold]], hu, 1.0)
         put(row_of[self.zone[hot], sl.last[hot]], cu, -1.0)
         put(ci_run, cimp, 1.0)
-        put(row_of[self.exp_from, self.exp_slot], exp, -1.0)
-        put(row_of[self.zone[self.steam_j], sl.first[self.steam_j]], steam, 1.0)
-        put(row_of[self.zone[self.steam_i], sl.first[self.steam_i]], steam, -1.0)
+        put(row_of[ef, es], exp, -1.0)
+        put(row_of[self.zone[sj], sl.first[sj]], steam, 1.0)
+        put(row_of[self.zone[si], sl.first[si]], steam, -1.0)
         mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), rhs, rhs,
                     name=[f"heat_balance[z{z},s{a}-{b}]{sfx}"
                           for z, a, b in zip(run_zone, run_start, run_end, strict=True)])
@@ -402,7 +406,7 @@ class HeatPart:
             r, c, v = [], [], []
             put(irow[ires_run], ires, -1.0)
             put(irow[ires_run + 1], ires, 1.0)
-            put(irow[row_of[self.exp_to, self.exp_slot]], exp, 1.0)
+            put(irow[row_of[et, es]], exp, 1.0)
             put(irow[ci_run], cimp, -1.0)
             mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), 0.0,
                         np.zeros(len(imp_runs)),
@@ -410,17 +414,17 @@ class HeatPart:
                               for k in imp_runs])
         # let-down: a steam have gives, a steam want takes, at most its duty
         if len(steam):
-            ui, inv_i = np.unique(self.steam_i, return_inverse=True)
+            ui, inv_i = np.unique(si, return_inverse=True)
             mb.add_rows(inv_i, steam, np.ones(len(steam)), -np.inf, d.duty[ui],
                         name=[f"steam_give[{ids[i]}]{sfx}" for i in ui])
-            uj, inv_j = np.unique(self.steam_j, return_inverse=True)
+            uj, inv_j = np.unique(sj, return_inverse=True)
             mb.add_rows(inv_j, steam, np.ones(len(steam)), -np.inf, d.duty[uj],
                         name=[f"steam_take[{ids[j]}]{sfx}" for j in uj])
             # demand let down plus demand met by imports stays within the run's demand
             if len(ci_run):
                 ci_of = -np.ones(n_run, dtype=np.int64)
                 ci_of[ci_run] = np.arange(len(ci_run))
-                k_ci = ci_of[row_of[self.zone[self.steam_j], sl.first[self.steam_j]]]
+                k_ci = ci_of[row_of[self.zone[sj], sl.first[sj]]]
                 sel = np.flatnonzero(k_ci >= 0)
                 if len(sel):
                     used, loc = np.unique(k_ci[sel], return_inverse=True)
@@ -428,7 +432,7 @@ class HeatPart:
                                 np.concatenate([steam[sel], cimp[used]]), np.ones(len(sel) + len(used)),
                                 -np.inf, run_c[ci_run[used]], name=f"heat_import_steam{sfx}")
         # a zone sends out at most its own hot streams' heat; a link carries heat only when built
-        out_from = np.concatenate([self.exp_from, self.zone[self.steam_i][s_on]])
+        out_from = np.concatenate([ef, self.zone[si][s_on]])
         out_cols = np.concatenate([exp, steam[s_on]])
         if len(out_cols):
             uz, loc = np.unique(out_from, return_inverse=True)
@@ -436,13 +440,13 @@ class HeatPart:
                         name=[f"heat_export_limit[z{z}]{sfx}" for z in uz])
         if len(links):
             # per direction: heat sent from a to b (or b to a) only over a built link
-            e_dir = (self.exp_from != self.link_a[self.exp_link]).astype(np.int64)
-            s_dir = (self.zone[self.steam_i[s_on]] != self.link_a[s_link[s_on]]).astype(np.int64)
+            e_dir = (ef != self.link_a[el]).astype(np.int64)
+            s_dir = (self.zone[si[s_on]] != self.link_a[s_link[s_on]]).astype(np.int64)
             used = np.flatnonzero(np.column_stack([self.link_cap_ab, self.link_cap_ba]).ravel() > 0)
             cap = np.column_stack([d.cap_ab, d.cap_ba]).ravel()
             local = -np.ones(len(cap), dtype=np.int64)
             local[used] = np.arange(len(used))
-            rows = np.concatenate([local[2 * self.exp_link + e_dir], local[2 * s_link[s_on] + s_dir],
+            rows = np.concatenate([local[2 * el + e_dir], local[2 * s_link[s_on] + s_dir],
                                    np.arange(len(used))])
             cols = np.concatenate([exp, steam[s_on], links[used // 2]])
             vals = np.concatenate([np.ones(len(exp) + int(s_on.sum())), -cap[used]])
@@ -455,7 +459,8 @@ class HeatPart:
                      "hot": hot, "cold": cold, "res_run": res_run, "run_zone": run_zone,
                      "run_of_hot": row_of[self.zone[hot], sl.last[hot]],
                      "run_of_cold": row_of[self.zone[cold], sl.first[cold]], "run_net": -rhs,
-                     "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run]})
+                     "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run],
+                           "exports": ek, "letdowns": sk})
         return links
 
     def warm_start(self, x: np.ndarray) -> None:

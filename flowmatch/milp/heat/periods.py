@@ -47,6 +47,10 @@ class HeatPeriod:
         Hot duty per zone in the period.
     cap_ab, cap_ba : ndarray
         Most heat each link carries either way in the period.
+    exports, letdowns : ndarray of int
+        The part's export arcs and let-down pairs that can carry heat in the
+        period (a zone giving heat in that slot to one that needs it at or
+        below; a steam have and want both running); all with one period.
     """
 
     k: int
@@ -58,6 +62,8 @@ class HeatPeriod:
     hot_duty: np.ndarray
     cap_ab: np.ndarray
     cap_ba: np.ndarray
+    exports: np.ndarray
+    letdowns: np.ndarray
 
 
 def heat_periods(part: HeatPart) -> list[HeatPeriod]:
@@ -65,7 +71,8 @@ def heat_periods(part: HeatPart) -> list[HeatPeriod]:
     hs, sl, per = part.streams, part.slots, part.periods
     if len(per) == 1:
         return [HeatPeriod(0, "", np.ones(len(hs)), hs.duty, part.H, part.C, part.hot_duty,
-                           part.link_cap_ab, part.link_cap_ba)]
+                           part.link_cap_ab, part.link_cap_ba, np.arange(len(part.exp_from)),
+                           np.arange(len(part.steam_i)))]
     out = []
     zk = part.zone[sl.stream]
     hot_k = hs.hot[sl.stream]
@@ -82,7 +89,16 @@ def heat_periods(part: HeatPart) -> list[HeatPeriod]:
         a, b = part.link_a, part.link_b
         cap_ab = np.minimum(part.link_cap_ab, _direction_cap(part, H, C, duty, hot_duty, cold_duty, a, b))
         cap_ba = np.minimum(part.link_cap_ba, _direction_cap(part, H, C, duty, hot_duty, cold_duty, b, a))
-        out.append(HeatPeriod(k, per.suffix(k), share, duty, H, C, hot_duty, cap_ab, cap_ba))
+        # lowest slot at which each zone still needs heat in the period (-1: none)
+        needs = C > 0
+        last_need = np.where(needs.any(axis=1), needs.shape[1] - 1 - np.argmax(needs[:, ::-1], axis=1), -1) \
+            if needs.shape[1] else np.full(len(C), -1)
+        sends_ab = part.exp_from == a[part.exp_link]
+        cap_dir = np.where(sends_ab, cap_ab[part.exp_link], cap_ba[part.exp_link])
+        exports = np.flatnonzero((H[part.exp_from, part.exp_slot] > 0) & (part.exp_slot <= last_need[part.exp_to])
+                                 & (cap_dir > 0))
+        letdowns = np.flatnonzero((duty[part.steam_i] > 0) & (duty[part.steam_j] > 0))
+        out.append(HeatPeriod(k, per.suffix(k), share, duty, H, C, hot_duty, cap_ab, cap_ba, exports, letdowns))
     return out
 
 
@@ -115,6 +131,10 @@ class PeriodView:
         self.slots = replace(part.slots, heat=part.slots.heat * d.share[part.slots.stream])
         self.H, self.C = d.H, d.C
         self._idx = idx
+        ek, sk = idx["exports"], idx["letdowns"]
+        self.exp_from, self.exp_to = part.exp_from[ek], part.exp_to[ek]
+        self.exp_slot, self.exp_link = part.exp_slot[ek], part.exp_link[ek]
+        self.steam_i, self.steam_j, self.steam_link = part.steam_i[sk], part.steam_j[sk], part.steam_link[sk]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._part, name)
