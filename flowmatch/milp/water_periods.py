@@ -51,9 +51,8 @@ from flowmatch.plans.plan import DISPOSAL, VIRGIN
 if TYPE_CHECKING:
     from flowmatch.milp.water import WaterPart, WaterStreams
 
-__all__ = ["STEADY", "TANK", "water_periods", "water_period_flows", "period_infeasible_sinks", "rhythm_ok",
-           "rhythm_keep", "pair_cycles", "add_water_rows",
-           "period_pair_flows", "water_warm_start"]
+__all__ = ["STEADY", "TANK", "water_periods", "rhythm_ok", "rhythm_keep", "pair_cycles", "add_water_rows",
+           "period_pair_flows", "water_period_flows", "water_warm_start", "period_infeasible_sinks"]
 
 log = logging.getLogger(__name__)
 
