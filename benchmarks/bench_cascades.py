@@ -8,6 +8,12 @@ distances and no binaries. Run::
     .venv/bin/pytest benchmarks/bench_cascades.py --benchmark-only
 
 Targets: each plan in under 30 s (see docs/cascades.md for the figures).
+
+Periods: the same parks of 50 and 200 streams made seasonal (a third of the
+water sinks in April-September, a fifth of the sources monthly batches with a
+tank of half a batch; a third of the cold heat streams in the heating season
+November-March, a quarter of the hot ones April-October), planned beside the
+steady-year park in the same run (``-k periods``).
 """
 
 from __future__ import annotations
@@ -125,3 +131,47 @@ def test_heat_plan(benchmark, heat_inv):
                               rounds=1, iterations=1)
     _report(benchmark, plan, heat_targets(inv).hot_utility, "energy")
     assert plan.summary["objective"]["cost"] < plan.summary["baseline"]["cost"]
+
+
+def seasonal(inv: Inventory, category: str) -> Inventory:
+    """``inv`` with some of its ``category`` streams seasonal (and, for water, batch sources with tanks)."""
+    tables = {k: v.copy() for k, v in inv.tables.items()}
+    res = tables["resources"]
+    k = np.arange(len(res))
+    have = (res["role"] == "have").to_numpy()
+    res["months"] = "1-12"
+    if category == "water":
+        res.loc[~have & (k % 3 == 1), "months"] = "4-9"
+        batch = have & (k % 5 == 0)
+        res.loc[batch, "frequency"] = "monthly"
+        # half a monthly batch (quantity is m3/h)
+        res.loc[batch, "storage_m3"] = res.loc[batch, "quantity"].astype(float) * inv.params.hours_per_year / 24.0
+    else:
+        res.loc[~have & (k % 3 == 1), "months"] = "11-3"
+        res.loc[have & (k % 4 == 0), "months"] = "4-10"
+    tables["resources"] = res
+    return build_inventory(tables, params=inv.params)
+
+
+@pytest.fixture(scope="module", params=[50, 200])
+def period_parks(request):
+    n = request.param
+    w, h = water_park(n), heat_park(n)
+    return n, {("water", "steady"): w, ("water", "seasonal"): seasonal(w, "water"),
+               ("energy", "steady"): h, ("energy", "seasonal"): seasonal(h, "energy")}
+
+
+@pytest.mark.parametrize("category", ["water", "energy"])
+@pytest.mark.parametrize("variant", ["steady", "seasonal"])
+def test_periods_plan(benchmark, period_parks, category, variant):
+    n, parks = period_parks
+    inv = parks[(category, variant)]
+    benchmark.group = f"periods-{category}-{n}"
+    cands = match(inv)
+    plan = benchmark.pedantic(optimise, args=(inv,), kwargs={"candidates": cands, "time_limit": 20.0},
+                              rounds=1, iterations=1)
+    cat = plan.summary["by_category"][category]
+    benchmark.extra_info.update({"status": plan.status, "gap": plan.gap, "virgin": cat["virgin"],
+                                 "disposed": cat["disposed"], "cost": plan.summary["objective"]["cost"],
+                                 **{f"t_{k}": v for k, v in plan.timings.items()}})
+    assert plan.summary["objective"]["cost"] <= plan.summary["baseline"]["cost"] * (1 + 1e-9)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import flowmatch.milp.water as water
+import flowmatch.milp.water_periods as water_periods
 from flowmatch.matching.candidates import match
 from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.heuristics import slope_scaling_start
@@ -42,7 +42,7 @@ def test_rows_only_where_a_pair_is_at_most_half_its_link():
 
 def _lp_bound(inv, cands, tighten: bool, monkeypatch):
     if not tighten:
-        monkeypatch.setattr(water, "add_pair_link_rows", lambda *a, **k: 0)
+        monkeypatch.setattr(water_periods, "add_pair_link_rows", lambda *a, **k: 0)  # the water rows are built there
     model = build_model(build_parts(inv, cands))
     c, k = model.objective({"cost": 1.0})
     return slope_scaling_start(model, c, k, time_limit=20.0, max_rounds=1).lp_bound, model.n_rows

@@ -24,7 +24,7 @@ from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.property_limits import CONTAMINANT_SUFFIXES, is_known, known_names
 
 __all__ = ["check_requirements", "requirement_problems", "heat_problems", "water_problems",
-           "property_name_problems", "opportunity_cost_problems", "table_label", "did_you_mean",
+           "property_name_problems", "opportunity_cost_problems", "storage_problems", "table_label", "did_you_mean",
            "HEAT_ROOT", "TEMPERATURE_PROPERTIES"]
 
 HEAT_ROOT = "energy:heat"
@@ -222,10 +222,25 @@ def opportunity_cost_problems(inv: Inventory) -> list[InputProblem]:
     return problems
 
 
+def storage_problems(inv: Inventory) -> list[InputProblem]:
+    """A ``storage_m3`` given where no tank is modelled: on anything but a water source."""
+    res = inv.resources
+    if "storage_m3" not in res:
+        return []
+    given = res["storage_m3"].notna() & (res["storage_m3"].fillna(0.0) > 0)
+    bad = res[given & ~((res["category"] == "water") & (res["role"] == "have"))]
+    rows, r_file = _row_of(res, "resource_id"), table_label(inv, "resources")
+    return [InputProblem(r_file, rows.get(rid), "storage_m3",
+                         f"storage_m3 of {rid} ({cat} {role}) is not used: only a water source's tank is "
+                         "modelled (it holds the source's water for later months and buffers its batches).",
+                         "Give the tank to the water source (have) that fills it, or leave the cell empty.")
+            for rid, cat, role in res.loc[bad.index, ["resource_id", "category", "role"]].itertuples(index=False)]
+
+
 def requirement_problems(inv: Inventory) -> list[InputProblem]:
     """Every problem the optimiser would raise for ``inv``'s input, in one list."""
     return (property_name_problems(inv) + opportunity_cost_problems(inv) + heat_problems(inv)
-            + water_problems(inv))
+            + water_problems(inv) + storage_problems(inv))
 
 
 def check_requirements(inv: Inventory) -> None:

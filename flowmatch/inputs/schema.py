@@ -77,6 +77,8 @@ TABLES: dict[str, Table] = {
                        "charged on each direct synergy and on the milk round collecting it"),
                 Column("lifetime_years", "float", False, 0.001, None, "have: years the capex serves "
                        "(default: capex_lifetime_years)"),
+                Column("storage_m3", "float", False, 0.0, None, "water have: volume of a tank that holds "
+                       "its water for later months or buffers its batches (see docs/cascades.md)"),
                 Column("name", "str", doc="free-text name, English or Chinese (flowmatch suggest reads it)"),
                 Column("description", "str", doc="free-text description, English or Chinese"),
             ),

@@ -32,6 +32,7 @@ from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
+from flowmatch.milp.periods import period_table
 from flowmatch.milp.polish import polish_blocks
 from flowmatch.milp.scaling import check_magnitudes
 from flowmatch.milp.solution import relative_gap
@@ -269,7 +270,8 @@ def optimise(
     log.info("plan: %s, gap %.3g, %d synergies, %.2f s", status, plan_gap, summary["n_synergies"],
              timings["total"])
     return Plan(status=status, gap=plan_gap, flows=flows, routes=routes, summary=summary,
-                timings=timings, candidates=candidates, synergies=synergy_table(flows, inventory))
+                timings=timings, candidates=candidates, synergies=synergy_table(flows, inventory),
+                flows_by_period=period_table(parts, x))
 
 
 def _rules_extra(parts: list[ModelPart], x: np.ndarray, model: LinearModel, weights: dict[str, float],

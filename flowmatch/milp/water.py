@@ -22,6 +22,11 @@ Decisions (all flows in m3 per year):
   with a fixed yearly cost ``pipe_fixed_cost + pipe_cost_km * km``; pumping costs
   ``transport_cost_m3_km`` per m3-km. Sites at zero distance need no pipe.
 
+Seasonal sources and sinks (``months``), batch sources (``frequency``) and
+tanks (``storage_m3``) make the model one of periods of the year, built in
+:mod:`flowmatch.milp.water_periods`; with every stream all year it is the one
+below, in m3 per year.
+
 Rows: each source's flow is reused or wasted; each sink's flow is met; at each
 sink, the load of every limited contaminant is at most its maximum times the
 flow (linear, since source concentrations are fixed); a pipe carries flow only
@@ -53,7 +58,6 @@ from flowmatch.milp.costs import (
 )
 from flowmatch.milp.options import SolveBudget, SolveOptions
 from flowmatch.milp.part import PartContext, PartKind
-from flowmatch.milp.tighten import add_pair_link_rows
 from flowmatch.milp.water_arcs import (
     ALLOWED,
     FORBIDDEN,
@@ -61,7 +65,15 @@ from flowmatch.milp.water_arcs import (
     assumed_flows,
     with_class_limits,
 )
-from flowmatch.milp.water_check import infeasible_sinks
+from flowmatch.milp.water_periods import (
+    add_water_rows,
+    period_infeasible_sinks,
+    period_pair_flows,
+    rhythm_keep,
+    water_period_flows,
+    water_periods,
+    water_warm_start,
+)
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, ROUTE_COLUMNS, VIRGIN
 
 __all__ = ["WaterPart", "WaterStreams", "water_streams", "water_resource_ids", "check_water_network", "contaminant_of",
@@ -105,6 +117,11 @@ class WaterStreams:
         Concentration of the fresh water the sink takes (its ``value``, else 0).
     snk_price, snk_co2, snk_reach : ndarray
         Fresh-water price (carbon included) and kg CO2e per m3, and reach, of each sink.
+    src_mask, snk_mask, src_freq, snk_freq : ndarray
+        Months (12-bit ``month_mask``) and ``frequency`` of each source and sink.
+    src_storage : ndarray
+        Tank of each source, m3 (``storage_m3``; 0 for none), see
+        :mod:`flowmatch.milp.water_periods`.
     """
 
     contaminants: list[str]
@@ -123,6 +140,11 @@ class WaterStreams:
     snk_price: np.ndarray
     snk_co2: np.ndarray
     snk_reach: np.ndarray
+    src_mask: np.ndarray
+    snk_mask: np.ndarray
+    src_freq: np.ndarray
+    snk_freq: np.ndarray
+    src_storage: np.ndarray
 
     @property
     def n_src(self) -> int:
@@ -194,6 +216,9 @@ def water_streams(inv: Inventory, resource_ids: list[str] | None = None) -> Wate
         snk_fresh=snk_fresh.reshape(len(snk), len(contaminants)),
         snk_price=snk_cost + carbon_cost(snk_co2, p), snk_co2=snk_co2,
         snk_reach=_or_default(snk["max_distance_km"], p.max_distance_water_km),
+        src_mask=src["month_mask"].to_numpy(dtype=np.int64), snk_mask=snk["month_mask"].to_numpy(dtype=np.int64),
+        src_freq=src["frequency"].to_numpy(dtype=object), snk_freq=snk["frequency"].to_numpy(dtype=object),
+        src_storage=_or_default(src["storage_m3"], 0.0) if "storage_m3" in src else np.zeros(len(src)),
     )
 
 
@@ -319,7 +344,10 @@ class WaterPart:
         self.streams = ws = water_streams(inventory, resource_ids)
         self.removal = None if targeting or p.regeneration_cost_m3 <= 0 else p.regeneration_removal
         self.pairs = _pairs(inventory, ws, self.removal, ignore_distance=targeting)
-        bad = infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start())
+        self.periods = water_periods(ws)
+        self._keep_pairs(rhythm_keep(ws, self.pairs.src, self.pairs.snk))
+        bad = period_infeasible_sinks(ws, self.pairs, self.removal, budget or SolveOptions().start(),
+                                      self.periods)
         if bad:
             raise ModelError(
                 f"water sink{'s' if len(bad) > 1 else ''} {', '.join(bad)} cannot be met: no mix of "
@@ -358,9 +386,14 @@ class WaterPart:
         if not drop.any():
             return
         keep = ~on | ~drop[np.maximum(self.pair_link, 0)]
-        self.pairs = _Pairs(*(getattr(pr, f)[keep] for f in _Pairs.__dataclass_fields__))
         log.debug("water: %d of %d pipes cannot pay for themselves", int(drop.sum()), len(drop))
+        self._keep_pairs(keep)
         self._links()
+
+    def _keep_pairs(self, keep: np.ndarray) -> None:
+        """Keep only the pairs where ``keep`` is true (a batch source without a tank, say, loses some)."""
+        if not keep.all():
+            self.pairs = _Pairs(*(getattr(self.pairs, f)[keep] for f in _Pairs.__dataclass_fields__))
 
     def _links(self) -> None:
         """Group the pairs at a positive distance into directed site-pair pipes."""
@@ -401,53 +434,15 @@ class WaterPart:
         return cost + np.where(pr.regen, p.regeneration_cost_m3, 0.0), co2
 
     def add_to(self, mb: ModelBuilder) -> None:
-        """Add flows, fresh water, wastewater, pipes and their rows to ``mb``."""
-        ws, pr = self.streams, self.pairs
-        n_p = len(pr.src)
-        ids_s, ids_k = ws.src_ids, ws.snk_ids
-        pcost, pco2 = self._pair_cost()
-        names = [f"water_{'regen' if r else 'flow'}[{ids_s[i]},{ids_k[j]}]"
-                 for i, j, r in zip(pr.src, pr.snk, pr.regen, strict=True)]
-        f = mb.add_vars(n_p, name=names, cost=pcost, co2=pco2)
-        if self.targeting:
-            fresh = mb.add_vars(ws.n_snk, name=[f"water_fresh[{r}]" for r in ids_k], cost=1.0)
-            waste = mb.add_vars(ws.n_src, name=[f"water_waste[{r}]" for r in ids_s])
-        else:
-            fresh = mb.add_vars(ws.n_snk, name=[f"water_fresh[{r}]" for r in ids_k],
-                                cost=ws.snk_price, co2=ws.snk_co2)
-            waste = mb.add_vars(ws.n_src, name=[f"water_waste[{r}]" for r in ids_s],
-                                cost=ws.src_price, co2=ws.src_co2)
-        n_l = len(self.link_km)
-        pipe = mb.add_vars(n_l, lb=0.0, ub=1.0, integer=True,
-                           name=[f"water_pipe[{a},{b}]" for a, b in zip(self.link_from, self.link_to,
-                                                                       strict=True)],
-                           cost=self._pipe_cost())
-        # balances: source flow reused or wasted; sink flow met
-        rows = np.concatenate([pr.src, np.arange(ws.n_src)])
-        cols = np.concatenate([f, waste])
-        mb.add_rows(rows, cols, np.ones(len(cols)), ws.src_flow, ws.src_flow,
-                    name=[f"water_source[{r}]" for r in ids_s])
-        rows = np.concatenate([pr.snk, np.arange(ws.n_snk)])
-        cols = np.concatenate([f, fresh])
-        mb.add_rows(rows, cols, np.ones(len(cols)), ws.snk_flow, ws.snk_flow,
-                    name=[f"water_sink[{r}]" for r in ids_k])
-        self._add_quality_rows(mb, f, fresh)
-        mb.declare_pair_flows(ids_s[pr.src], ids_k[pr.snk], f, 1.0, "cascade", self.name)
-        # pipes: a pair at a distance flows only through its built pipe
-        if n_l:
-            on = self.pair_link >= 0
-            rows = np.concatenate([self.pair_link[on], np.arange(n_l)])
-            cols = np.concatenate([f[on], pipe])
-            vals = np.concatenate([np.ones(int(on.sum())), -self.link_cap])
-            mb.add_rows(rows, cols, vals, -np.inf, 0.0,
-                        name=[f"water_pipe_use[{a},{b}]" for a, b in zip(self.link_from, self.link_to,
-                                                                         strict=True)])
-            add_pair_link_rows(mb, f, self.pair_link, np.minimum(ws.src_flow[pr.src], ws.snk_flow[pr.snk]),
-                               pipe, self.link_cap, [n[n.index("[") + 1:-1] for n in names], "water_pipe_pair")
-        self._idx = {"flow": f, "fresh": fresh, "waste": waste, "pipe": pipe}
+        """Add flows, fresh water, wastewater, pipes and their rows to ``mb``, per period
+        (:mod:`flowmatch.milp.water_periods`)."""
+        add_water_rows(self, mb)
 
-    def _add_quality_rows(self, mb: ModelBuilder, f: np.ndarray, fresh: np.ndarray) -> None:
-        """Per sink and limited contaminant: load of the mix <= max * flow (scaled rows)."""
+    def _add_quality_rows(self, mb: ModelBuilder, f: np.ndarray, fresh: np.ndarray, suffix: str = "") -> None:
+        """Per sink and limited contaminant: load of the mix <= max * flow (scaled rows).
+
+        ``f`` and ``fresh`` are one period's variables, -1 for a pair or sink not in the period.
+        """
         ws, pr = self.streams, self.pairs
         scale = np.where(pr.regen, 1.0 - (self.removal or 0.0), 1.0)
         rows_i, cols, vals, names = [], [], [], []
@@ -456,6 +451,9 @@ class WaterPart:
         bounds = np.searchsorted(pr.snk[order], np.arange(ws.n_snk + 1))
         for j in range(ws.n_snk):
             here = order[bounds[j]:bounds[j + 1]]
+            here = here[f[here] >= 0]
+            if fresh[j] < 0:
+                continue
             for c in np.flatnonzero(np.isfinite(ws.snk_max[j])):
                 m = ws.snk_max[j, c]
                 conc = ws.src_conc[pr.src[here], c] * scale[here]
@@ -468,7 +466,7 @@ class WaterPart:
                 rows_i.append(np.full(int(nz.sum()), r))
                 cols.append(np.concatenate([f[here], [fresh[j]]])[nz])
                 vals.append(coef[nz])
-                names.append(f"water_quality[{ws.snk_ids[j]},{ws.contaminants[c]}]")
+                names.append(f"water_quality[{ws.snk_ids[j]},{ws.contaminants[c]}]{suffix}")
                 r += 1
         if r:
             mb.add_rows(np.concatenate(rows_i), np.concatenate(cols), np.concatenate(vals),
@@ -476,16 +474,12 @@ class WaterPart:
 
     def warm_start(self, x: np.ndarray) -> None:
         """Today's state: every sink on fresh water, every source to wastewater, no pipe."""
-        ix = self._idx
-        x[ix["flow"]] = 0.0
-        x[ix["pipe"]] = 0.0
-        x[ix["fresh"]] = self.streams.snk_flow
-        x[ix["waste"]] = self.streams.src_flow
+        water_warm_start(self, x)
 
     def pair_flows(self, x: np.ndarray) -> np.ndarray:
         """Flow on each pair at solution ``x``, scaled so no source gives more than it has."""
         ws, pr = self.streams, self.pairs
-        q = np.clip(x[self._idx["flow"]], 0.0, None)
+        q = period_pair_flows(self, x).sum(axis=1)
         q[q <= _TOL * np.maximum(ws.src_flow[pr.src], 1.0)] = 0.0
         used = np.bincount(pr.src, weights=q, minlength=ws.n_src)
         over = np.where(used > ws.src_flow, ws.src_flow / np.where(used > 0, used, 1.0), 1.0)
@@ -540,6 +534,10 @@ class WaterPart:
         out["unit"] = "m3"
         out["route_id"] = ""
         return out[FLOW_COLUMNS]
+
+    def period_flows(self, x: np.ndarray) -> pd.DataFrame:
+        """Flows in each period of the year (``flows_by_period.csv``; empty with one period)."""
+        return water_period_flows(self, x)
 
     def _log_assumed(self, src: np.ndarray, snk: np.ndarray) -> None:
         """Warn of each planned flow that relies on a contaminant its source does not state."""

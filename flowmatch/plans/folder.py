@@ -363,6 +363,8 @@ def write_plan(plan: Plan, out: str | Path, inventory: Inventory | None = None) 
                 raise ModelError("the plan's synergies do not add up (a bug: please report it): " + "; ".join(wrong)
                                  + "; nothing was written.")
             names.append(write_table(syn.reindex(columns=SYNERGY_COLUMNS), d / "synergies.csv").name)
+        if plan.flows_by_period is not None and len(plan.flows_by_period):
+            names.append(write_table(plan.flows_by_period, d / "flows_by_period.csv").name)
         names.append(write_json(plan.summary, d / "summary.json").name)
         st.seal()  # readable at once by a report written into the same stage
     return [out / n for n in names]

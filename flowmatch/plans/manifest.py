@@ -36,6 +36,7 @@ KNOWN_FILES = frozenset({
     MANIFEST, "summary.json", "flows.csv", "routes.csv", "sites.csv", "resources.csv",
     "candidates.parquet", "candidates.csv", "report.html", "plan.xlsx", "synergies.csv",
     "comparison.csv", "comparison.parquet", "pareto.csv", "pareto.svg", "changes.csv",
+    "flows_by_period.csv",
 })
 """Every file name a flowmatch command writes into an output folder (older versions included)."""
 KNOWN_FOLDERS = frozenset({"runs"})

@@ -46,6 +46,10 @@ class Plan:
     synergies : pandas.DataFrame or None
         What each chosen synergy is worth (``synergies.csv``,
         :func:`flowmatch.plans.synergies.synergy_table`).
+    flows_by_period : pandas.DataFrame or None
+        The water and heat cascades' flows in each period of the year
+        (``flows_by_period.csv``, :data:`flowmatch.milp.periods.PERIOD_COLUMNS`),
+        where a cascade has seasonal streams; ``None`` otherwise.
     """
 
     status: str
@@ -56,6 +60,7 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)
     candidates: pd.DataFrame | None = None
     synergies: pd.DataFrame | None = None
+    flows_by_period: pd.DataFrame | None = None
 
     def text_summary(self) -> str:
         """A few lines for the terminal: status, then baseline vs plan for landfill, cost and CO2."""

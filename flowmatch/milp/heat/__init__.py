@@ -14,6 +14,7 @@ One module a step::
     streams  heat resources -> HeatStreams (temperatures, duties, utility prices)
     slots    HeatStreams -> Slots (the temperature intervals, each duty spread over them)
     part     HeatPart: zones, heat links, let-down and the cascade rows of the MILP
+    periods  each period of the year's duties (seasonal streams), and its flows pass
     flows    a solution -> hot-to-cold, hot-utility and cold-utility flow rows
 """
 

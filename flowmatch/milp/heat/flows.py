@@ -8,23 +8,63 @@ streams, hot utility and cold utility, each stream balancing exactly.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
 from flowmatch.milp.heat.streams import TOL
+from flowmatch.milp.periods import PERIOD_COLUMNS
 from flowmatch.plans.plan import DISPOSAL, FLOW_COLUMNS, VIRGIN
 
 if TYPE_CHECKING:
     from flowmatch.milp.heat.part import HeatPart
 
-__all__ = ["stream_flows"]
+__all__ = ["stream_flows", "period_stream_flows", "heat_period_flows"]
 
 
 def stream_flows(part: HeatPart, x: np.ndarray) -> pd.DataFrame:
-    """Hot-to-cold, hot-utility and cold-utility rows of ``part`` in solution ``x``."""
-    return _Disaggregation(part, x).frame()
+    """Hot-to-cold, hot-utility and cold-utility rows of ``part`` in solution ``x``, for the year.
+
+    With several periods, each period's cascade is passed through on its own
+    and the year's flows are their sums.
+    """
+    passes = _period_passes(part, x)
+    whole = passes[0]
+    for d in passes[1:]:
+        for key, q in d.pairs.items():
+            whole.pairs[key] += q
+        whole.rejected += d.rejected
+        whole.rejected_cost += d.rejected_cost
+        whole.rejected_co2 += d.rejected_co2
+    whole.part = part
+    return whole.frame()
+
+
+def period_stream_flows(part: HeatPart, x: np.ndarray) -> list[pd.DataFrame]:
+    """The flow rows of each period of ``part`` in solution ``x`` (a built link's yearly cost
+    shared by the heat it carries in that period)."""
+    return [d.frame() for d in _period_passes(part, x)]
+
+
+def heat_period_flows(part: HeatPart, x: np.ndarray) -> pd.DataFrame:
+    """Rows of ``PERIOD_COLUMNS`` for each period of ``part`` (empty with one period)."""
+    per = part.periods
+    if len(per) == 1:
+        return pd.DataFrame(columns=PERIOD_COLUMNS)
+    frames = [f.assign(period=per.label(k), months=per.months(k))
+              for k, f in enumerate(period_stream_flows(part, x))]
+    return pd.concat(frames, ignore_index=True)[PERIOD_COLUMNS]
+
+
+def _period_passes(part: HeatPart, x: np.ndarray) -> list[_Disaggregation]:
+    from flowmatch.milp.heat.periods import PeriodView, heat_periods
+
+    periods = heat_periods(part)
+    if len(periods) == 1:
+        return [_Disaggregation(part, x)]
+    return [_Disaggregation(cast("HeatPart", PeriodView(part, d, ix)), x)
+            for d, ix in zip(periods, part._idxs, strict=True)]
 
 
 class _Disaggregation:

@@ -37,10 +37,12 @@ from flowmatch.milp.costs import (
     link_fixed_cost,
     transport_rates,
 )
-from flowmatch.milp.heat.flows import stream_flows
+from flowmatch.milp.heat.flows import heat_period_flows, stream_flows
+from flowmatch.milp.heat.periods import HeatPeriod, heat_periods
 from flowmatch.milp.heat.slots import build_slots, cat
 from flowmatch.milp.heat.streams import TOL, heat_resource_ids, heat_streams
 from flowmatch.milp.part import PartContext, PartKind
+from flowmatch.milp.periods import build_periods
 from flowmatch.plans.plan import ROUTE_COLUMNS
 
 __all__ = ["HeatPart", "heat_parts", "KIND"]
@@ -186,7 +188,9 @@ class HeatPart:
         self._link_of.update({(int(b), int(a)): k for (a, b), k in list(self._link_of.items())})
         self._exports()
         self._steam_pairs()
+        self.periods = build_periods(hs.months)
         self._idx: dict[str, np.ndarray] = {}
+        self._idxs: list[dict[str, np.ndarray]] = []
 
     # ------------------------------------------------------------------ structure
 
@@ -298,32 +302,49 @@ class HeatPart:
         return rate[0] * self.link_km * self.link_transport_factor + carbon_cost(co2, p), co2
 
     def add_to(self, mb: ModelBuilder) -> None:
-        """Add utilities, residuals, exports, let-down, links and the cascade rows to ``mb``."""
-        hs, sl = self.streams, self.slots
+        """Add utilities, residuals, exports, let-down, links and the cascade rows to ``mb``.
+
+        One cascade per period of the year (:mod:`flowmatch.milp.heat.periods`), all on the
+        same heat links (built once).
+        """
+        links = None
+        self._idxs = []
+        for d in heat_periods(self):
+            links = self._add_period(mb, d, links)
+        self._idx = self._idxs[0]
+
+    def _add_period(self, mb: ModelBuilder, d: HeatPeriod, links: np.ndarray | None) -> np.ndarray:
+        """Add period ``d``'s cascade (the heat links too when ``links`` is None); return the links."""
+        hs, sl, sfx = self.streams, self.slots, d.suffix
         n_zone, n_slot = self.H.shape
         ids = hs.ids
-        hot = np.flatnonzero(hs.hot & (hs.duty > 0))
-        cold = np.flatnonzero(~hs.hot & (hs.duty > 0))
-        hu = mb.add_vars(len(cold), ub=hs.duty[cold], name=[f"hot_utility[{ids[j]}]" for j in cold],
+        hot = np.flatnonzero(hs.hot & (d.duty > 0))
+        cold = np.flatnonzero(~hs.hot & (d.duty > 0))
+        # the export arcs and let-down pairs that can carry heat in the period (all with one period)
+        ek, sk = d.exports, d.letdowns
+        ef, et, es, el = self.exp_from[ek], self.exp_to[ek], self.exp_slot[ek], self.exp_link[ek]
+        si, sj = self.steam_i[sk], self.steam_j[sk]
+        hu = mb.add_vars(len(cold), ub=d.duty[cold], name=[f"hot_utility[{ids[j]}]{sfx}" for j in cold],
                          cost=hs.price[cold], co2=hs.co2[cold])
         # using a hot stream's heat costs its opportunity cost: opp * (duty - rejected)
-        cu = mb.add_vars(len(hot), ub=hs.duty[hot], name=[f"cold_utility[{ids[i]}]" for i in hot],
+        cu = mb.add_vars(len(hot), ub=d.duty[hot], name=[f"cold_utility[{ids[i]}]{sfx}" for i in hot],
                          cost=hs.price[hot] - hs.opportunity[hot], co2=hs.co2[hot])
-        mb.add_constant(cost=float(hs.opportunity[hot] @ hs.duty[hot]))
+        mb.add_constant(cost=float(hs.opportunity[hot] @ d.duty[hot]))
         link_cost, link_co2 = self._link_unit_cost()
-        e_cost, e_co2 = link_cost[self.exp_link], link_co2[self.exp_link]
-        exp = mb.add_vars(len(self.exp_from), name="heat_export", cost=e_cost, co2=e_co2)
-        s_link = self.steam_link
+        e_cost, e_co2 = link_cost[el], link_co2[el]
+        exp = mb.add_vars(len(ef), name=f"heat_export{sfx}", cost=e_cost, co2=e_co2)
+        s_link = self.steam_link[sk]
         s_on = s_link >= 0
         s_cost = np.where(s_on, link_cost[np.maximum(s_link, 0)] if len(link_cost) else 0.0, 0.0)
         s_co2 = np.where(s_on, link_co2[np.maximum(s_link, 0)] if len(link_co2) else 0.0, 0.0)
-        steam = mb.add_vars(len(self.steam_i), ub=np.minimum(hs.duty[self.steam_i], hs.duty[self.steam_j]),
-                            name=[f"steam_letdown[{ids[i]},{ids[j]}]"
-                                  for i, j in zip(self.steam_i, self.steam_j, strict=True)],
+        steam = mb.add_vars(len(si), ub=np.minimum(d.duty[si], d.duty[sj]),
+                            name=[f"steam_letdown[{ids[i]},{ids[j]}]{sfx}"
+                                  for i, j in zip(si, sj, strict=True)],
                             cost=s_cost, co2=s_co2)
-        mb.declare_pair_flows(ids[self.steam_i], ids[self.steam_j], steam, 1.0, "cascade", self.name)
-        links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
-                            cost=self._link_fixed())
+        mb.declare_pair_flows(ids[si], ids[sj], steam, 1.0, "cascade", self.name)
+        if links is None:
+            links = mb.add_vars(len(self.link_a), ub=1.0, integer=True, name="heat_link",
+                                cost=self._link_fixed())
         # each zone's cascade in runs of slots: a run starts where the zone's heat or demand per
         # degree changes or imported heat arrives, and ends where heat leaves (utility,
         # exports), so its residual is linear inside a run and is checked at run ends only
@@ -346,17 +367,18 @@ class HeatPart:
         run_end = ss[np.r_[np.flatnonzero(st)[1:] - 1, len(ss) - 1]] if n_run else np.zeros(0, np.int64)
         row_of = -np.ones((n_zone, n_slot), dtype=np.int64)
         row_of[zz, ss] = run
-        run_c = np.bincount(run, weights=self.C[zz, ss], minlength=n_run)
-        rhs = run_c - np.bincount(run, weights=self.H[zz, ss], minlength=n_run)
+        run_c_year = np.bincount(run, weights=self.C[zz, ss], minlength=n_run)
+        run_c = np.bincount(run, weights=d.C[zz, ss], minlength=n_run) if d.suffix else run_c_year
+        rhs = run_c - np.bincount(run, weights=d.H[zz, ss], minlength=n_run)
         followed = np.r_[run_zone[1:] == run_zone[:-1], False] if n_run else np.zeros(0, bool)
         res_run = np.flatnonzero(followed)  # a residual flows from each run to the next
-        res = mb.add_vars(len(res_run), name="heat_residual")
+        res = mb.add_vars(len(res_run), name=f"heat_residual{sfx}")
         # import pools: each run of a zone that can receive; imports used in the zone only
         imp_runs = np.flatnonzero(np.isin(run_zone, self.exp_to))
-        ci_run = imp_runs[run_c[imp_runs] > 0]
-        cimp = mb.add_vars(len(ci_run), ub=run_c[ci_run], name="heat_import_use")
+        ci_run = imp_runs[run_c_year[imp_runs] > 0]
+        cimp = mb.add_vars(len(ci_run), ub=run_c[ci_run], name=f"heat_import_use{sfx}")
         ires_run = imp_runs[followed[imp_runs]]
-        ires = mb.add_vars(len(ires_run), name="heat_import_residual")
+        ires = mb.add_vars(len(ires_run), name=f"heat_import_residual{sfx}")
 
         # own pool balance per run: R[r-1] - R[r] + hu + cimp + steam_in - exp - cu - steam_out = C - H
         r, c, v = [], [], []
@@ -371,11 +393,11 @@ class HeatPart:
         put(row_of[self.zone[cold], sl.first[cold]], hu, 1.0)
         put(row_of[self.zone[hot], sl.last[hot]], cu, -1.0)
         put(ci_run, cimp, 1.0)
-        put(row_of[self.exp_from, self.exp_slot], exp, -1.0)
-        put(row_of[self.zone[self.steam_j], sl.first[self.steam_j]], steam, 1.0)
-        put(row_of[self.zone[self.steam_i], sl.first[self.steam_i]], steam, -1.0)
+        put(row_of[ef, es], exp, -1.0)
+        put(row_of[self.zone[sj], sl.first[sj]], steam, 1.0)
+        put(row_of[self.zone[si], sl.first[si]], steam, -1.0)
         mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), rhs, rhs,
-                    name=[f"heat_balance[z{z},s{a}-{b}]"
+                    name=[f"heat_balance[z{z},s{a}-{b}]{sfx}"
                           for z, a, b in zip(run_zone, run_start, run_end, strict=True)])
         # import pool balance per run: I[r-1] - I[r] + exp_in - cimp = 0
         if len(imp_runs):
@@ -384,72 +406,77 @@ class HeatPart:
             r, c, v = [], [], []
             put(irow[ires_run], ires, -1.0)
             put(irow[ires_run + 1], ires, 1.0)
-            put(irow[row_of[self.exp_to, self.exp_slot]], exp, 1.0)
+            put(irow[row_of[et, es]], exp, 1.0)
             put(irow[ci_run], cimp, -1.0)
             mb.add_rows(np.concatenate(r), np.concatenate(c), np.concatenate(v), 0.0,
                         np.zeros(len(imp_runs)),
-                        name=[f"heat_import_balance[z{run_zone[k]},s{run_start[k]}-{run_end[k]}]"
+                        name=[f"heat_import_balance[z{run_zone[k]},s{run_start[k]}-{run_end[k]}]{sfx}"
                               for k in imp_runs])
         # let-down: a steam have gives, a steam want takes, at most its duty
         if len(steam):
-            ui, inv_i = np.unique(self.steam_i, return_inverse=True)
-            mb.add_rows(inv_i, steam, np.ones(len(steam)), -np.inf, hs.duty[ui],
-                        name=[f"steam_give[{ids[i]}]" for i in ui])
-            uj, inv_j = np.unique(self.steam_j, return_inverse=True)
-            mb.add_rows(inv_j, steam, np.ones(len(steam)), -np.inf, hs.duty[uj],
-                        name=[f"steam_take[{ids[j]}]" for j in uj])
+            ui, inv_i = np.unique(si, return_inverse=True)
+            mb.add_rows(inv_i, steam, np.ones(len(steam)), -np.inf, d.duty[ui],
+                        name=[f"steam_give[{ids[i]}]{sfx}" for i in ui])
+            uj, inv_j = np.unique(sj, return_inverse=True)
+            mb.add_rows(inv_j, steam, np.ones(len(steam)), -np.inf, d.duty[uj],
+                        name=[f"steam_take[{ids[j]}]{sfx}" for j in uj])
             # demand let down plus demand met by imports stays within the run's demand
             if len(ci_run):
                 ci_of = -np.ones(n_run, dtype=np.int64)
                 ci_of[ci_run] = np.arange(len(ci_run))
-                k_ci = ci_of[row_of[self.zone[self.steam_j], sl.first[self.steam_j]]]
+                k_ci = ci_of[row_of[self.zone[sj], sl.first[sj]]]
                 sel = np.flatnonzero(k_ci >= 0)
                 if len(sel):
                     used, loc = np.unique(k_ci[sel], return_inverse=True)
                     mb.add_rows(np.concatenate([loc, np.arange(len(used))]),
                                 np.concatenate([steam[sel], cimp[used]]), np.ones(len(sel) + len(used)),
-                                -np.inf, run_c[ci_run[used]], name="heat_import_steam")
+                                -np.inf, run_c[ci_run[used]], name=f"heat_import_steam{sfx}")
         # a zone sends out at most its own hot streams' heat; a link carries heat only when built
-        out_from = np.concatenate([self.exp_from, self.zone[self.steam_i][s_on]])
+        out_from = np.concatenate([ef, self.zone[si][s_on]])
         out_cols = np.concatenate([exp, steam[s_on]])
         if len(out_cols):
             uz, loc = np.unique(out_from, return_inverse=True)
-            mb.add_rows(loc, out_cols, np.ones(len(out_cols)), -np.inf, self.hot_duty[uz],
-                        name=[f"heat_export_limit[z{z}]" for z in uz])
+            mb.add_rows(loc, out_cols, np.ones(len(out_cols)), -np.inf, d.hot_duty[uz],
+                        name=[f"heat_export_limit[z{z}]{sfx}" for z in uz])
         if len(links):
             # per direction: heat sent from a to b (or b to a) only over a built link
-            e_dir = (self.exp_from != self.link_a[self.exp_link]).astype(np.int64)
-            s_dir = (self.zone[self.steam_i[s_on]] != self.link_a[s_link[s_on]]).astype(np.int64)
-            cap = np.column_stack([self.link_cap_ab, self.link_cap_ba]).ravel()
-            used = np.flatnonzero(cap > 0)
+            e_dir = (ef != self.link_a[el]).astype(np.int64)
+            s_dir = (self.zone[si[s_on]] != self.link_a[s_link[s_on]]).astype(np.int64)
+            used = np.flatnonzero(np.column_stack([self.link_cap_ab, self.link_cap_ba]).ravel() > 0)
+            cap = np.column_stack([d.cap_ab, d.cap_ba]).ravel()
             local = -np.ones(len(cap), dtype=np.int64)
             local[used] = np.arange(len(used))
-            rows = np.concatenate([local[2 * self.exp_link + e_dir], local[2 * s_link[s_on] + s_dir],
+            rows = np.concatenate([local[2 * el + e_dir], local[2 * s_link[s_on] + s_dir],
                                    np.arange(len(used))])
             cols = np.concatenate([exp, steam[s_on], links[used // 2]])
             vals = np.concatenate([np.ones(len(exp) + int(s_on.sum())), -cap[used]])
             mb.add_rows(rows, cols, vals, -np.inf, 0.0,
-                        name=[f"heat_link_use[z{self.link_a[k // 2]}>z{self.link_b[k // 2]}]" if k % 2 == 0
-                              else f"heat_link_use[z{self.link_b[k // 2]}>z{self.link_a[k // 2]}]"
+                        name=[f"heat_link_use[z{self.link_a[k // 2]}>z{self.link_b[k // 2]}]{sfx}" if k % 2 == 0
+                              else f"heat_link_use[z{self.link_b[k // 2]}>z{self.link_a[k // 2]}]{sfx}"
                               for k in used])
-        self._idx = {"hot_utility": hu, "cold_utility": cu, "export": exp, "steam": steam,
+        self._idxs.append({"hot_utility": hu, "cold_utility": cu, "export": exp, "steam": steam,
                      "link": links, "residual": res, "import_residual": ires, "import_use": cimp,
                      "hot": hot, "cold": cold, "res_run": res_run, "run_zone": run_zone,
                      "run_of_hot": row_of[self.zone[hot], sl.last[hot]],
                      "run_of_cold": row_of[self.zone[cold], sl.first[cold]], "run_net": -rhs,
-                     "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run]}
+                     "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run],
+                           "exports": ek, "letdowns": sk})
+        return links
 
     def warm_start(self, x: np.ndarray) -> None:
         """Today's state: every cold stream on hot utility, every hot stream to cold utility."""
-        ix, hs = self._idx, self.streams
+        for ix, d in zip(self._idxs, heat_periods(self), strict=True):
+            self._warm_period(x, ix, d.duty)
+
+    def _warm_period(self, x: np.ndarray, ix: dict, duty: np.ndarray) -> None:
         for k in ("export", "steam", "link", "import_residual", "import_use"):
             x[ix[k]] = 0.0
-        x[ix["hot_utility"]] = hs.duty[ix["cold"]]
-        x[ix["cold_utility"]] = hs.duty[ix["hot"]]
+        x[ix["hot_utility"]] = duty[ix["cold"]]
+        x[ix["cold_utility"]] = duty[ix["hot"]]
         # own pool: heat entered minus heat taken, summed down each zone's runs
         net = ix["run_net"].copy()
-        np.add.at(net, ix["run_of_cold"], hs.duty[ix["cold"]])
-        np.add.at(net, ix["run_of_hot"], -hs.duty[ix["hot"]])
+        np.add.at(net, ix["run_of_cold"], duty[ix["cold"]])
+        np.add.at(net, ix["run_of_hot"], -duty[ix["hot"]])
         cum = np.cumsum(net)
         zone_first = np.r_[True, ix["run_zone"][1:] != ix["run_zone"][:-1]] if len(net) else net > 0
         first_of = np.maximum.accumulate(np.where(zone_first, np.arange(len(net)), 0))
@@ -461,6 +488,10 @@ class HeatPart:
     def flows(self, x: np.ndarray) -> pd.DataFrame:
         """Hot-to-cold, hot-utility and cold-utility rows; each stream balances exactly."""
         return stream_flows(self, x)
+
+    def period_flows(self, x: np.ndarray) -> pd.DataFrame:
+        """Flows in each period of the year (``flows_by_period.csv``; empty with one period)."""
+        return heat_period_flows(self, x)
 
     def routes(self, x: np.ndarray) -> pd.DataFrame:
         """Heat is piped: no routes."""

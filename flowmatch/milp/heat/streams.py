@@ -89,6 +89,9 @@ class HeatStreams:
         Per MWh a hot stream gives to a cold one (let-down included): what using
         its heat costs its owner today (``opportunity_cost`` property, e.g. the
         electricity lost when steam is extracted); 0 for cold streams.
+    months : ndarray of int
+        Each stream's months (12-bit ``month_mask``): the cascade is planned per
+        period of the year (:mod:`flowmatch.milp.heat.periods`).
     """
 
     ids: np.ndarray
@@ -104,6 +107,7 @@ class HeatStreams:
     steam_rank: np.ndarray
     dt_min: float
     opportunity: np.ndarray
+    months: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -182,6 +186,7 @@ def heat_streams(inv: Inventory, resource_ids: list[str] | None = None) -> HeatS
         reach=np.where(np.isnan(reach), p.max_distance_energy_km, reach),
         steam_rank=np.where(stream, -1, rank), dt_min=p.dt_min_k,
         opportunity=np.where(hot, _opportunity(inv, rid), 0.0),
+        months=heat["month_mask"].to_numpy(dtype=np.int64),
     )
 
 
