@@ -27,6 +27,7 @@ from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
+from flowmatch.milp.fix_and_optimise import improve_plan
 from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
@@ -50,6 +51,9 @@ TIE_BREAK = 1e-5
 #: Share of the time left that the primal heuristics (slope scaling, polish) may take
 #: before the search (:func:`flowmatch.milp.heuristics.improve_start`).
 HEURISTIC_SHARE = 0.15
+#: Share of the time then left that local search and fix-and-optimise may take before the
+#: search, at ``heuristics="auto"`` (:func:`flowmatch.milp.fix_and_optimise.improve_plan`).
+SEARCH_SHARE = 0.3
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:
@@ -201,11 +205,15 @@ def optimise(
         log.info("the greedy start breaks a constraint (a metric cap, say): solving without it")
     heuristics: dict = {}
     lp_x = None
-    if opts.heuristics and model.integrality.any():
+    level = opts.heuristic_level
+    if level != "off" and model.integrality.any():
         t1 = time.perf_counter()
         better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE),
                                                    threads=opts.threads)
         start = better  # feasible within the rows' sizes (improve_start checks every block it takes)
+        if level == "auto" and start is not None:
+            start, heuristics["search"] = improve_plan(model, w, start, budget.left() * SEARCH_SHARE,
+                                                       lp_x=lp_x, threads=opts.threads)
         timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
