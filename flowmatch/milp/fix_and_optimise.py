@@ -150,9 +150,9 @@ def _rows_hold(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> bool:
 
 def improve_plan(model: LinearModel, weights: dict[str, float], x: np.ndarray, time_limit: float,
                  lp_x: np.ndarray | None = None, threads: int | None = None,
-                 min_integers: int = MIN_INTEGERS) -> tuple[np.ndarray, dict]:
+                 min_integers: int | None = None) -> tuple[np.ndarray, dict]:
     """Local search, then fix-and-optimise, on every block of ``model`` with at least
-    ``min_integers`` integer variables, from the feasible start ``x``.
+    ``min_integers`` (default ``MIN_INTEGERS``) integer variables, from the feasible start ``x``.
 
     Each block gets a share of ``time_limit`` in proportion to its integer
     variables. Returns the improved start (block by block never costlier than
@@ -161,6 +161,7 @@ def improve_plan(model: LinearModel, weights: dict[str, float], x: np.ndarray, t
     from flowmatch.milp.blocks import split_blocks, sub_model
 
     t0 = time.perf_counter()
+    min_integers = MIN_INTEGERS if min_integers is None else min_integers
     c, k = model.objective(weights)
     x = x.copy()
     before = float(c @ x + k)
