@@ -9,7 +9,7 @@ import pytest
 from optimise_cases import brute_force_cost, random_case
 
 from flowmatch.errors import SolveOptionsError
-from flowmatch.milp.fix_and_optimise import fix_and_optimise, improve_plan
+from flowmatch.milp.fix_and_optimise import fix_and_optimise, improve_results
 from flowmatch.milp.heuristics import capacity_links, slope_scaling_start
 from flowmatch.milp.localsearch import link_neighbours, local_search
 from flowmatch.milp.optimise import build_model, build_parts, optimise
@@ -113,30 +113,70 @@ def test_fix_and_optimise_is_never_worse_and_reaches_the_optimum_over_the_whole_
     assert whole.objective == pytest.approx(best, rel=1e-6)
 
 
-def test_improve_plan_only_takes_blocks_big_enough_and_keeps_them_feasible():
+def test_improve_results_takes_only_big_blocks_left_on_time_and_keeps_the_bound():
+    from flowmatch.milp.blocks import split_blocks
+    from flowmatch.milp.solution import SolveResult, relative_gap
+
     _, _, _, model, x0 = _model(3, n=6, density=0.7)
     c, k = model.objective({"cost": 1.0})
-    x, info = improve_plan(model, {"cost": 1.0}, x0, time_limit=10.0, min_integers=1)
-    assert info["blocks"] >= 1 and _feasible(model, x)
-    assert float(c @ x + k) <= float(c @ x0 + k) + 1e-9 and info["objective"] == pytest.approx(float(c @ x + k))
-    x2, info2 = improve_plan(model, {"cost": 1.0}, x0, time_limit=10.0, min_integers=10**6)
-    assert info2["blocks"] == 0 and np.array_equal(x2, x0)
+    blocks = split_blocks(model)[0]
+    start = float(c @ x0 + k)
+
+    def results(status):
+        return [SolveResult(status, x0[b.cols].copy(), 0.0, -1e12, 0.0, 1.0, "highs", "")
+                for b in blocks]
+
+    rs = results("time_limit")
+    for b, r in zip(blocks, rs, strict=True):
+        cb = model.objective({"cost": 1.0})[0][b.cols]
+        r.objective = float(cb @ r.x) + (k if b is blocks[0] else 0.0)
+        r.gap = relative_gap(r.objective, r.bound)
+    info = improve_results(model, blocks, rs, {"cost": 1.0}, time_limit=10.0, min_integers=1)
+    assert info["blocks"] == sum(bool(model.integrality[b.cols].any()) for b in blocks) >= 1
+    x = np.zeros(model.n_vars)
+    for b, r in zip(blocks, rs, strict=True):
+        x[b.cols] = r.x
+        assert r.bound == -1e12 and r.gap == pytest.approx(relative_gap(r.objective, r.bound))
+    assert _feasible(model, x) and float(c @ x + k) <= start + 1e-9 * abs(start)
+    assert info["objective"] <= info["before"] + 1e-9 * abs(start)
+    # proved blocks, or blocks under min_integers, are left alone
+    for status, least in (("optimal", 1), ("time_limit", 10**6)):
+        rs = results(status)
+        info = improve_results(model, blocks, rs, {"cost": 1.0}, time_limit=10.0, min_integers=least)
+        assert info["blocks"] == 0 and all(np.array_equal(r.x, x0[b.cols]) for b, r in zip(blocks, rs,
+                                                                                           strict=True))
 
 
 @pytest.mark.parametrize("seed", [2, 5])
 def test_optimise_auto_keeps_the_optimum_and_an_honest_bound(seed, monkeypatch):
     import flowmatch.milp.fix_and_optimise as fo
 
-    monkeypatch.setattr(fo, "MIN_INTEGERS", 1)  # the small case's block is searched too
+    monkeypatch.setattr(fo, "MIN_INTEGERS", 1)  # the small case's block counts as big
     inv, cands = random_case(5, 5, 0.6, seed, **PARAMS)
     best = brute_force_cost(inv, cands)
     plan = optimise(inv, candidates=cands, options=SolveOptions(gap=0.0, heuristics="auto"))
     assert plan.summary["objective"]["cost"] == pytest.approx(best, rel=1e-6)
     assert plan.summary["bound"] <= best + 1e-6 * abs(best)
-    assert "search" in plan.summary["heuristics"]
     start = optimise(inv, candidates=cands, options=SolveOptions(gap=0.0, heuristics="start"))
     assert "search" not in start.summary["heuristics"]
     assert start.summary["objective"]["cost"] == pytest.approx(best, rel=1e-6)
+
+
+def test_optimise_auto_searches_a_block_the_search_left_on_time(monkeypatch):
+    """With almost no time, the search stops on time: the search's plan is then improved,
+    and the bound is still the solver's or the LP relaxation's (at most the optimum)."""
+    import flowmatch.milp.fix_and_optimise as fo
+
+    monkeypatch.setattr(fo, "MIN_INTEGERS", 1)
+    inv, cands = random_case(8, 8, 0.7, 4, **PARAMS)
+    best = brute_force_cost(inv, cands) if len(cands) <= 18 else None
+    plan = optimise(inv, candidates=cands, options=SolveOptions(gap=0.0, time_limit=0.5, heuristics="auto"))
+    s = plan.summary
+    if plan.status == "time_limit":
+        assert "search" in s["heuristics"]
+        assert s["heuristics"]["search"]["objective"] <= s["heuristics"]["search"]["before"] + 1e-6
+    if best is not None:
+        assert s["bound"] <= best + 1e-6 * abs(best) and s["objective"]["cost"] >= best - 1e-6 * abs(best)
 
 
 @pytest.mark.parametrize("level", ["fast", 2, None])

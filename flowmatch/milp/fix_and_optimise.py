@@ -15,10 +15,14 @@ approach for the multi-level capacitated lot sizing problem", Int. J.
 Production Economics 123(2), 2010, pp. 247-256).
 
 Nothing here proves anything: the bound of a run stays the solver's (or the LP
-relaxation's), never a heuristic's. :func:`improve_plan` runs the local search
-(:mod:`flowmatch.milp.localsearch`) and fix-and-optimise block by block on a
-start, and is what :func:`flowmatch.milp.optimise.optimise` calls at
-``heuristics="auto"`` before the search.
+relaxation's), never a heuristic's. :func:`improve_results` runs the local
+search (:mod:`flowmatch.milp.localsearch`) and fix-and-optimise on every big
+block the branch-and-bound search left on time, from the search's best plan;
+:func:`flowmatch.milp.optimise.optimise` calls it at ``heuristics="auto"``
+with ``SEARCH_SHARE`` of the time kept back from the search. (Run before
+the search instead, to warm-start it, it cost the cascades more search time
+than it gave: their search finds better plans than fix-and-optimise does in
+the same time.)
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from flowmatch.milp.localsearch import SearchResult, link_neighbours, local_sear
 from flowmatch.milp.polish import IMPROVE_REL
 from flowmatch.milp.solution import clean_solution
 
-__all__ = ["fix_and_optimise", "improve_plan", "NEIGHBOURHOOD", "SUB_TIME_S", "MIN_INTEGERS",
+__all__ = ["fix_and_optimise", "improve_results", "search_blocks", "NEIGHBOURHOOD", "SUB_TIME_S", "MIN_INTEGERS",
            "LOCAL_SHARE"]
 
 log = logging.getLogger(__name__)
@@ -45,8 +49,9 @@ log = logging.getLogger(__name__)
 NEIGHBOURHOOD = 40
 #: Most seconds one sub-MIP is given.
 SUB_TIME_S = 2.0
-#: Blocks with fewer integer variables are left to the search (it proves them fast).
-MIN_INTEGERS = 60
+#: Blocks with fewer integer variables are left to the search alone (it proves most of them
+#: in time, and time kept back from it costs their bounds).
+MIN_INTEGERS = 500
 #: Share of :func:`improve_plan`'s time the local search takes; fix-and-optimise the rest.
 LOCAL_SHARE = 0.3
 
@@ -148,47 +153,60 @@ def _rows_hold(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> bool:
         & np.all(x <= model.ub + tol * np.maximum(1.0, np.abs(model.ub))))
 
 
-def improve_plan(model: LinearModel, weights: dict[str, float], x: np.ndarray, time_limit: float,
-                 lp_x: np.ndarray | None = None, threads: int | None = None,
-                 min_integers: int | None = None) -> tuple[np.ndarray, dict]:
-    """Local search, then fix-and-optimise, on every block of ``model`` with at least
-    ``min_integers`` (default ``MIN_INTEGERS``) integer variables, from the feasible start ``x``.
+def search_blocks(model: LinearModel, min_integers: int | None = None) -> int:
+    """How many independent blocks of ``model`` have at least ``min_integers`` (default
+    ``MIN_INTEGERS``) integer variables: the blocks :func:`improve_results` works on."""
+    from flowmatch.milp.blocks import split_blocks
+
+    least = MIN_INTEGERS if min_integers is None else min_integers
+    return sum(int(model.integrality[b.cols].sum()) >= least for b in split_blocks(model)[0])
+
+
+def improve_results(model: LinearModel, blocks: list, results: list, weights: dict[str, float],
+                    time_limit: float, lp_x: np.ndarray | None = None, threads: int | None = None,
+                    min_integers: int | None = None) -> dict:
+    """Local search, then fix-and-optimise, from the plan of every block the search left
+    on time (``status == "time_limit"``) with at least ``min_integers`` (default
+    ``MIN_INTEGERS``) integer variables; ``results[i]`` is updated in place (``x``,
+    ``objective``, ``gap``) when a cheaper plan is found, its ``bound`` never.
 
     Each block gets a share of ``time_limit`` in proportion to its integer
-    variables. Returns the improved start (block by block never costlier than
-    ``x``) and a report for ``summary.json``.
+    variables. Returns a report for ``summary.json``.
     """
-    from flowmatch.milp.blocks import split_blocks, sub_model
+    from flowmatch.milp.blocks import sub_model
+    from flowmatch.milp.solution import relative_gap
 
     t0 = time.perf_counter()
-    min_integers = MIN_INTEGERS if min_integers is None else min_integers
-    c, k = model.objective(weights)
-    x = x.copy()
-    before = float(c @ x + k)
-    blocks = [b for b in split_blocks(model)[0] if model.integrality[b.cols].sum() >= min_integers]
-    weight = np.array([model.integrality[b.cols].sum() for b in blocks], float)
-    rest = float(weight.sum())
-    info: dict = {"blocks": len(blocks), "local_moves": 0, "local_kept": 0, "fo_subproblems": 0, "fo_kept": 0}
-    for b, wgt in zip(blocks, weight, strict=True):
+    least = MIN_INTEGERS if min_integers is None else min_integers
+    todo = [i for i, (b, r) in enumerate(zip(blocks, results, strict=True))
+            if r.x is not None and r.status == "time_limit" and int(model.integrality[b.cols].sum()) >= least]
+    weight = {i: float(model.integrality[blocks[i].cols].sum()) for i in todo}
+    rest = sum(weight.values())
+    info: dict = {"blocks": len(todo), "local_moves": 0, "local_kept": 0, "fo_subproblems": 0, "fo_kept": 0,
+                  "before": 0.0, "objective": 0.0}
+    for i in todo:
         left = time_limit - (time.perf_counter() - t0)
-        if left <= 0.05:
-            break
-        share = left * wgt / max(rest, 1.0)
-        rest -= wgt
-        sub = sub_model(model, dataclasses.replace(b))
-        cols = np.sort(b.cols)
+        share = left * weight[i] / max(rest, 1.0)
+        rest -= weight[i]
+        r = results[i]
+        sub = sub_model(model, dataclasses.replace(blocks[i]))
         cs, ks = sub.objective(weights)
-        xb = x[cols]
-        sub_lp = None if lp_x is None else lp_x[cols]
-        ls = local_search(sub, cs, ks, xb, time_limit=LOCAL_SHARE * share, lp_x=sub_lp, threads=threads)
-        fo = fix_and_optimise(sub, cs, ks, ls.x, time_limit=share - ls.time_s, lp_x=sub_lp, threads=threads)
-        if math.isfinite(fo.objective) and fo.objective <= float(cs @ xb + ks):
-            x[cols] = fo.x
-        info["local_moves"] += ls.moves
-        info["local_kept"] += ls.kept
-        info["fo_subproblems"] += fo.moves
-        info["fo_kept"] += fo.kept
-    info.update(before=before, objective=float(c @ x + k), time_s=round(time.perf_counter() - t0, 4))
-    log.info("local search and fix-and-optimise on %d blocks: %.6g -> %.6g, %.2f s", len(blocks), before,
+        sub_lp = None if lp_x is None else lp_x[np.sort(blocks[i].cols)]
+        before = float(cs @ r.x + ks)
+        info["before"] += before
+        if share > 0.05:
+            ls = local_search(sub, cs, ks, r.x, time_limit=LOCAL_SHARE * share, lp_x=sub_lp, threads=threads)
+            fo = fix_and_optimise(sub, cs, ks, ls.x, time_limit=share - ls.time_s, lp_x=sub_lp,
+                                  threads=threads)
+            if math.isfinite(fo.objective) and fo.objective < before:
+                r.x, r.objective = fo.x, fo.objective
+                r.gap = relative_gap(r.objective, r.bound)
+            info["local_moves"] += ls.moves
+            info["local_kept"] += ls.kept
+            info["fo_subproblems"] += fo.moves
+            info["fo_kept"] += fo.kept
+        info["objective"] += float(cs @ r.x + ks)
+    info["time_s"] = round(time.perf_counter() - t0, 4)
+    log.info("local search and fix-and-optimise on %d blocks: %.6g -> %.6g, %.2f s", len(todo), info["before"],
              info["objective"], info["time_s"])
-    return x, info
+    return info

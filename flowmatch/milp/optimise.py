@@ -27,10 +27,10 @@ from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
-from flowmatch.milp.fix_and_optimise import improve_plan
+from flowmatch.milp.fix_and_optimise import improve_results, search_blocks
 from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
-from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveOptions
+from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveBudget, SolveOptions
 from flowmatch.milp.part import ModelPart, build_parts, row_meanings
 from flowmatch.milp.polish import polish_blocks
 from flowmatch.milp.scaling import check_magnitudes
@@ -51,9 +51,12 @@ TIE_BREAK = 1e-5
 #: Share of the time left that the primal heuristics (slope scaling, polish) may take
 #: before the search (:func:`flowmatch.milp.heuristics.improve_start`).
 HEURISTIC_SHARE = 0.15
-#: Share of the time then left that local search and fix-and-optimise may take before the
-#: search, at ``heuristics="auto"`` (:func:`flowmatch.milp.fix_and_optimise.improve_plan`).
+#: Share of the time left after the heuristics that is kept back from the search, at
+#: ``heuristics="auto"`` when a block has ``MIN_INTEGERS`` binaries, for local search and
+#: fix-and-optimise from the search's best plan (:func:`flowmatch.milp.fix_and_optimise.improve_results`).
 SEARCH_SHARE = 0.3
+#: Share of the time left after the search that local search leaves to the polish.
+POLISH_SHARE = 0.1
 
 
 def build_model(parts: list[ModelPart]) -> LinearModel:
@@ -211,9 +214,6 @@ def optimise(
         better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE),
                                                    threads=opts.threads)
         start = better  # feasible within the rows' sizes (improve_start checks every block it takes)
-        if level == "auto" and start is not None:
-            start, heuristics["search"] = improve_plan(model, w, start, budget.left() * SEARCH_SHARE,
-                                                       lp_x=lp_x, threads=opts.threads)
         timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
     log.info("model: %d variables (%d integer), %d rows, %d nonzeros", model.n_vars,
@@ -227,7 +227,13 @@ def optimise(
             write_model(model, w, path, opts.solver)
 
     t0 = time.perf_counter()
-    blocks, results, n_comp = solve_blocks(model, w, start, opts, budget)
+    big = level == "auto" and search_blocks(model) > 0
+    # at "auto", with a block big enough, part of the time is kept back for local search after the search
+    solve_budget = SolveBudget(budget.left() * (1 - SEARCH_SHARE)) if big else budget
+    blocks, results, n_comp = solve_blocks(model, w, start, opts, solve_budget)
+    if big:
+        heuristics["search"] = improve_results(model, blocks, results, w, budget.left() * (1 - POLISH_SHARE),
+                                               lp_x=lp_x, threads=opts.threads)
     timings["solve"] = time.perf_counter() - t0
     timings["solve_max_block"] = max((r.time_s for r in results), default=0.0)
     t0 = time.perf_counter()
