@@ -55,6 +55,9 @@ HEURISTIC_SHARE = 0.15
 #: ``heuristics="auto"`` when a block has ``MIN_INTEGERS`` binaries, for local search and
 #: fix-and-optimise from the search's best plan (:func:`flowmatch.milp.fix_and_optimise.improve_results`).
 SEARCH_SHARE = 0.3
+#: Least time left (s) for keeping some back: with less, the search needs all of it to
+#: solve its root (the 300-company park at 10 s on a loaded machine: bound 2.7e7 instead of 9.9e7).
+SEARCH_MIN_S = 20.0
 #: Share of the time left after the search that local search leaves to the polish.
 POLISH_SHARE = 0.1
 
@@ -227,7 +230,7 @@ def optimise(
             write_model(model, w, path, opts.solver)
 
     t0 = time.perf_counter()
-    big = level == "auto" and search_blocks(model) > 0
+    big = level == "auto" and budget.left() >= SEARCH_MIN_S and search_blocks(model) > 0
     # at "auto", with a block big enough, part of the time is kept back for local search after the search
     solve_budget = SolveBudget(budget.left() * (1 - SEARCH_SHARE)) if big else budget
     blocks, results, n_comp = solve_blocks(model, w, start, opts, solve_budget)
