@@ -24,11 +24,14 @@ from typing import Any
 from flowmatch.errors import SolveOptionsError
 from flowmatch.metrics import MODEL_METRICS, OBJECTIVES
 
-__all__ = ["SolveOptions", "SolveBudget", "SOLVERS", "DEFAULT_WEIGHTS", "MIN_SOLVE_S"]
+__all__ = ["SolveOptions", "SolveBudget", "SOLVERS", "DEFAULT_WEIGHTS", "MIN_SOLVE_S", "HEURISTICS"]
 
 #: Solvers by name: ``highs`` (highspy), ``cbc`` (CBC through PuLP); ``pulp:NAME``
 #: is any solver PuLP knows.
 SOLVERS = ("highs", "cbc", "pulp")
+#: Levels of ``SolveOptions.heuristics``: none, the slope-scaling start, or that and then
+#: local search and fix-and-optimise.
+HEURISTICS = ("off", "start", "auto")
 #: Weights of ``objective="weighted"``: cost (carbon price included) plus a
 #: shadow price of 0.1 per kg CO2e (100 per t, on top of the carbon price) and
 #: of 100 per t landfilled, in the inventory's currency.
@@ -73,9 +76,13 @@ class SolveOptions:
     polish : bool
         After the search, fix the binaries, re-solve the LP, close idle links
         and try dropping links (:mod:`flowmatch.milp.polish`); default on.
-    heuristics : bool
-        Before the search, look for a better start than the greedy one by
-        dynamic slope scaling (:mod:`flowmatch.milp.heuristics`); default on.
+    heuristics : bool or {"auto", "start", "off"}
+        Before the search, look for a better start than the greedy one.
+        ``"start"``: dynamic slope scaling (:mod:`flowmatch.milp.heuristics`);
+        ``"auto"`` (the default; ``True`` is the same): slope scaling, then
+        local search and fix-and-optimise on blocks of at least
+        ``MIN_INTEGERS`` binaries (:mod:`flowmatch.milp.fix_and_optimise`);
+        ``"off"`` (or ``False``): the greedy start only.
 
     Raises
     ------
@@ -91,7 +98,7 @@ class SolveOptions:
     threads: int | None = None
     weights: Mapping[str, float] | None = field(default=None)
     polish: bool = True
-    heuristics: bool = True
+    heuristics: bool | str = "auto"
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -112,6 +119,9 @@ class SolveOptions:
         if not _count(self.threads):
             raise SolveOptionsError(f"threads = {self.threads!r} is not a number of threads. "
                                     "Give 1 or more.")
+        if self.heuristics not in HEURISTICS and not isinstance(self.heuristics, bool):
+            raise SolveOptionsError(f"heuristics = {self.heuristics!r} is not a level; use one of "
+                                    f"{', '.join(HEURISTICS)} (or True for auto, False for off).")
         if self.weights is not None:
             w = dict(self.weights)
             bad = {k: v for k, v in w.items() if k not in MODEL_METRICS
@@ -120,6 +130,13 @@ class SolveOptions:
                 raise SolveOptionsError(f"weights must be finite numbers >= 0 for cost, co2 (per kg) and "
                                         f"landfill (per t), not all zero; got {w}.")
             object.__setattr__(self, "weights", w)
+
+    @property
+    def heuristic_level(self) -> str:
+        """``heuristics`` as one of :data:`HEURISTICS` (``True`` is ``auto``, ``False`` is ``off``)."""
+        if isinstance(self.heuristics, bool):
+            return "auto" if self.heuristics else "off"
+        return self.heuristics
 
     def replace(self, **changes: Any) -> SolveOptions:
         """A copy with ``changes``, validated again."""
