@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 CANDIDATE_COLUMNS = ["have_id", "want_id", "score", "s_type", "s_quality", "s_quantity",
                      "s_distance", "s_frequency", "distance_km", "rank"]
 #: Columns :func:`match` adds after ``CANDIDATE_COLUMNS`` (``have_rank`` too with ``per_have``).
-EXTRA_COLUMNS = ["category", "have_site", "want_site", "via_subtype"]
+EXTRA_COLUMNS = ["category", "have_site", "want_site", "via_subtype", "programme_done"]
 
 
 def _ranks(group: np.ndarray, score: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -62,6 +62,7 @@ def _frame(arrays: MatchArrays, h: np.ndarray, w: np.ndarray, rank: np.ndarray,
         "have_site": pd.Series(arrays.site_ids.take(arrays.h_site[h]), dtype=str),
         "want_site": pd.Series(arrays.site_ids.take(arrays.w_site[w]), dtype=str),
         "via_subtype": _via(arrays, h, w),
+        "programme_done": _done(arrays, h, w),
     }
     extra = []
     if have_rank is not None:
@@ -75,6 +76,13 @@ def _via(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> pd.Series:
     if arrays.type_via is None or len(h) == 0:
         return pd.Series([""] * len(h), dtype=str)
     return pd.Series(arrays.type_via[arrays.h_type[h], arrays.w_type[w]], dtype=str)
+
+
+def _done(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Synergies of each pair's types the programme completed (the ``evidence`` table), else 0."""
+    if arrays.type_done is None or len(h) == 0:
+        return np.zeros(len(h), dtype=np.int64)
+    return np.asarray(arrays.type_done[arrays.h_type[h], arrays.w_type[w]], dtype=np.int64)
 
 
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
@@ -103,7 +111,7 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     -------
     pandas.DataFrame
         :data:`CANDIDATE_COLUMNS` then ``category, have_site,
-        want_site, via_subtype`` (and ``have_rank``), sorted by want (inventory order) and
+        want_site, via_subtype, programme_done`` (and ``have_rank``), sorted by want (inventory order) and
         rank. ``rank`` 1 is the best have of the want among the rows returned.
         Empty, with the same columns and dtypes, when no pair is possible.
 
