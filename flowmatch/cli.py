@@ -319,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inventory", type=Path)
     p.add_argument("--top", type=int, default=20)
     p.set_defaults(func=cmd_gaps)
+
+    from flowmatch.registry.cli import add_parser as add_registry_parser
+
+    add_registry_parser(sub)  # flowmatch registry ...: its own module
     return ap
 
 
