@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from flowmatch.errors import InventoryError
-from flowmatch.inputs.evidence import apply_evidence, candidate_notes, normalise_evidence, programme_lines
+from flowmatch.inputs.evidence import (
+    apply_evidence,
+    candidate_notes,
+    normalise_evidence,
+    programme_lines,
+)
 from flowmatch.inputs.inventory import build_inventory, read_inventory
 from flowmatch.matching.candidates import match
 
