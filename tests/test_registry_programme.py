@@ -114,3 +114,23 @@ def test_programme_workbook_and_page(reg, tmp_path):
         write_programme(t, tmp_path / "programme.pdf")
     assert not (tmp_path / "programme.pdf").exists()
     assert isinstance(pd.read_excel(xlsx, sheet_name="by_park"), pd.DataFrame)
+
+
+def test_cli_learn_search_report(reg, tmp_path, capsys):
+    from flowmatch.cli import main
+
+    db = ["--db", reg.url]
+    assert main(["registry", "learn", *db]) == 0
+    assert "learned 3 exchange pair(s)" in capsys.readouterr().out
+    assert main(["registry", "search", *db, "--type", "ewc:10*", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["resource_id"] for r in rows) == ["H1", "H2", "S1"]
+    assert main(["registry", "search", *db, "--near", "PP1", "--within", "5", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("park,year,version")
+    assert main(["registry", "report", *db, "-o", str(tmp_path / "p.xlsx")]) == 0
+    assert "2,900 t diverted" in capsys.readouterr().out and (tmp_path / "p.xlsx").exists()
+    assert main(["registry", "search", *db, "--park", "Nowhere"]) == 2
+    err = capsys.readouterr().err
+    assert "Known parks: Demo, North" in err and "Traceback" not in err
+    assert main(["registry", "report", *db, "-o", str(tmp_path / "p.txt")]) == 2
+    assert ".xlsx or .html" in capsys.readouterr().err

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from flowmatch.registry import programme_cli
+
 __all__ = ["add_parser", "db_parent"]
 
 
@@ -72,3 +74,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rsub = p.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
     parent = db_parent()
     _add_init(rsub, parent)
+    programme_cli.add_learn(rsub, parent)
+    programme_cli.add_search(rsub, parent)
+    programme_cli.add_report(rsub, parent)
