@@ -5,8 +5,14 @@ function is first called (PEP 562), so ``import flowmatch`` never imports them.
 See ``docs/registry.md`` for the schema, the lifecycle and the errors.
 
 Modules: ``db`` (URL, engine, transactions, schema revision), ``models``
-(the tables), ``migrations/`` (Alembic), ``errors``, ``cli`` (``flowmatch
-registry ...``).
+(the tables), ``migrations/`` (Alembic), ``errors``, ``snapshots`` (import,
+export), ``proposals`` (a plan's synergies), ``lifecycle`` (the state
+machine), ``outcomes``, ``listing``, ``cli`` (``flowmatch registry ...``).
+
+>>> from flowmatch import registry
+>>> reg = registry.open_registry("sqlite:///programme.db", create=True)  # doctest: +SKIP
+>>> reg.upgrade()                                                          # doctest: +SKIP
+>>> registry.import_inventory(reg, "datasets/mini", park="Demo", year=2024)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,6 +36,16 @@ _LAZY = {
     "Registry": "db",
     "resolve_url": "db",
     "head_revision": "db",
+    "import_inventory": "snapshots",
+    "export_snapshot": "snapshots",
+    "ImportResult": "snapshots",
+    "propose_plan": "proposals",
+    "advance": "lifecycle",
+    "STATES": "lifecycle",
+    "next_states": "lifecycle",
+    "record_outcome": "outcomes",
+    "list_synergies": "listing",
+    "format_synergies": "listing",
 }
 
 __all__ = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
 from flowmatch.registry import programme_cli
 
@@ -66,6 +67,132 @@ def _add_init(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) 
     p.set_defaults(func=run_init)
 
 
+def run_import(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.snapshots import import_inventory
+
+    result = import_inventory(open_registry(args.db), args.inventory, args.park, args.year,
+                              country=args.country, region=args.region)
+    print(result.text())
+    return 0
+
+
+def _add_import(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("import", parents=[parent], help="store an inventory as a park's snapshot for a year")
+    p.add_argument("inventory", type=Path, help="an inventory folder or .xlsx workbook")
+    p.add_argument("--park", required=True, metavar="NAME", help="the park's name (created on first import)")
+    p.add_argument("--year", required=True, type=_year, metavar="YYYY", help="the year the inventory describes")
+    p.add_argument("--country", default=None, help="the park's country (stored on the park)")
+    p.add_argument("--region", default=None, help="the park's region (stored on the park)")
+    p.set_defaults(func=run_import)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.snapshots import export_snapshot
+
+    snap, out = export_snapshot(open_registry(args.db), args.park, args.output, year=args.year,
+                                version=args.version)
+    print(f"park {args.park!r} {snap.year} version {snap.version}: wrote {snap.n_sites} sites, "
+          f"{snap.n_resources} resources to {out}")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    from flowmatch.cli import _output
+
+    p = sub.add_parser("export", parents=[parent], help="write a snapshot as an inventory folder")
+    p.add_argument("park", metavar="PARK", help="the park's name")
+    p.add_argument("--year", type=_year, default=None, help="the snapshot's year (default: the latest)")
+    p.add_argument("--version", type=int, default=None, help="the version (default: the latest of that year)")
+    p.add_argument("-o", "--output", type=_output, required=True, help="the inventory folder to write")
+    p.set_defaults(func=run_export)
+
+
+def run_propose(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.proposals import propose_plan
+
+    print(propose_plan(open_registry(args.db), args.plan, park=args.park, date=args.date).text())
+    return 0
+
+
+def _add_propose(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("propose", parents=[parent], help="register a plan's synergies as identified")
+    p.add_argument("plan", type=Path, metavar="PLAN_DIR", help="a plan folder (flowmatch optimise -o PLAN_DIR)")
+    p.add_argument("--park", default=None, metavar="NAME",
+                   help="the park (default: the one the plan's sites name, or the registry's only park)")
+    p.add_argument("--date", type=_date, default=None, help="date identified, YYYY-MM-DD (default: today)")
+    p.set_defaults(func=run_propose)
+
+
+def run_synergies(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.listing import format_synergies, list_synergies
+
+    rows = list_synergies(open_registry(args.db), park=args.park, status=args.status)
+    print(format_synergies(rows, args.format))
+    return 0
+
+
+def _add_synergies(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    from flowmatch.registry.lifecycle import STATES
+
+    p = sub.add_parser("synergies", parents=[parent], help="list the registry's synergies")
+    p.add_argument("--park", default=None, metavar="NAME", help="only this park's")
+    p.add_argument("--status", default=None, choices=list(STATES), help="only those in this state")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    p.set_defaults(func=run_synergies)
+
+
+def run_advance(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.lifecycle import advance
+
+    before, after = advance(open_registry(args.db), args.id, args.status, date=args.date, note=args.note,
+                            reason=args.reason)
+    print(f"synergy {args.id}: {before} -> {after}")
+    return 0
+
+
+def _add_advance(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("advance", parents=[parent], help="move a synergy to its next lifecycle state")
+    p.add_argument("id", type=int, metavar="ID", help="the synergy's id (flowmatch registry synergies)")
+    p.add_argument("status", metavar="STATUS", help="contacted, in_discussion, agreed, implemented, "
+                   "completed, or abandoned (with --reason)")
+    p.add_argument("--date", type=_date, default=None, help="date of the step, YYYY-MM-DD (default: today)")
+    p.add_argument("--note", default=None, help="a note kept with the step")
+    p.add_argument("--reason", default=None, help="why it was abandoned (required for abandoned)")
+    p.set_defaults(func=run_advance)
+
+
+def run_outcome(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.outcomes import MEASURES, record_outcome
+
+    measures = {m: getattr(args, m) for m in MEASURES}
+    print(record_outcome(open_registry(args.db), args.id, args.year, currency=args.currency, **measures).text())
+    return 0
+
+
+def _add_outcome(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("outcome", parents=[parent], help="record what an implemented synergy achieved in a year")
+    p.add_argument("id", type=int, metavar="ID", help="the synergy's id")
+    p.add_argument("--year", required=True, type=_year, metavar="YYYY")
+    for flag, dest, what in [
+        ("--landfill-diverted", "landfill_diverted_t", "t kept out of landfill"),
+        ("--co2-saved", "co2_saved_t", "t CO2e saved"),
+        ("--cost-saved", "cost_saved", "money saved (in --currency)"),
+        ("--virgin-saved", "virgin_saved_t", "t of virgin material saved"),
+        ("--water-saved", "water_saved_m3", "m3 of fresh water saved"),
+        ("--jobs", "jobs_created", "jobs created"),
+        ("--investment", "investment", "capital invested (in --currency)"),
+    ]:
+        p.add_argument(flag, dest=dest, type=float, default=None, metavar="X", help=what)
+    p.add_argument("--currency", default=None, help="currency of --cost-saved and --investment, e.g. CNY")
+    p.set_defaults(func=run_outcome)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``flowmatch registry`` and its actions to the top-level subparsers ``sub``."""
     p = sub.add_parser("registry", help="the programme's database: snapshots, synergies, outcomes")
@@ -74,6 +201,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rsub = p.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
     parent = db_parent()
     _add_init(rsub, parent)
+    _add_import(rsub, parent)
+    _add_export(rsub, parent)
+    _add_propose(rsub, parent)
+    _add_synergies(rsub, parent)
+    _add_advance(rsub, parent)
+    _add_outcome(rsub, parent)
     programme_cli.add_learn(rsub, parent)
     programme_cli.add_search(rsub, parent)
     programme_cli.add_report(rsub, parent)
