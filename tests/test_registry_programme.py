@@ -7,6 +7,8 @@ import json
 import openpyxl
 import pandas as pd
 import pytest
+from programme_cases import seed
+from registry_helpers import db_url, pg_server  # noqa: F401
 
 from flowmatch.registry.db import open_registry
 from flowmatch.registry.errors import UnknownIdError
@@ -14,12 +16,11 @@ from flowmatch.registry.learn import evidence_table, learn
 from flowmatch.registry.report import MEASURES, TOTAL, programme_tables
 from flowmatch.registry.search import SearchError, SearchQuery, search, type_codes
 from flowmatch.report.programme import write_programme
-from tests.programme_cases import seed
 
 
 @pytest.fixture
-def reg(tmp_path):
-    r = open_registry(f"sqlite:///{tmp_path / 'reg.db'}", create=True)
+def reg(db_url):  # noqa: F811
+    r = open_registry(db_url, create=True)
     r.upgrade()
     r.write(seed)
     return r

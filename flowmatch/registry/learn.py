@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from flowmatch.inputs.evidence import EVIDENCE_COLUMNS, empty_evidence
 from flowmatch.registry.models import Base, Park, Synergy
 
-__all__ = ["LearnedExchange", "LearnResult", "learn", "evidence_table"]
+__all__ = ["LearnedExchange", "LearnResult", "learn", "evidence_table", "export_evidence"]
 
 #: The lifecycle states that are evidence: a success and a failure.
 COMPLETED, ABANDONED = "completed", "abandoned"
@@ -125,3 +125,26 @@ def evidence_table(session: Session) -> pd.DataFrame:
     if not rows:
         return empty_evidence()
     return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+
+
+def export_evidence(session: Session, imported: dict | None = None) -> pd.DataFrame | None:
+    """The ``evidence`` table an export writes: the learned exchanges, and the imported rows of other programmes.
+
+    ``imported`` is the snapshot's own ``evidence`` table as stored (``{"columns": [...],
+    "rows": [...]}``), if the inventory imported had one: its rows whose
+    ``programme`` is a park of this registry are dropped (the registry's record
+    replaces them, so a re-imported export does not count twice); the rest (another
+    programme's record) are kept. ``None`` when there is nothing to write.
+    """
+    learned = evidence_table(session)
+    parts = [learned] if len(learned) else []
+    if imported and imported.get("rows"):
+        own = pd.DataFrame(imported["rows"], columns=imported["columns"], dtype=object)
+        parks = {n for (n,) in session.execute(select(Park.name))}
+        if "programme" in own:
+            own = own[~own["programme"].fillna("").astype(str).isin(parks)]
+        if len(own):
+            parts.insert(0, own)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True)

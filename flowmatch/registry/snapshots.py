@@ -257,6 +257,11 @@ def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | No
 
     snap, rows = reg.read(load)
     tables = json.loads(snap.tables_json)
+    from flowmatch.registry.learn import (
+        export_evidence,  # part B: the programme's record as evidence.csv
+    )
+
+    evidence = reg.read(lambda s: export_evidence(s, tables.pop("evidence", None)))
     records = [json.loads(r) for r in rows]
     columns = list(records[0]) if records else ["resource_id", "site_id", "role", "category", "type",
                                                  "quantity", "unit"]
@@ -265,6 +270,8 @@ def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | No
         for name, t in tables.items():
             write_table(pd.DataFrame(t["rows"], columns=t["columns"], dtype=object), st.path / f"{name}.csv")
         write_table(pd.DataFrame(records, columns=columns, dtype=object), st.path / "resources.csv")
+        if evidence is not None:
+            write_table(evidence, st.path / "evidence.csv")
         if snap.params_toml is not None:
             text = snap.params_toml
 
