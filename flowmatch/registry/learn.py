@@ -2,8 +2,9 @@
 
 :func:`learn` counts, per park and ``(have_type, want_type)``, the synergies
 that reached ``completed`` and those ``abandoned`` (with their reasons), and
-stores the counts in the ``learned_exchanges`` table (:class:`LearnedExchange`,
-Alembic revision ``0101``), replacing what an earlier ``learn`` stored, in one
+stores the counts in the ``learned_exchanges`` table
+(:class:`~flowmatch.registry.models_programme.LearnedExchange`, Alembic
+revision ``0101``), replacing what an earlier ``learn`` stored, in one
 transaction. It is a recount, not an increment: running it twice gives the same
 table, and a synergy advanced since is counted in its new state.
 
@@ -17,47 +18,20 @@ completed exchanges count for the next park.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import (
-    DateTime,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    delete,
-    func,
-    insert,
-    select,
-)
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
 from flowmatch.inputs.evidence import EVIDENCE_COLUMNS, empty_evidence
-from flowmatch.registry.models import Base, Park, Synergy
+from flowmatch.registry.models import Park, Synergy
+from flowmatch.registry.models_programme import LearnedExchange
 
 __all__ = ["LearnedExchange", "LearnResult", "learn", "evidence_table", "export_evidence"]
 
 #: The lifecycle states that are evidence: a success and a failure.
 COMPLETED, ABANDONED = "completed", "abandoned"
-
-
-class LearnedExchange(Base):
-    """Completed and abandoned synergies of one park for one type pair (what ``learn`` counted)."""
-
-    __tablename__ = "learned_exchanges"
-    __table_args__ = (UniqueConstraint("park_id", "have_type", "want_type", name="uq_learned_park_pair"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"), nullable=False)
-    have_type: Mapped[str] = mapped_column(String(200), nullable=False)
-    want_type: Mapped[str] = mapped_column(String(200), nullable=False)
-    completed: Mapped[int] = mapped_column(Integer, nullable=False)
-    abandoned: Mapped[int] = mapped_column(Integer, nullable=False)
-    abandon_reasons: Mapped[str] = mapped_column(Text, nullable=False)
-    learned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    nullable=False)
 
 
 @dataclass(frozen=True)

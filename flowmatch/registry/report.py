@@ -19,6 +19,7 @@ currency, ``notes`` says so (money of different currencies is not converted).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -73,7 +74,7 @@ def _sectors(session: Session, syn: pd.DataFrame) -> pd.Series:
     if syn.empty:
         return pd.Series([], dtype=str)
     refs = sorted(set(syn["have_ref"].astype(str)))
-    rows = []
+    rows: list[Any] = []
     for i in range(0, len(refs), 500):
         rows += session.execute(
             select(Snapshot.park_id, Resource.resource_id, Company.sector)

@@ -123,15 +123,15 @@ def _site(conn: Session, site: str, park_id: int | None) -> tuple[float, float]:
     q = select(Company.lat, Company.lon, Company.park_id).where(Company.site_id == site)
     if park_id is not None:
         q = q.where(Company.park_id == park_id)
-    rows = [r for r in conn.execute(q) if r[0] is not None and r[1] is not None]
+    rows = [(float(r[0]), float(r[1])) for r in conn.execute(q) if r[0] is not None and r[1] is not None]
     if not rows:
         raise SearchError(f"--near: site '{site}' is not a company of the registry"
                           + (" in that park" if park_id is not None else "")
                           + " with coordinates. Give a site_id of an imported inventory.")
-    if len({(r[0], r[1]) for r in rows}) > 1:
+    if len(set(rows)) > 1:
         raise SearchError(f"--near: site '{site}' is in {len(rows)} parks at different places. "
                           "Name the park with --park.")
-    return float(rows[0][0]), float(rows[0][1])
+    return rows[0]
 
 
 def _box(lat: float, lon: float, km: float) -> Any:

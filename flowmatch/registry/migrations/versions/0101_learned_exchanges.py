@@ -1,7 +1,7 @@
 """Learned exchanges: the programme's completed and abandoned synergies per park and type pair.
 
-Part B's table (:class:`flowmatch.registry.learn.LearnedExchange`), written by
-``flowmatch registry learn``.
+Part B's table (:class:`flowmatch.registry.models_programme.LearnedExchange`),
+written by ``flowmatch registry learn``, and the index ``search --near`` reads.
 
 Revision ID: 0101
 Revises: 0002
@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("learned_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.UniqueConstraint("park_id", "have_type", "want_type", name="uq_learned_park_pair"),
     )
+    op.create_index("ix_resources_lat_lon", "resources", ["lat", "lon"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_resources_lat_lon", "resources")
     op.drop_table("learned_exchanges")
