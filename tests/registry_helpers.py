@@ -12,7 +12,9 @@ PostgreSQL comes from, in order:
    temporary folder, started on a free localhost port for the test session and
    removed after. As root (CI) it runs as the ``postgres`` user (Debian's
    package makes it), or ``nobody``, through ``runuser``;
-3. otherwise the PostgreSQL tests are skipped, saying why.
+3. otherwise the PostgreSQL tests are skipped, saying why; with
+   ``FLOWMATCH_TEST_POSTGRES=required`` (``.ci/run`` sets it) they fail instead,
+   so CI never passes without having run them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import pytest
 
 ENV_URL = "FLOWMATCH_TEST_POSTGRES_URL"
+ENV_REQUIRED = "FLOWMATCH_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -99,6 +102,12 @@ class _Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _unavailable(reason: str) -> None:
+    if os.environ.get(ENV_REQUIRED) == "required":
+        pytest.fail(f"PostgreSQL is required (${ENV_REQUIRED}=required) but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A PostgreSQL server's URL (its maintenance database), or skip with the reason."""
@@ -109,15 +118,15 @@ def pg_server() -> Iterator[str]:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'flowmatch[postgres]')")
+        _unavailable("psycopg is not installed (pip install 'flowmatch[postgres]')")
     bindir = _pg_bin()
     if bindir is None:
-        pytest.skip(f"no PostgreSQL: set ${ENV_URL}, or install PostgreSQL (apt-get install postgresql)")
+        _unavailable(f"no PostgreSQL: set ${ENV_URL}, or install PostgreSQL (apt-get install postgresql)")
     try:
         cluster = _Cluster(bindir)
         url = cluster.start()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"could not start a throwaway PostgreSQL from {bindir}: {exc}")
+        _unavailable(f"could not start a throwaway PostgreSQL from {bindir}: {exc}")
     try:
         yield url
     finally:
@@ -171,3 +180,23 @@ def cli_process(*args: str, db: str, env: dict[str, str] | None = None) -> subpr
     return subprocess.run([sys.executable, "-m", "flowmatch.cli", "registry", "--db", db, *args],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
+
+
+def concurrent_worker(db: str, inventories: list[str], synergy_ids: list[int], go: str) -> None:
+    """One of two processes writing at once: import each inventory, and advance each synergy a step.
+
+    Waits for the file ``go`` so that both processes start together; raises
+    (exit 1) on any error, so the test sees it.
+    """
+    import time
+
+    from flowmatch.registry import advance, import_inventory, open_registry
+    from flowmatch.registry.states import PATH
+
+    reg = open_registry(db)
+    while not os.path.exists(go):
+        time.sleep(0.01)
+    for i, inv in enumerate(inventories):
+        import_inventory(reg, inv, "Demo", 2024)
+        for sid in synergy_ids:
+            advance(reg, sid, PATH[i + 1] if i + 1 < len(PATH) else PATH[-1])

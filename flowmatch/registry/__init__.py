@@ -6,8 +6,8 @@ See ``docs/registry.md`` for the schema, the lifecycle and the errors.
 
 Modules: ``db`` (URL, engine, transactions, schema revision), ``models``
 (the tables), ``migrations/`` (Alembic), ``errors``, ``snapshots`` (import,
-export), ``proposals`` (a plan's synergies), ``lifecycle`` (the state
-machine), ``outcomes``, ``listing``, ``cli`` (``flowmatch registry ...``).
+export), ``proposals`` (a plan's synergies), ``states`` and ``lifecycle`` (the
+state machine), ``outcomes``, ``listing``, ``cli`` (``flowmatch registry ...``).
 
 >>> from flowmatch import registry
 >>> reg = registry.open_registry("sqlite:///programme.db", create=True)  # doctest: +SKIP
@@ -41,8 +41,8 @@ _LAZY = {
     "ImportResult": "snapshots",
     "propose_plan": "proposals",
     "advance": "lifecycle",
-    "STATES": "lifecycle",
-    "next_states": "lifecycle",
+    "STATES": "states",
+    "next_states": "states",
     "record_outcome": "outcomes",
     "list_synergies": "listing",
     "format_synergies": "listing",

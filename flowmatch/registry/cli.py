@@ -136,7 +136,7 @@ def run_synergies(args: argparse.Namespace) -> int:
 
 
 def _add_synergies(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    from flowmatch.registry.lifecycle import STATES
+    from flowmatch.registry.states import STATES
 
     p = sub.add_parser("synergies", parents=[parent], help="list the registry's synergies")
     p.add_argument("--park", default=None, metavar="NAME", help="only this park's")

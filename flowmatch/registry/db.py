@@ -53,7 +53,9 @@ __all__ = ["DEFAULT_URL", "ENV_VAR", "resolve_url", "Registry", "open_registry",
 DEFAULT_URL = "sqlite:///flowmatch-registry.db"
 ENV_VAR = "FLOWMATCH_DB"
 BUSY_TIMEOUT_S = 30.0
-"""Seconds a SQLite writer waits for another one before :class:`RegistryLockedError`."""
+"""Seconds a SQLite writer waits for another one before :class:`RegistryLockedError`
+(``$FLOWMATCH_DB_BUSY_TIMEOUT`` overrides it)."""
+TIMEOUT_VAR = "FLOWMATCH_DB_BUSY_TIMEOUT"
 _RETRIES = 8
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _UPGRADE = "run `flowmatch registry upgrade{db}` to migrate it (back the database up first)"
@@ -277,7 +279,7 @@ def open_registry(url: str | None = None, *, create: bool = False,
     text = resolve_url(url)
     explicit = url is not None or ENV_VAR in os.environ
     sa_url = _sqlalchemy_url(text)
-    timeout = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+    timeout = _busy_timeout() if busy_timeout is None else busy_timeout
     shown = sa_url.render_as_string(hide_password=True)
     if sa_url.get_backend_name() == "sqlite":
         path = _sqlite_file(sa_url)
@@ -304,6 +306,20 @@ def open_registry(url: str | None = None, *, create: bool = False,
             ) from None
     return Registry(engine, sa_url.render_as_string(hide_password=False), explicit=explicit,
                     busy_timeout=timeout)
+
+
+def _busy_timeout() -> float:
+    text = os.environ.get(TIMEOUT_VAR)
+    if not text:
+        return BUSY_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise RegistryError(f"${TIMEOUT_VAR}={text!r}: give the seconds a writer waits for a locked "
+                            f"database, e.g. {BUSY_TIMEOUT_S:g}.")
+    return value
 
 
 def _sqlite_events(engine: Engine, timeout: float) -> None:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from flowmatch.registry.db import Registry
 from flowmatch.registry.errors import WrongStateError
-from flowmatch.registry.lifecycle import STATES
 from flowmatch.registry.models import Park, Synergy
 from flowmatch.registry.snapshots import find_park
+from flowmatch.registry.states import STATES
 
 __all__ = ["LIST_COLUMNS", "list_synergies", "format_synergies"]
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from flowmatch.registry.db import Registry
 from flowmatch.registry.errors import RegistryError, UnknownIdError
-from flowmatch.registry.lifecycle import PATH
 from flowmatch.registry.models import Event, Park, Synergy
 from flowmatch.registry.snapshots import find_park
+from flowmatch.registry.states import PATH
 
 __all__ = ["ProposeResult", "propose_plan"]
 
