@@ -71,6 +71,8 @@ class ImportResult:
 
 def _cell(v: Any) -> Any:
     """A cell as stored: ``None`` for missing, else the value as read (a string)."""
+    if type(v) is str:  # the common case, first
+        return v
     if v is None:
         return None
     if isinstance(v, float) and math.isnan(v):
@@ -184,18 +186,22 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
                         params_toml=params)
         session.add(snap)
         session.flush()
-        values = []
-        for row in res_rows["rows"]:
-            rec = dict(zip(cols, row, strict=True))
-            rid = str(rec["resource_id"]).strip()
-            n = norm.loc[rid]
-            site = str(n["site_id"])
-            values.append({
-                "snapshot_id": snap.id, "company_id": companies[site].id, "resource_id": rid,
-                "role": str(n["role"]), "type": str(n["type"]), "quantity": float(n["quantity"]),
-                "unit": str(n["unit"]), "lat": float(sites.at[site, "lat"]), "lon": float(sites.at[site, "lon"]),
-                "row_json": json.dumps(rec, ensure_ascii=False),
-            })
+        # column-wise look-ups (one reindex each), not a pandas .loc per row: 10^5 rows in seconds
+        rows = res_rows["rows"]
+        k = cols.index("resource_id")
+        rids = [str(row[k]).strip() for row in rows]
+        n = norm.reindex(rids)
+        site_of = n["site_id"].astype(str).tolist()
+        lat = sites["lat"].astype(float).reindex(site_of).tolist()
+        lon = sites["lon"].astype(float).reindex(site_of).tolist()
+        company = [companies[s].id for s in site_of]
+        role, typ, unit = (n[c].astype(str).tolist() for c in ("role", "type", "unit"))
+        qty = n["quantity"].astype(float).tolist()
+        values = [{
+            "snapshot_id": snap.id, "company_id": company[i], "resource_id": rids[i], "role": role[i],
+            "type": typ[i], "quantity": qty[i], "unit": unit[i], "lat": lat[i], "lon": lon[i],
+            "row_json": json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False),
+        } for i, row in enumerate(rows)]
         for start in range(0, len(values), 5000):
             session.execute(insert(Resource), values[start:start + 5000])
         result = ImportResult(park, year, snap.version, snap.id, snap.n_sites, snap.n_resources)
