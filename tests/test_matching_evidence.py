@@ -57,6 +57,10 @@ def test_completed_raises_abandoned_lowers_and_a_new_pair_appears():
     new = _pair(done, "H2", "W2")
     assert new is not None and new["s_type"] == pytest.approx(0.5) and new["programme_done"] == 1
 
+    same = match(_inv(), evidence=pd.DataFrame({"have_type": ["ewc:100102"], "want_type": ["raw:cement-additive"],
+                                                "completed": [1]}))  # the API argument, same rule
+    assert _pair(same, "H1", "W1")["s_type"] == pytest.approx((s0 + 1) / 2)
+
     lost = match(_inv([{"have_type": "ewc:100102", "want_type": "raw:cement-additive", "abandoned": 1,
                         "abandon_reasons": "quality too variable"}]))
     row = _pair(lost, "H1", "W1")

@@ -87,7 +87,7 @@ def _done(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
           per_have: bool = False, threads: int | None = None, progress: bool = False,
-          exhaustive: bool = False) -> pd.DataFrame:
+          exhaustive: bool = False, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score haves against wants and keep each want's best K haves.
 
     Parameters
@@ -106,6 +106,9 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         Show a progress bar on stderr.
     exhaustive : bool
         Score every pair instead of the pruned candidates (same result; for tests).
+    evidence : pandas.DataFrame, optional
+        A programme's record (``have_type, want_type, completed, abandoned``;
+        :mod:`flowmatch.inputs.evidence`) used instead of the inventory's ``evidence`` table.
 
     Returns
     -------
@@ -124,6 +127,12 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     from flowmatch.matching.search import check_match_params, pair_scores, search_top_k
 
     params = check_match_params(inventory.params, top_k, min_score)
+    if evidence is not None:
+        from dataclasses import replace
+
+        from flowmatch.inputs.evidence import normalise_evidence
+
+        inventory = replace(inventory, evidence=normalise_evidence(evidence))
     t0 = time.perf_counter()
     arrays = freeze(inventory)
     log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants,
