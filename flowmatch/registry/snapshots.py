@@ -89,7 +89,10 @@ def _cell(v: Any) -> Any:
 
 def _rows(df: Any) -> dict[str, Any]:
     cols = [str(c) for c in df.columns]
-    return {"columns": cols, "rows": [[_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]}
+    # column by column (to_numpy is one pass over an Arrow column), then _cell only where not a str
+    values = [[v if type(v) is str else _cell(v) for v in df.iloc[:, j].to_numpy(dtype=object)]
+              for j in range(len(cols))]
+    return {"columns": cols, "rows": [list(r) for r in zip(*values, strict=True)] if values else []}
 
 
 def _params_text(inv: Any, path: Path) -> str | None:
@@ -170,15 +173,18 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
                 f"{latest.id}, imported from {latest.source}); nothing was stored. Change the inventory, "
                 "or import it under another --year.")
         companies = {c.site_id: c for c in session.scalars(select(Company).where(Company.park_id == p.id))}
-        for site_id, s in sites.iterrows():
+        blank = [None] * len(sites)
+        for site_id, name, sector, lat_, lon_ in zip(
+                sites.index, *(sites[c].tolist() if c in sites else blank for c in ("name", "sector")),
+                sites["lat"].tolist(), sites["lon"].tolist(), strict=True):
             c = companies.get(str(site_id))
             if c is None:
                 c = Company(park_id=p.id, site_id=str(site_id))
                 session.add(c)
                 companies[str(site_id)] = c
-            c.name = _cell(s.get("name"))
-            c.sector = _cell(s.get("sector"))
-            c.lat, c.lon = float(s["lat"]), float(s["lon"])
+            c.name = _cell(name)
+            c.sector = _cell(sector)
+            c.lat, c.lon = float(lat_), float(lon_)
         session.flush()
         snap = Snapshot(park_id=p.id, year=year, version=(latest.version + 1) if latest else 1,
                         source=str(path.resolve()), checksum=checksum, n_sites=len(sites),
@@ -202,8 +208,9 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
             "type": typ[i], "quantity": qty[i], "unit": unit[i], "lat": lat[i], "lon": lon[i],
             "row_json": json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False),
         } for i, row in enumerate(rows)]
+        conn = session.connection()  # Core executemany: no ORM bookkeeping per row
         for start in range(0, len(values), 5000):
-            session.execute(insert(Resource), values[start:start + 5000])
+            conn.execute(insert(Resource), values[start:start + 5000])
         result = ImportResult(park, year, snap.version, snap.id, snap.n_sites, snap.n_resources)
         if latest is not None:
             _diff(session, latest.id, values, result)
