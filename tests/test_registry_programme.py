@@ -135,3 +135,15 @@ def test_cli_learn_search_report(reg, tmp_path, capsys):
     assert "Known parks: Demo, North" in err and "Traceback" not in err
     assert main(["registry", "report", *db, "-o", str(tmp_path / "p.txt")]) == 2
     assert ".xlsx or .html" in capsys.readouterr().err
+
+
+def test_an_empty_registry_reports_zeros(db_url, tmp_path):  # noqa: F811
+    reg = open_registry(db_url, create=True)
+    reg.upgrade()
+    t = reg.read(programme_tables)
+    for df in t.tables().values():
+        assert len(df) == 1 and df.iloc[0, 0] == TOTAL and (df.iloc[0, 1:] == 0).all()
+    for name in ("p.xlsx", "p.html"):
+        assert write_programme(t, tmp_path / name).stat().st_size > 0
+    assert reg.read(lambda s: search(s, SearchQuery(type="ewc:*"))).empty
+    assert reg.write(learn).pairs == 0 and reg.read(evidence_table).empty

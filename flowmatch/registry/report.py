@@ -60,13 +60,11 @@ class ProgrammeTables:
 def _with_total(df: pd.DataFrame, key: str) -> pd.DataFrame:
     """``df`` with a last row ``Total`` summing every numeric column."""
     df = df.reset_index(drop=True)
-    total = {c: (df[c].sum() if pd.api.types.is_numeric_dtype(df[c]) else "") for c in df.columns}
-    total[key] = TOTAL
-    out = pd.concat([df.astype({key: str}), pd.DataFrame([total])], ignore_index=True)
-    for c in df.columns:
-        if c != key and pd.api.types.is_numeric_dtype(df[c]):
-            out[c] = pd.to_numeric(out[c])
-    return out
+    body = {c: pd.to_numeric(df[c]) for c in df.columns if c != key}  # every column but the key is a number
+    rows = {key: [*df[key].astype(str).tolist(), TOTAL]}
+    for c, v in body.items():
+        rows[c] = [*v.tolist(), v.sum()]
+    return pd.DataFrame({c: pd.Series(rows[c], dtype=object if c == key else float) for c in df.columns})
 
 
 def _sectors(session: Session, syn: pd.DataFrame) -> pd.Series:
@@ -127,7 +125,9 @@ def programme_tables(session: Session, park: str | None = None) -> ProgrammeTabl
         g = out.groupby(key, sort=True)
         t = g[MEASURES].sum()
         t.insert(0, "synergies_with_outcomes", g["synergy_id"].nunique())
-        return t.reset_index()
+        t = t.reset_index()
+        t[key] = t[key].astype(object)  # an empty registry: the key stays text, not float
+        return t
 
     by_year = _with_total(measures_by("year").astype({"year": str}), "year")
     counts = syn.groupby("park").agg(synergies=("synergy_id", "size"),
@@ -137,8 +137,8 @@ def programme_tables(session: Session, park: str | None = None) -> ProgrammeTabl
     by_park = _with_total(by_park, "park")
     by_sector = _with_total(measures_by("sector"), "sector")
     state_n = syn.groupby("status").size().rename("synergies")
-    state = pd.DataFrame({"status": [s for s in STATES if s in state_n.index]
-                          + sorted(set(state_n.index) - set(STATES))})
+    state = pd.DataFrame({"status": pd.Series([s for s in STATES if s in state_n.index]
+                                              + sorted(set(state_n.index) - set(STATES)), dtype=object)})
     state["synergies"] = state["status"].map(state_n).astype(int)
     state = state.merge(measures_by("status"), on="status", how="left").fillna(0)
     by_state = _with_total(state, "status")
