@@ -208,9 +208,16 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
             "type": typ[i], "quantity": qty[i], "unit": unit[i], "lat": lat[i], "lon": lon[i],
             "row_json": json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False),
         } for i, row in enumerate(rows)]
-        conn = session.connection()  # Core executemany: no ORM bookkeeping per row
-        for start in range(0, len(values), 5000):
-            conn.execute(insert(Resource), values[start:start + 5000])
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":  # COPY, in this same transaction
+            names = list(values[0]) if values else []
+            with conn.connection.driver_connection.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                    f"COPY resources ({', '.join(names)}) FROM STDIN") as cp:
+                for v in values:
+                    cp.write_row(tuple(v.values()))
+        else:  # Core executemany: no ORM bookkeeping per row
+            for start in range(0, len(values), 5000):
+                conn.execute(insert(Resource), values[start:start + 5000])
         result = ImportResult(park, year, snap.version, snap.id, snap.n_sites, snap.n_resources)
         if latest is not None:
             _diff(session, latest.id, values, result)
