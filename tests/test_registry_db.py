@@ -120,25 +120,32 @@ def test_unreachable_and_bad_urls(tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in err
 
 
-def test_locked_database_is_a_clear_error_and_nothing_half_written(tmp_path: Path, mini_dir: Path,
+def test_locked_database_is_a_clear_error_and_nothing_half_written(db_url: str, mini_dir: Path,  # noqa: F811
+                                                                   tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    db = f"sqlite:///{tmp_path / 'r.db'}"
-    assert cli("init", db=db)[0] == 0
+    assert cli("init", db=db_url)[0] == 0
     monkeypatch.setenv("FLOWMATCH_DB_BUSY_TIMEOUT", "0.2")
-    holder = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
+    if db_url.startswith("sqlite"):
+        holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+    else:  # another session holding the tables an import writes
+        import psycopg
+
+        holder = psycopg.connect(db_url)
+        holder.execute("LOCK TABLE parks, snapshots IN ACCESS EXCLUSIVE MODE")
     try:
-        code, _, err = cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=db)
+        code, _, err = cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=db_url)
     finally:
-        holder.execute("ROLLBACK")
+        holder.rollback() if not isinstance(holder, sqlite3.Connection) else holder.execute("ROLLBACK")
         holder.close()
     assert code == 2
     assert "locked by another process" in err and "run the command again" in err
-    reg = open_registry(db)
+    assert "Traceback" not in err
+    reg = open_registry(db_url)
     assert reg.read(lambda s: s.scalar(select(func.count()).select_from(Snapshot))) == 0
-    assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=db)[0] == 0
+    assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=db_url)[0] == 0
     monkeypatch.setenv("FLOWMATCH_DB_BUSY_TIMEOUT", "soon")
-    code, _, err = cli("synergies", db=db)
+    code, _, err = cli("synergies", db=db_url)
     assert code == 2 and "FLOWMATCH_DB_BUSY_TIMEOUT" in err
 
 
@@ -148,3 +155,29 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_a_lost_race_is_run_again_and_never_half_written(db_url: str) -> None:  # noqa: F811
+    from flowmatch.registry.errors import RegistryLockedError
+    from flowmatch.registry.models import Park
+
+    reg = open_registry(db_url, create=True)
+    reg.upgrade()
+    reg.write(lambda s: s.add(Park(name="A")))
+    calls: list[int] = []
+
+    def add(names: list[str]):
+        def fn(session):
+            calls.append(1)
+            session.add(Park(name=f"note {len(calls)}"))  # written only if the whole transaction is
+            session.add(Park(name=names[min(len(calls), len(names)) - 1]))
+            session.flush()
+            return len(calls)
+        return fn
+
+    assert reg.write(add(["A", "B"])) == 2  # "A" was taken (as by another process): run again
+    calls.clear()
+    with pytest.raises(RegistryLockedError, match="nothing was written"):
+        reg.write(add(["A"]))
+    names = reg.read(lambda s: sorted(s.scalars(select(Park.name))))
+    assert names == ["A", "B", "note 2"]

@@ -96,3 +96,34 @@ def test_export_of_unknown_snapshot_names_what_there_is(reg_db: str, mini_dir: P
     assert code == 2
     assert "no snapshot year 2019" in err and "2024 (versions 1-1)" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_long_list_of_changes_is_cut_short() -> None:
+    from flowmatch.registry.snapshots import SHOWN, ImportResult
+
+    r = ImportResult("P", 2024, 2, 7, 1, 100, added=[f"R{i:03d}" for i in range(SHOWN + 5)])
+    lines = r.text().splitlines()
+    assert f"{SHOWN + 5} added" in lines[1]
+    assert lines[2] == "  + R000" and lines[-1] == "    ... and 5 more" and len(lines) == SHOWN + 3
+
+
+def test_workbook_import_exports_a_folder_with_its_params(reg_db: str, mini_dir: Path, tmp_path: Path) -> None:
+    book = tmp_path / "inv.xlsx"
+    with pd.ExcelWriter(book) as w:
+        for name in ("sites", "resources"):
+            pd.read_csv(mini_dir / f"{name}.csv", dtype=str).to_excel(w, sheet_name=name, index=False)
+        pd.DataFrame({"key": ["landfill_price"], "value": ["55"]}).to_excel(w, sheet_name="params", index=False)
+    code, _, err = cli("import", str(book), "--park", "Book", "--year", "2024", db=reg_db)
+    assert code == 0, err
+    assert cli("export", "Book", "-o", str(tmp_path / "out"), db=reg_db)[0] == 0
+    from flowmatch import read_inventory
+
+    back, orig = read_inventory(tmp_path / "out"), read_inventory(book)
+    assert back.params == orig.params and back.params.landfill_price == 55
+    pd.testing.assert_frame_equal(back.resources, orig.resources)
+
+
+def test_propose_needs_a_plan_folder(reg_db: str, tmp_path: Path) -> None:
+    (tmp_path / "notaplan").mkdir()
+    code, _, err = cli("propose", str(tmp_path / "notaplan"), db=reg_db)
+    assert code == 2 and "notaplan" in err and "Traceback" not in err

@@ -85,6 +85,9 @@ def _sqlalchemy_url(text: str) -> URL:
 
 
 def _is_lock(exc: BaseException) -> bool:
+    """SQLite's busy timeout, or PostgreSQL's ``lock_timeout`` (SQLSTATE 55P03), ran out."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":
+        return True
     text = str(getattr(exc, "orig", exc)).lower()
     return "database is locked" in text or "database table is locked" in text
 
@@ -105,11 +108,12 @@ class Registry:
     url: str
     explicit: bool = False
     busy_timeout: float = BUSY_TIMEOUT_S
+    given: str = ""
 
     @property
     def shown(self) -> str:
-        """The URL as messages show it (no password)."""
-        return make_url(self.url).render_as_string(hide_password=True) if "://" in self.url else self.url
+        """The URL as the user gave it, as messages show it (no password)."""
+        return make_url(self.given or self.url).render_as_string(hide_password=True)
 
     @property
     def dialect(self) -> str:
@@ -126,10 +130,14 @@ class Registry:
                 conn.execution_options(flowmatch_write=write)
                 with conn.begin():
                     yield conn
-        except OperationalError as exc:
-            raise self._operational(exc) from None
+        except DBAPIError as exc:
+            if _is_race(exc):
+                raise  # Registry.write runs the transaction again
+            if _is_lock(exc) or isinstance(exc, OperationalError):
+                raise self._operational(exc) from None
+            raise
 
-    def _operational(self, exc: OperationalError) -> RegistryError:
+    def _operational(self, exc: DBAPIError) -> RegistryError:
         if _is_lock(exc):
             return RegistryLockedError(
                 f"{self.shown}: the database is locked by another process (waited "
@@ -159,11 +167,13 @@ class Registry:
                     result = fn(session)
                     session.flush()
                     return result
-            except (IntegrityError, DBAPIError) as exc:
-                if isinstance(exc, OperationalError) and _is_lock(exc):
-                    raise self._operational(exc) from None
-                if not _is_race(exc) or attempt == _RETRIES - 1:
+            except DBAPIError as exc:
+                if not _is_race(exc):
                     raise
+                if attempt == _RETRIES - 1:
+                    raise RegistryLockedError(
+                        f"{self.shown}: other processes kept changing the same rows ({_RETRIES} tries); "
+                        "nothing was written. Run the command again.") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ schema
@@ -295,7 +305,8 @@ def open_registry(url: str | None = None, *, create: bool = False,
         _sqlite_events(engine, timeout)
     else:
         try:
-            engine = create_engine(sa_url, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+            engine = create_engine(sa_url, pool_pre_ping=True, connect_args={
+                "connect_timeout": 10, "options": f"-c lock_timeout={max(1, int(timeout * 1000))}"})
         except NoSuchModuleError:
             raise RegistryUnreachableError(
                 f"{shown}: PostgreSQL needs psycopg 3; install it with pip install 'flowmatch[postgres]'."
@@ -305,7 +316,7 @@ def open_registry(url: str | None = None, *, create: bool = False,
                 f"{shown}: PostgreSQL needs psycopg 3; install it with pip install 'flowmatch[postgres]'."
             ) from None
     return Registry(engine, sa_url.render_as_string(hide_password=False), explicit=explicit,
-                    busy_timeout=timeout)
+                    busy_timeout=timeout, given=text)
 
 
 def _busy_timeout() -> float:

@@ -62,11 +62,21 @@ class ImportResult:
                 lines.append(f"changes since version {self.version - 1}: {len(self.added)} added, "
                              f"{len(self.removed)} removed, {len(self.quantity_changed)} quantities changed, "
                              f"{len(self.other_changed)} otherwise changed")
-            lines += [f"  + {r}" for r in self.added]
-            lines += [f"  - {r}" for r in self.removed]
-            lines += [f"  ~ {r}: quantity {a:g} -> {b:g}" for r, a, b in self.quantity_changed]
-            lines += [f"  ~ {r}: other columns" for r in self.other_changed]
+            lines += _some([f"  + {r}" for r in self.added])
+            lines += _some([f"  - {r}" for r in self.removed])
+            lines += _some([f"  ~ {r}: quantity {a:g} -> {b:g}" for r, a, b in self.quantity_changed])
+            lines += _some([f"  ~ {r}: other columns" for r in self.other_changed])
         return "\n".join(lines)
+
+
+SHOWN = 20
+"""Changes listed by id, of each kind; the rest are counted."""
+
+
+def _some(lines: list[str]) -> list[str]:
+    if len(lines) <= SHOWN:
+        return lines
+    return [*lines[:SHOWN], f"    ... and {len(lines) - SHOWN} more"]
 
 
 def _cell(v: Any) -> Any:
@@ -88,11 +98,11 @@ def _cell(v: Any) -> Any:
 
 
 def _rows(df: Any) -> dict[str, Any]:
+    """A table as ``{"columns": [...], "rows": [[cell, ...], ...]}``, missing cells ``None``."""
     cols = [str(c) for c in df.columns]
-    # column by column (to_numpy is one pass over an Arrow column), then _cell only where not a str
-    values = [[v if type(v) is str else _cell(v) for v in df.iloc[:, j].to_numpy(dtype=object)]
-              for j in range(len(cols))]
-    return {"columns": cols, "rows": [list(r) for r in zip(*values, strict=True)] if values else []}
+    values = df.astype(object).where(df.notna(), None).to_numpy().tolist()
+    return {"columns": cols,
+            "rows": [[v if v is None or type(v) is str else _cell(v) for v in row] for row in values]}
 
 
 def _params_text(inv: Any, path: Path) -> str | None:
@@ -157,14 +167,21 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
     res_rows = _rows(resources_raw)
     params = _params_text(inv, path)
     checksum = _checksum({**tables, "resources": res_rows}, params)
-    norm = inv.resources.set_index("resource_id")
-    sites = inv.sites.set_index("site_id")
     cols = res_rows["columns"]
+    at = cols.index("resource_id")
+    rids = [str(r[at]).strip() for r in res_rows["rows"]]
+    norm = inv.resources.set_index("resource_id").loc[rids]  # normalised, in the rows' order
+    norm_cols = {c: norm[c].astype(str).tolist() for c in ("site_id", "role", "type", "unit")}
+    quantities = norm["quantity"].astype(float).tolist()
+    sites = inv.sites.set_index("site_id")
+    site_lat = {str(k): float(v) for k, v in sites["lat"].items()}
+    site_lon = {str(k): float(v) for k, v in sites["lon"].items()}
 
     def store(session: Session) -> ImportResult:
         p = get_or_create_park(session, park, country, region)
         if session.bind is not None and session.bind.dialect.name == "postgresql":
-            session.execute(select(Park.id).where(Park.id == p.id).with_for_update())
+            # one import of a park at a time; FOR NO KEY UPDATE leaves rows that only refer to it free
+            session.execute(select(Park.id).where(Park.id == p.id).with_for_update(key_share=True))
         latest = session.scalar(select(Snapshot).where(Snapshot.park_id == p.id, Snapshot.year == year)
                                 .order_by(Snapshot.version.desc()).limit(1))
         if latest is not None and latest.checksum == checksum:
@@ -192,22 +209,14 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
                         params_toml=params)
         session.add(snap)
         session.flush()
-        # column-wise look-ups (one reindex each), not a pandas .loc per row: 10^5 rows in seconds
-        rows = res_rows["rows"]
-        k = cols.index("resource_id")
-        rids = [str(row[k]).strip() for row in rows]
-        n = norm.reindex(rids)
-        site_of = n["site_id"].astype(str).tolist()
-        lat = sites["lat"].astype(float).reindex(site_of).tolist()
-        lon = sites["lon"].astype(float).reindex(site_of).tolist()
-        company = [companies[s].id for s in site_of]
-        role, typ, unit = (n[c].astype(str).tolist() for c in ("role", "type", "unit"))
-        qty = n["quantity"].astype(float).tolist()
+        company_ids = {k: c.id for k, c in companies.items()}
         values = [{
-            "snapshot_id": snap.id, "company_id": company[i], "resource_id": rids[i], "role": role[i],
-            "type": typ[i], "quantity": qty[i], "unit": unit[i], "lat": lat[i], "lon": lon[i],
+            "snapshot_id": snap.id, "company_id": company_ids[site], "resource_id": rid, "role": role,
+            "type": typ, "quantity": q, "unit": unit, "lat": site_lat[site], "lon": site_lon[site],
             "row_json": json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False),
-        } for i, row in enumerate(rows)]
+        } for rid, site, role, typ, q, unit, row in zip(
+            rids, norm_cols["site_id"], norm_cols["role"], norm_cols["type"], quantities, norm_cols["unit"],
+            res_rows["rows"], strict=True)]
         conn = session.connection()
         if conn.dialect.name == "postgresql":  # COPY, in this same transaction
             names = list(values[0]) if values else []
