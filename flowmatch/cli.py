@@ -84,6 +84,10 @@ def cmd_match(args: argparse.Namespace) -> int:
     if len(cands) == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
     print(f"{len(cands)} candidates -> {', '.join(str(p) for p in paths)}")
+    from flowmatch.inputs.evidence import programme_lines
+
+    for line in programme_lines(cands):
+        print(line)
     removed = cands.attrs.get("rules_removed") or {}
     if removed:
         n = sum(removed.values())

@@ -47,6 +47,7 @@ from flowmatch.inputs.assemble import (
 from flowmatch.inputs.cells import ALL_MONTHS, _in, _np, parse_months
 from flowmatch.inputs.columns import _check_columns
 from flowmatch.inputs.consistency import check_consistency
+from flowmatch.inputs.evidence import empty_evidence, read_evidence
 from flowmatch.inputs.files import path_kind
 from flowmatch.inputs.params import Params
 from flowmatch.inputs.plausible import check_magnitudes
@@ -104,6 +105,8 @@ class Inventory:
     infrastructure: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INFRASTRUCTURE_COLUMNS))
     #: Expert rules (:mod:`flowmatch.inputs.rules`), resolved to the ids they match; empty without a rules table.
     rules: pd.DataFrame = field(default_factory=empty_rules, repr=False)
+    #: A programme's record per type pair (:mod:`flowmatch.inputs.evidence`); empty without an evidence table.
+    evidence: pd.DataFrame = field(default_factory=empty_evidence, repr=False)
 
     @property
     def haves(self) -> pd.DataFrame:
@@ -266,6 +269,7 @@ def _validate(tables: dict[str, _Table], params: Params, source: str, P: _Proble
     resources = _resources(rt, rc, params, taxonomy, P)
     sites = _assemble(st, sc, {"name": sc.get("site_id"), "park": "", "sector": ""})
     check_magnitudes(tables, checked, resources, P, W)
+    evidence = read_evidence(tables.get("evidence"), checked.get("evidence"))
     rule_warnings: list[str] = []
     rules = (read_rules(tables["rules"], checked["rules"], resources, site_ids.to_pylist(), taxonomy, P,
                         rule_warnings)
@@ -293,6 +297,7 @@ def _validate(tables: dict[str, _Table], params: Params, source: str, P: _Proble
         warnings=warnings,
         tables={name: t.df for name, t in tables.items()},
         rules=rules,
+        evidence=evidence,
     )
 
 

@@ -118,6 +118,21 @@ TABLES: dict[str, Table] = {
             key=("have_type", "want_type"),
         ),
         Table(
+            "evidence", False,
+            (
+                Column("have_type", "id", True, doc="the have's type code"),
+                Column("want_type", "id", True, doc="the want's type code"),
+                Column("completed", "float", False, 0.0, None,
+                       doc="synergies of this pair the programme completed"),
+                Column("abandoned", "float", False, 0.0, None,
+                       doc="synergies of this pair the programme abandoned"),
+                Column("abandon_reasons", "str", doc="why they were abandoned, ';'-separated"),
+                Column("programme", "str", doc="the programme (registry park) the record comes from"),
+            ),
+            key=("have_type", "want_type", "programme"),
+            doc="a programme's record of exchanges (flowmatch registry learn writes it)",
+        ),
+        Table(
             "distances", False,
             (
                 Column("from_site", "id", True),

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 CANDIDATE_COLUMNS = ["have_id", "want_id", "score", "s_type", "s_quality", "s_quantity",
                      "s_distance", "s_frequency", "distance_km", "rank"]
 #: Columns :func:`match` adds after ``CANDIDATE_COLUMNS`` (``have_rank`` too with ``per_have``).
-EXTRA_COLUMNS = ["category", "have_site", "want_site", "via_subtype"]
+EXTRA_COLUMNS = ["category", "have_site", "want_site", "via_subtype", "programme_done"]
 
 
 def _ranks(group: np.ndarray, score: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -62,6 +62,7 @@ def _frame(arrays: MatchArrays, h: np.ndarray, w: np.ndarray, rank: np.ndarray,
         "have_site": pd.Series(arrays.site_ids.take(arrays.h_site[h]), dtype=str),
         "want_site": pd.Series(arrays.site_ids.take(arrays.w_site[w]), dtype=str),
         "via_subtype": _via(arrays, h, w),
+        "programme_done": _done(arrays, h, w),
     }
     extra = []
     if have_rank is not None:
@@ -77,9 +78,16 @@ def _via(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> pd.Series:
     return pd.Series(arrays.type_via[arrays.h_type[h], arrays.w_type[w]], dtype=str)
 
 
+def _done(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Synergies of each pair's types the programme completed (the ``evidence`` table), else 0."""
+    if arrays.type_done is None or len(h) == 0:
+        return np.zeros(len(h), dtype=np.int64)
+    return np.asarray(arrays.type_done[arrays.h_type[h], arrays.w_type[w]], dtype=np.int64)
+
+
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
           per_have: bool = False, threads: int | None = None, progress: bool = False,
-          exhaustive: bool = False) -> pd.DataFrame:
+          exhaustive: bool = False, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score haves against wants and keep each want's best K haves.
 
     Parameters
@@ -98,12 +106,15 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         Show a progress bar on stderr.
     exhaustive : bool
         Score every pair instead of the pruned candidates (same result; for tests).
+    evidence : pandas.DataFrame, optional
+        A programme's record (``have_type, want_type, completed, abandoned``;
+        :mod:`flowmatch.inputs.evidence`) used instead of the inventory's ``evidence`` table.
 
     Returns
     -------
     pandas.DataFrame
         :data:`CANDIDATE_COLUMNS` then ``category, have_site,
-        want_site, via_subtype`` (and ``have_rank``), sorted by want (inventory order) and
+        want_site, via_subtype, programme_done`` (and ``have_rank``), sorted by want (inventory order) and
         rank. ``rank`` 1 is the best have of the want among the rows returned.
         Empty, with the same columns and dtypes, when no pair is possible.
 
@@ -116,6 +127,12 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     from flowmatch.matching.search import check_match_params, pair_scores, search_top_k
 
     params = check_match_params(inventory.params, top_k, min_score)
+    if evidence is not None:
+        from dataclasses import replace
+
+        from flowmatch.inputs.evidence import normalise_evidence
+
+        inventory = replace(inventory, evidence=normalise_evidence(evidence))
     t0 = time.perf_counter()
     arrays = freeze(inventory)
     log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants,

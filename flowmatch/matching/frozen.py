@@ -26,6 +26,10 @@ are the largest of:
   knowledge-base rows of the types below it (:mod:`flowmatch.matching.subtypes`);
   :func:`type_scores` also says which sub-type.
 
+**Programme evidence** (the inventory's ``evidence`` table,
+:mod:`flowmatch.inputs.evidence`) then moves the score of each pair a
+programme completed or abandoned; ``type_done`` keeps the completions.
+
 Water types the water-use classes forbid (``flowmatch/data/water_classes.csv``,
 raw effluent to drinking water, say) score 0 whatever the rest gives.
 
@@ -42,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.geo import unit_vectors
+from flowmatch.inputs.evidence import apply_evidence
 from flowmatch.inputs.heat_levels import required_temperature, temperature_table
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.params import Params
@@ -112,6 +117,8 @@ class MatchArrays:
         The sub-type whose knowledge-base row gave ``type_score`` when a have
         typed with a parent code scores through it
         (:mod:`flowmatch.matching.subtypes`), else ``""``.
+    type_done : ndarray of int64, shape of ``type_score``, optional
+        Synergies of each type pair the programme completed (the ``evidence`` table).
     ov_ptr, ov_site, ov_km : ndarray
         Measured distances (the ``distances`` table), CSR by site:
         ``ov_site[ov_ptr[a]:ov_ptr[a + 1]]`` are the sites with a distance from
@@ -159,6 +166,7 @@ class MatchArrays:
     ov_site: np.ndarray
     ov_km: np.ndarray
     type_via: np.ndarray | None = None
+    type_done: np.ndarray | None = None
 
     @property
     def n_haves(self) -> int:
@@ -372,6 +380,8 @@ def freeze(inventory: Inventory) -> MatchArrays:
     want_types = sorted(wants["type"].unique().tolist())
     type_score, type_via = type_scores(have_types, want_types, inventory.taxonomy,
                                        inventory.compatibility, params)
+    type_score, type_done = apply_evidence(type_score, have_types, want_types, inventory.evidence,
+                                           forbidden_water_pairs(have_types, want_types, inventory.taxonomy))
 
     props = inventory.properties
     names = sorted(props["property"].unique().tolist()) if len(props) else []
@@ -428,4 +438,5 @@ def freeze(inventory: Inventory) -> MatchArrays:
         ov_site=ov_site,
         ov_km=ov_km,
         type_via=type_via,
+        type_done=type_done,
     )

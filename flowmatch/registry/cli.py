@@ -13,6 +13,8 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from flowmatch.registry import programme_cli
+
 __all__ = ["add_parser", "db_parent"]
 
 
@@ -205,3 +207,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_synergies(rsub, parent)
     _add_advance(rsub, parent)
     _add_outcome(rsub, parent)
+    programme_cli.add_learn(rsub, parent)
+    programme_cli.add_search(rsub, parent)
+    programme_cli.add_report(rsub, parent)

@@ -179,3 +179,6 @@ class Note(Base):
     synergy_id: Mapped[int | None] = mapped_column(ForeignKey("synergies.id"))
     text: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[dt.datetime] = _now()
+
+
+from flowmatch.registry import models_programme  # noqa: E402,F401  part B's tables (learned_exchanges), kept apart

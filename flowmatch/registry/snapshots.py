@@ -81,6 +81,8 @@ def _some(lines: list[str]) -> list[str]:
 
 def _cell(v: Any) -> Any:
     """A cell as stored: ``None`` for missing, else the value as read (a string)."""
+    if type(v) is str:  # the common case, first
+        return v
     if v is None:
         return None
     if isinstance(v, float) and math.isnan(v):
@@ -188,15 +190,18 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
                 f"{latest.id}, imported from {latest.source}); nothing was stored. Change the inventory, "
                 "or import it under another --year.")
         companies = {c.site_id: c for c in session.scalars(select(Company).where(Company.park_id == p.id))}
-        for site_id, s in sites.iterrows():
+        blank = [None] * len(sites)
+        for site_id, name, sector, lat_, lon_ in zip(
+                sites.index, *(sites[c].tolist() if c in sites else blank for c in ("name", "sector")),
+                sites["lat"].tolist(), sites["lon"].tolist(), strict=True):
             c = companies.get(str(site_id))
             if c is None:
                 c = Company(park_id=p.id, site_id=str(site_id))
                 session.add(c)
                 companies[str(site_id)] = c
-            c.name = _cell(s.get("name"))
-            c.sector = _cell(s.get("sector"))
-            c.lat, c.lon = float(s["lat"]), float(s["lon"])
+            c.name = _cell(name)
+            c.sector = _cell(sector)
+            c.lat, c.lon = float(lat_), float(lon_)
         session.flush()
         snap = Snapshot(park_id=p.id, year=year, version=(latest.version + 1) if latest else 1,
                         source=str(path.resolve()), checksum=checksum, n_sites=len(sites),
@@ -212,8 +217,16 @@ def import_inventory(reg: Registry, inventory: str | Path, park: str, year: int,
         } for rid, site, role, typ, q, unit, row in zip(
             rids, norm_cols["site_id"], norm_cols["role"], norm_cols["type"], quantities, norm_cols["unit"],
             res_rows["rows"], strict=True)]
-        for start in range(0, len(values), 5000):
-            session.execute(insert(Resource), values[start:start + 5000])
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":  # COPY, in this same transaction
+            names = list(values[0]) if values else []
+            with conn.connection.driver_connection.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                    f"COPY resources ({', '.join(names)}) FROM STDIN") as cp:
+                for v in values:
+                    cp.write_row(tuple(v.values()))
+        else:  # Core executemany: no ORM bookkeeping per row
+            for start in range(0, len(values), 5000):
+                conn.execute(insert(Resource), values[start:start + 5000])
         result = ImportResult(park, year, snap.version, snap.id, snap.n_sites, snap.n_resources)
         if latest is not None:
             _diff(session, latest.id, values, result)
@@ -273,6 +286,11 @@ def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | No
 
     snap, rows = reg.read(load)
     tables = json.loads(snap.tables_json)
+    from flowmatch.registry.learn import (
+        export_evidence,  # part B: the programme's record as evidence.csv
+    )
+
+    evidence = reg.read(lambda s: export_evidence(s, tables.pop("evidence", None)))
     records = [json.loads(r) for r in rows]
     columns = list(records[0]) if records else ["resource_id", "site_id", "role", "category", "type",
                                                  "quantity", "unit"]
@@ -281,6 +299,8 @@ def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | No
         for name, t in tables.items():
             write_table(pd.DataFrame(t["rows"], columns=t["columns"], dtype=object), st.path / f"{name}.csv")
         write_table(pd.DataFrame(records, columns=columns, dtype=object), st.path / "resources.csv")
+        if evidence is not None:
+            write_table(evidence, st.path / "evidence.csv")
         if snap.params_toml is not None:
             text = snap.params_toml
 
