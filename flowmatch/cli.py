@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from flowmatch.cluster.commands import add_scheduler_args, cluster_client
 from flowmatch.errors import FlowmatchError
 
 log = logging.getLogger("flowmatch")
@@ -76,10 +77,16 @@ def cmd_match(args: argparse.Namespace) -> int:
     from flowmatch.matching.candidates import match, write_candidates
     from flowmatch.plans.staging import stage
 
-    with stage(args.output, "candidates") as st:  # locked and checked before any work
+    with stage(args.output, "candidates") as st, cluster_client(args) as client:  # locked and checked first
         inv = read_inventory(args.inventory)
-        cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
-                      threads=args.threads, progress=not args.quiet)
+        if client is None:
+            cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
+                          threads=args.threads, progress=not args.quiet)
+        else:  # tiles of the inventory as Dask tasks: the same table
+            from flowmatch.cluster.match_tasks import match_on_cluster
+
+            cands = match_on_cluster(client, inv, top_k=args.top_k, min_score=args.min_score,
+                                     per_have=args.per_have, progress=not args.quiet)
         paths = [args.output / p.name for p in write_candidates(cands, st.path, csv=args.csv)]
     if len(cands) == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
@@ -155,10 +162,12 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.studies.whatif import MAX_RUNS, failures_text, run_whatif, write_comparison
 
     options = _solve_options(args)
-    with stage(args.output, "comparison") as st:  # runs/NAME/ plan folders inside, sealed with the rest
+    # runs/NAME/ plan folders inside, sealed with the rest
+    with stage(args.output, "comparison") as st, cluster_client(args) as client:
         inv = read_inventory(args.inventory)
         table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options,
-                           max_runs=None if args.yes else MAX_RUNS, runs_dir=st.path / RUNS_FOLDER)
+                           max_runs=None if args.yes else MAX_RUNS, runs_dir=st.path / RUNS_FOLDER,
+                           client=client)
         paths = [args.output / p.name for p in write_comparison(table, st.path)]
         changes = run_changes(table, st.path)
         paths.append(args.output / write_changes(changes, st.path).name)
@@ -268,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="also write candidates.csv")
     p.add_argument("--threads", type=int, default=None, help="Numba threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("optimise", aliases=["optimize"], help="choose synergies and write the plan")
@@ -299,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="run a grid of over 100 runs (refused without it)")
     p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
+    add_scheduler_args(p, memory=True)
     p.set_defaults(func=cmd_whatif)
 
     p = sub.add_parser("targets", help="water and heat targets (pinch analysis)")

@@ -44,6 +44,11 @@ def match_slice(base: Inventory, resources: pd.DataFrame, properties: pd.DataFra
     return match(inv, top_k=top_k, min_score=min_score, per_have=per_have, threads=worker_threads())
 
 
+def _same(x: Any) -> Any:
+    """The task holding what every tile shares (sites, knowledge base, parameters)."""
+    return x
+
+
 def _whole(client: Any, inventory: Inventory, top_k: int | None, min_score: float | None,
            per_have: bool, progress: bool) -> pd.DataFrame:
     base = replace(inventory, tables={})
@@ -82,7 +87,8 @@ def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None
         return _whole(client, inventory, top_k, min_score, per_have, False)
     base = replace(inventory, resources=inventory.resources.iloc[:0], properties=inventory.properties.iloc[:0],
                    tables={})
-    [shared] = client.scatter([base], broadcast=True)
+    # a task, not scattered data: a dead worker's copy is recomputed (scattered data would be lost)
+    shared = client.submit(_same, base, pure=False)
     res, props = inventory.resources, inventory.properties
     prop_ids = props["resource_id"].astype(str)
     args = []
@@ -90,6 +96,7 @@ def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None
         part = res.iloc[t.rows]
         args.append((shared, part, props[prop_ids.isin(part["resource_id"].astype(str))], top_k, min_score))
     frames = run_tasks(client, match_slice, args, progress=progress, desc="matching tiles")
+    shared.release()
     return merge_frames(frames, inventory)
 
 

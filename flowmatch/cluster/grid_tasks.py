@@ -1,0 +1,62 @@
+"""What-if runs and Pareto points as Dask tasks: solved on the workers, written here.
+
+:func:`solve_on_cluster` is the cluster path of
+:func:`flowmatch.studies.whatif.run_whatif` (``--scheduler``): each run is one
+task that optimises its scenario's inventory single-threaded (one core per
+worker) and returns the plan; the plan folders (``runs/NAME/``) and the
+comparison are written on this machine, exactly as the process-pool path writes
+them, so workers need no view of the output folder. A run that fails as a
+user's mistake, or crashes, is a row with ``status`` ``error``, as there; a
+worker that dies has its task rerun by Dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flowmatch.cluster.scheduler import run_tasks
+from flowmatch.errors import FlowmatchError
+
+if TYPE_CHECKING:
+    from flowmatch.inputs.inventory import Inventory
+    from flowmatch.milp.options import SolveOptions
+
+__all__ = ["solve_on_cluster", "solve_task"]
+
+log = logging.getLogger(__name__)
+
+
+def solve_task(inventory: Inventory, options: SolveOptions) -> tuple[Any, dict[str, Any] | None, float]:
+    """The task: ``(plan, None, seconds)``, or ``(None, error row, seconds)`` when the run fails."""
+    from flowmatch.milp.optimise import optimise
+    from flowmatch.studies.whatif import _crashed
+
+    t0 = time.perf_counter()
+    try:
+        return optimise(inventory, options=options), None, time.perf_counter() - t0
+    except FlowmatchError as exc:
+        return None, {"status": "error", "message": str(exc), "run_folder": ""}, time.perf_counter() - t0
+    except Exception as exc:  # a bug in one run: the others stand, the run says why
+        return None, _crashed(inventory, exc), time.perf_counter() - t0
+
+
+def solve_on_cluster(client: Any, inventories: Sequence[Inventory], options: SolveOptions,
+                     folders: Sequence[Path | None], progress: bool = True) -> list[dict[str, Any]]:
+    """Each inventory optimised as a task on ``client``'s cluster; the comparison rows, in order."""
+    from flowmatch.studies.whatif import plan_row
+
+    inner = options.replace(jobs=1, threads=1)  # each task is one of many parallel solves: one core
+    log.info("solving %d scenarios as Dask tasks", len(inventories))
+    solved = run_tasks(client, solve_task, [(inv, inner) for inv in inventories], progress=progress,
+                       desc="scenarios")
+    rows = []
+    for inv, folder, (plan, error, seconds) in zip(inventories, folders, solved, strict=True):
+        if plan is None:
+            rows.append({**(error or {}), "total_s": seconds})
+        else:
+            rows.append(plan_row(plan, inv, time.perf_counter() - seconds, folder))
+    return rows
