@@ -122,9 +122,10 @@ def test_every_possible_have_of_a_want_is_in_its_task(park, single):
 
 def test_measured_distance_brings_a_far_have_into_the_task():
     """A have beyond the great-circle halo, with a short measured distance, is in the want's task."""
+    from whatif_cases import trade_off_tables
+
     from flowmatch.cluster.tiles import plan_tiles
     from flowmatch.inputs.inventory import build_inventory
-    from whatif_cases import trade_off_tables
 
     tables = trade_off_tables()
     tables["sites"].loc[tables["sites"]["site_id"] == "HUB", "lat"] = 10.0  # 2,900 km south
@@ -188,9 +189,10 @@ def test_a_worker_killed_mid_run_costs_time_not_results(client, park, single, tm
 
 
 def test_whatif_grid_on_the_cluster_matches_serial(client, tmp_path):
+    from whatif_cases import trade_off_park
+
     from flowmatch.studies.changes import run_changes
     from flowmatch.studies.whatif import run_whatif
-    from whatif_cases import trade_off_park
 
     park = trade_off_park()
     grid = ["landfill_tax=0,60", "carbon_price=0,120"]
