@@ -110,7 +110,7 @@ def plan_tiles(inventory: Inventory, tile_deg: float = TILE_DEG,
         for group in _type_groups(cell, wants_per_task):
             w_pos = group["pos"].to_numpy()
             codes = np.unique(group["code"].to_numpy())
-            ok_type = compatible[:, codes].any(axis=1)
+            ok_type = np.asarray(compatible[:, codes].any(axis=1), dtype=bool)
             cand = haves[(h_code[haves] >= 0) & ok_type[np.maximum(h_code[haves], 0)]]
             if len(cand) == 0:
                 continue
