@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from flowmatch.cluster.commands import add_scheduler_args, cluster_client
+from flowmatch.cluster.commands import add_scheduler_args, blocks_on, cluster_client
 from flowmatch.errors import FlowmatchError
 
 log = logging.getLogger("flowmatch")
@@ -115,10 +115,11 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
     options = _solve_options(args)
     # the whole folder (plan, report, workbook) is written into one staging folder, then swapped in
-    with stage(args.output, "plan") as st:
+    with stage(args.output, "plan") as st, cluster_client(args) as client:
         inv = read_inventory(args.inventory)
         lp, mps = (_in_stage(f, args.output, st.path) for f in (args.write_lp, args.write_mps))
-        plan = optimise(inv, options=options, write_lp=lp, write_mps=mps)
+        with blocks_on(client):  # --scheduler: big independent blocks solved on its workers
+            plan = optimise(inv, options=options, write_lp=lp, write_mps=mps)
         write_plan(plan, st.path, inventory=inv)
         if args.report:
             from flowmatch.report.page import write_report
@@ -143,9 +144,10 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from flowmatch.studies.pareto import pareto_front, write_pareto
 
     options = _solve_options(args)
-    with stage(args.output, "pareto") as st:
+    with stage(args.output, "pareto") as st, cluster_client(args) as client:
         inv = read_inventory(args.inventory)
-        front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
+        front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options,
+                             client=client)
         paths = [args.output / p.name for p in write_pareto(front, st.path)]
     print(front.to_string(index=False))
     print(f"caps met to within {front.attrs.get('tolerance', 0):.3g} (cap_tolerance)")
@@ -287,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-lp", type=Path, default=None, metavar="FILE")
     p.add_argument("--write-mps", type=Path, default=None, metavar="FILE")
     p.add_argument("--report", action="store_true", help="also write report.html and plan.xlsx")
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_optimise)
 
     p = sub.add_parser("pareto", help="Pareto front between two objectives")
@@ -298,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=30.0)
     p.add_argument("--gap", type=float, default=0.01)
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_pareto)
 
     p = sub.add_parser("whatif", help="run what-if scenarios and compare them")
@@ -309,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="run a grid of over 100 runs (refused without it)")
     p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
-    add_scheduler_args(p, memory=True)
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_whatif)
 
     p = sub.add_parser("targets", help="water and heat targets (pinch analysis)")

@@ -220,3 +220,41 @@ def test_cli_match_on_a_local_cluster(tmp_path, mini_dir, capsys):
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
     assert np.array_equal(a["rank"], b["rank"])
+
+
+def test_pareto_points_on_the_cluster_match_serial(client):
+    from whatif_cases import trade_off_park
+
+    from flowmatch.studies.pareto import pareto_front
+
+    park = trade_off_park()
+    serial = pareto_front(park, between=("cost", "co2"), points=5, gap=0.0)
+    dask = pareto_front(park, between=("cost", "co2"), points=5, gap=0.0, client=client)
+    assert len(serial) >= 3
+    pd.testing.assert_frame_equal(serial.drop(columns="solve_s"), dask.drop(columns="solve_s"), rtol=1e-6)
+    assert serial.attrs["notes"] == dask.attrs["notes"]
+
+
+def test_optimise_sends_independent_blocks_to_the_workers(client, monkeypatch, caplog):
+    import logging
+
+    from test_optimise import _two_parks
+
+    import flowmatch.milp.blocks as blocks
+    from flowmatch.cluster.commands import blocks_on
+    from flowmatch.milp.optimise import optimise
+
+    inv, cands = _two_parks(21)
+    monkeypatch.setattr(blocks, "BUNDLE_MAX_INT", -1)  # every component its own block
+    monkeypatch.setattr(blocks, "POOL_MIN_INT", 1)  # and every block worth a worker
+    here = optimise(inv, candidates=cands, gap=0.0, jobs=1)
+    before = sum(client.run(lambda dask_worker: len(dask_worker.data) + len(dask_worker.state.log),
+                            ).values())
+    with caplog.at_level(logging.INFO, logger="flowmatch.milp.blocks"), blocks_on(client):
+        there = optimise(inv, candidates=cands, gap=0.0)
+    assert "in 2 processes" in caplog.text
+    after = sum(client.run(lambda dask_worker: len(dask_worker.data) + len(dask_worker.state.log),
+                           ).values())
+    assert after > before  # the workers ran the block solves
+    assert there.summary["n_solves"] == here.summary["n_solves"] >= 2
+    assert there.summary["objective"]["cost"] == pytest.approx(here.summary["objective"]["cost"], rel=1e-7)

@@ -2,7 +2,8 @@
 
 :func:`add_scheduler_args` adds both to a subcommand's parser;
 :func:`cluster_client` opens the cluster they name for the command's body, or
-yields ``None`` without ``--scheduler`` (dask is then never imported).
+yields ``None`` without ``--scheduler`` (dask is then never imported);
+:func:`blocks_on` sends ``optimise``'s independent blocks to that cluster.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["add_scheduler_args", "cluster_client"]
+__all__ = ["add_scheduler_args", "cluster_client", "blocks_on"]
 
 
 def add_scheduler_args(p: argparse.ArgumentParser, memory: bool = True) -> None:
@@ -36,3 +37,12 @@ def cluster_client(args: argparse.Namespace) -> Iterator[Any]:
 
     with connect(spec, memory_limit=getattr(args, "memory_limit", None)) as client:
         yield client
+
+
+def blocks_on(client: Any) -> contextlib.AbstractContextManager[None]:
+    """``optimise``'s big independent blocks on ``client``'s workers; nothing changes without one."""
+    if client is None:
+        return contextlib.nullcontext()
+    from flowmatch.cluster.grid_tasks import blocks_on_cluster
+
+    return blocks_on_cluster(client)
