@@ -67,7 +67,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from flowmatch.inputs.synth import synth
 
-    path = synth(args.resources, seed=args.seed, out=args.output, fmt=args.format)
+    path = synth(args.resources, seed=args.seed, out=args.output, fmt=args.format, partitions=args.partitions)
     print(f"wrote {args.resources} resources to {path}")
     return 0
 
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resources", type=int, required=True, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--format", choices=["csv", "parquet"], default="parquet")
+    p.add_argument("--partitions", type=int, default=1, metavar="K",
+                   help="write resources and properties as folders of K Parquet part files")
     p.add_argument("-o", "--output", type=_output, required=True)
     p.set_defaults(func=cmd_synth)
 
