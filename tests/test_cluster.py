@@ -258,3 +258,20 @@ def test_optimise_sends_independent_blocks_to_the_workers(client, monkeypatch, c
     assert after > before  # the workers ran the block solves
     assert there.summary["n_solves"] == here.summary["n_solves"] >= 2
     assert there.summary["objective"]["cost"] == pytest.approx(here.summary["objective"]["cost"], rel=1e-7)
+
+
+def test_a_running_scheduler_by_address_shares_the_cores(client, park, single):
+    """``tcp://HOST:PORT``: a running cluster; each worker gets cores / workers Numba threads."""
+    from flowmatch.cluster.match_tasks import match_on_cluster
+    from flowmatch.cluster.scheduler import THREADS_ENV, connect
+
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    client.run(lambda: os.environ.pop(THREADS_ENV, None))  # as on a cluster flowmatch did not start
+    seen = []
+    with connect(address, announce=seen.append) as remote:
+        threads = remote.run(lambda: os.environ.get(THREADS_ENV))
+        out = match_on_cluster(remote, park, tile_deg=4.0)
+    assert set(threads.values()) == {str(max(1, (os.cpu_count() or 1) // 2))}
+    pd.testing.assert_frame_equal(out, single.reset_index(drop=True))
+    assert client.status == "running"  # joining a cluster never closes it

@@ -8,7 +8,8 @@ manager that yields the :class:`distributed.Client` and closes what it started.
 
 Each worker gets a share of its machine's cores for the Numba kernels (workers
 x threads <= cores): :class:`WorkerThreads` records the share in the worker's
-environment (``FLOWMATCH_WORKER_THREADS``, ``NUMBA_NUM_THREADS``) and
+environment (``FLOWMATCH_WORKER_THREADS``, ``NUMBA_NUM_THREADS``) for a
+local cluster, :class:`flowmatch.cluster.plugins.WorkerThreads` on a running one;
 :func:`worker_threads` reads it inside a task.
 """
 
@@ -18,7 +19,6 @@ import contextlib
 import logging
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +26,13 @@ from typing import Any
 from flowmatch.errors import ClusterError
 
 __all__ = ["SchedulerSpec", "parse_scheduler", "parse_memory_limit", "connect", "run_tasks",
-           "worker_threads", "WorkerThreads", "CONNECT_TIMEOUT_S"]
+           "worker_threads", "host_of", "CONNECT_TIMEOUT_S", "THREADS_ENV"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds to wait for a remote scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT_S = 10.0
-_THREADS_ENV = "FLOWMATCH_WORKER_THREADS"
+THREADS_ENV = "FLOWMATCH_WORKER_THREADS"
 _FIX = ("Give --scheduler local (one worker per core), local:N (N worker processes here) or "
         "tcp://HOST:PORT (a running Dask scheduler).")
 
@@ -91,31 +91,9 @@ def _import_distributed() -> Any:
     return distributed
 
 
-class WorkerThreads:
-    """Worker plugin: set each worker's Numba threads to its share of its host's cores.
-
-    ``shares`` maps a host to threads per worker there; a worker on a host not
-    listed takes its cores divided by the workers that host had (at least 1).
-    """
-
-    name = "flowmatch-worker-threads"
-
-    def __init__(self, shares: dict[str, int]):
-        self.shares = dict(shares)
-
-    def setup(self, worker: Any) -> None:
-        host = _host(worker.address)
-        n = self.shares.get(host) or max(1, os.cpu_count() or 1)
-        os.environ[_THREADS_ENV] = str(n)
-        if "numba" in sys.modules:
-            import numba
-
-            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-
-
 def worker_threads() -> int | None:
     """Inside a task: the Numba threads this worker may use (``None`` outside a flowmatch cluster)."""
-    n = os.environ.get(_THREADS_ENV)
+    n = os.environ.get(THREADS_ENV)
     if not n:
         return None
     import numba
@@ -124,7 +102,8 @@ def worker_threads() -> int | None:
     return max(1, min(int(n), most))
 
 
-def _host(address: str) -> str:
+def host_of(address: str) -> str:
+    """The host of a worker's address (``tcp://10.0.0.5:40123`` -> ``10.0.0.5``)."""
     return address.split("://")[-1].rsplit(":", 1)[0]
 
 
@@ -133,11 +112,11 @@ def _thread_shares(client: Any) -> dict[str, int]:
     info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
     count: dict[str, int] = {}
     for addr in info.get("workers", {}):
-        count[_host(addr)] = count.get(_host(addr), 0) + 1
+        count[host_of(addr)] = count.get(host_of(addr), 0) + 1
     cores = dict(client.run(lambda: os.cpu_count() or 1)) if count else {}
     per_host: dict[str, int] = {}
     for addr, c in cores.items():
-        per_host[_host(addr)] = max(1, int(c) // count[_host(addr)])
+        per_host[host_of(addr)] = max(1, int(c) // count[host_of(addr)])
     return per_host
 
 
@@ -176,7 +155,7 @@ def connect(spec: str | SchedulerSpec, memory_limit: str | None = None,
         if s.local:
             cores = os.cpu_count() or 1
             share = max(1, cores // s.workers)
-            env = {"NUMBA_NUM_THREADS": str(share), _THREADS_ENV: str(share), "OMP_NUM_THREADS": "1",
+            env = {"NUMBA_NUM_THREADS": str(share), THREADS_ENV: str(share), "OMP_NUM_THREADS": "1",
                    "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=s.workers, threads_per_worker=1, processes=True,
@@ -192,6 +171,8 @@ def connect(spec: str | SchedulerSpec, memory_limit: str | None = None,
                     f"({type(exc).__name__}). Start one there (`dask scheduler`, then `dask worker "
                     f"{s.address}` on each machine), check the host and port, or use --scheduler local:N."
                 ) from None
+            from flowmatch.cluster.plugins import WorkerThreads
+
             client.register_plugin(WorkerThreads(_thread_shares(client)))
         link = getattr(client, "dashboard_link", None)
         if announce is not None and link:
