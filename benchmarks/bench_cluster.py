@@ -12,6 +12,7 @@ Run::
     .venv/bin/python -m pytest benchmarks/bench_cluster.py --benchmark-only \
         --benchmark-columns=min,rounds
     FLOWMATCH_BENCH_LARGE=1 ...   # 2 x 10^6 and 10^7 resources (minutes and GiBs)
+    FLOWMATCH_BENCH_CLUSTER_N=200000 ...   # one size of your choice
 
 Peak memory per worker is the worker process's own high-water mark since it
 started; the cluster is started fresh for the module.
@@ -35,6 +36,8 @@ from flowmatch.matching.candidates import match  # noqa: E402
 
 LARGE = bool(os.environ.get("FLOWMATCH_BENCH_LARGE"))
 SIZES = [2_000_000, 10_000_000] if LARGE else [30_000]
+if os.environ.get("FLOWMATCH_BENCH_CLUSTER_N"):  # one size of your choice, e.g. 200000
+    SIZES = [int(os.environ["FLOWMATCH_BENCH_CLUSTER_N"])]
 GRID = ["landfill_tax=0,5,10,15,20,40,60,100", "carbon_price=0,20,40,60,80,100,120,200"]
 
 
