@@ -19,8 +19,8 @@ from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
 from flowmatch.cli import main  # noqa: E402
 from flowmatch.errors import ClusterError  # noqa: E402
 
-TILE_DEG = 1.0  # small tiles: the synthetic park spans many
-WANTS_PER_TASK = 40  # and several want-type groups per tile
+TILE_DEG = 2.0  # small tiles: the synthetic park spans many
+WANTS_PER_TASK = 100  # and several want-type groups per tile
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,17 @@ def test_every_possible_have_of_a_want_is_in_its_task(park, single):
     assert max(t.n_haves for t in tiles) < (roles == "have").sum()
 
 
+def test_tile_edge_is_the_largest_giving_enough_tasks(park):
+    from flowmatch.cluster.tiles import TILE_CHOICES, choose_tile_deg, plan_tiles
+
+    assert choose_tile_deg(park, 1) == TILE_CHOICES[0]
+    assert choose_tile_deg(park, 10**6) == TILE_CHOICES[-1]
+    deg = choose_tile_deg(park, 8)
+    assert deg < TILE_CHOICES[0]
+    bigger = TILE_CHOICES[TILE_CHOICES.index(deg) - 1]
+    assert len({t.tile for t in plan_tiles(park, tile_deg=bigger)}) < 8
+
+
 def test_measured_distance_brings_a_far_have_into_the_task():
     """A have beyond the great-circle halo, with a short measured distance, is in the want's task."""
     from whatif_cases import trade_off_tables
@@ -153,7 +164,7 @@ def test_partitioned_match_with_top_k_and_min_score(client, park):
     from flowmatch.matching.candidates import match
 
     a = match(park, top_k=2, min_score=0.3)
-    b = match_on_cluster(client, park, top_k=2, min_score=0.3, tile_deg=3.0, wants_per_task=10)
+    b = match_on_cluster(client, park, top_k=2, min_score=0.3, tile_deg=4.0, wants_per_task=60)
     assert 0 < len(a) and a["rank"].max() == 2
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b)
 

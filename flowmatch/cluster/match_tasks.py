@@ -23,14 +23,17 @@ import numpy as np
 import pandas as pd
 
 from flowmatch.cluster.scheduler import run_tasks, worker_threads
-from flowmatch.cluster.tiles import TILE_DEG, WANTS_PER_TASK, plan_tiles
+from flowmatch.cluster.tiles import WANTS_PER_TASK, choose_tile_deg, plan_tiles
 
 if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
 
-__all__ = ["match_on_cluster", "match_slice"]
+__all__ = ["match_on_cluster", "match_slice", "TASKS_PER_WORKER"]
 
 log = logging.getLogger(__name__)
+
+#: Tiles per worker the default partition aims at (enough to balance uneven tiles).
+TASKS_PER_WORKER = 4
 
 
 def match_slice(base: Inventory, resources: pd.DataFrame, properties: pd.DataFrame,
@@ -59,7 +62,7 @@ def _whole(client: Any, inventory: Inventory, top_k: int | None, min_score: floa
 
 def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None,
                      min_score: float | None = None, per_have: bool = False, progress: bool = False,
-                     tile_deg: float = TILE_DEG, wants_per_task: int = WANTS_PER_TASK) -> pd.DataFrame:
+                     tile_deg: float | None = None, wants_per_task: int = WANTS_PER_TASK) -> pd.DataFrame:
     """:func:`flowmatch.matching.candidates.match` run as tasks on ``client``'s cluster; the same table.
 
     Parameters
@@ -71,7 +74,9 @@ def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None
     progress : bool
         A progress bar over the tasks.
     tile_deg, wants_per_task
-        The partition (:func:`flowmatch.cluster.tiles.plan_tiles`).
+        The partition (:func:`flowmatch.cluster.tiles.plan_tiles`); by default the tile edge is
+        the largest giving :data:`TASKS_PER_WORKER` tasks per worker
+        (:func:`flowmatch.cluster.tiles.choose_tile_deg`).
     """
     from flowmatch.matching.search import check_match_params
 
@@ -81,8 +86,12 @@ def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None
                  "--per-have" if per_have else "the rules table")
         return _whole(client, inventory, top_k, min_score, per_have, progress)
     t0 = time.perf_counter()
+    if tile_deg is None:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        tile_deg = choose_tile_deg(inventory, TASKS_PER_WORKER * workers)
     tiles = plan_tiles(inventory, tile_deg=tile_deg, wants_per_task=wants_per_task)
-    log.info("%d matching tasks planned in %.2f s", len(tiles), time.perf_counter() - t0)
+    log.info("%d matching tasks (%g-degree tiles) planned in %.2f s", len(tiles), tile_deg,
+             time.perf_counter() - t0)
     if not tiles:  # nothing can pair: the ordinary (empty) table, its columns and dtypes
         return _whole(client, inventory, top_k, min_score, per_have, False)
     base = replace(inventory, resources=inventory.resources.iloc[:0], properties=inventory.properties.iloc[:0],

@@ -25,10 +25,12 @@ from flowmatch.inputs.inventory import Inventory
 from flowmatch.kernels.geo import EARTH_RADIUS_KM
 from flowmatch.matching.frozen import _reach_km, type_scores
 
-__all__ = ["MatchTile", "plan_tiles", "TILE_DEG", "WANTS_PER_TASK"]
+__all__ = ["MatchTile", "plan_tiles", "choose_tile_deg", "TILE_DEG", "TILE_CHOICES", "WANTS_PER_TASK"]
 
-#: Default tile edge, degrees of latitude and longitude.
+#: Default tile edge, degrees of latitude and longitude (when no worker count is known).
 TILE_DEG = 2.0
+#: Tile edges :func:`choose_tile_deg` tries, largest first.
+TILE_CHOICES = (32.0, 16.0, 8.0, 4.0, 2.0, 1.0, 0.5)
 #: Most wants in one task (a tile's want types are grouped up to this many).
 WANTS_PER_TASK = 200_000
 #: Slack added to every halo, km (rounding of the bound below).
@@ -126,6 +128,21 @@ def plan_tiles(inventory: Inventory, tile_deg: float = TILE_DEG,
                                    rows=np.sort(np.concatenate([w_pos, h_pos])),
                                    n_wants=len(w_pos), n_haves=len(h_pos)))
     return tasks
+
+
+def choose_tile_deg(inventory: Inventory, tasks: int) -> float:
+    """The largest tile edge of :data:`TILE_CHOICES` giving at least ``tasks`` non-empty tiles of wants
+    (the smallest when none does): few, big tasks cost less overhead and halo, enough keep workers busy."""
+    wants = inventory.wants
+    sites = inventory.sites.assign(site_id=inventory.sites["site_id"].astype(str)).set_index("site_id")
+    site_of = wants["site_id"].astype(str)
+    lat = sites["lat"].reindex(site_of).to_numpy(dtype=float)
+    lon = sites["lon"].reindex(site_of).to_numpy(dtype=float)
+    for deg in TILE_CHOICES:
+        cells = np.unique(np.floor((lat + 90.0) / deg) * 1e4 + np.floor(np.mod(lon + 180.0, 360.0) / deg))
+        if len(cells) >= tasks:
+            return deg
+    return TILE_CHOICES[-1]
 
 
 def _type_groups(cell: pd.DataFrame, most: int) -> list[pd.DataFrame]:
