@@ -53,14 +53,19 @@ def solve_task(inventory: Inventory, options: SolveOptions) -> tuple[Any, dict[s
 def solve_on_cluster(client: Any, inventories: Sequence[Inventory], options: SolveOptions,
                      folders: Sequence[Path | None], progress: bool = True) -> list[dict[str, Any]]:
     """Each inventory optimised as a task on ``client``'s cluster; the comparison rows, in order."""
-    from flowmatch.studies.whatif import plan_row
+    from flowmatch.studies.whatif import WORKER_DIED, plan_row
 
     inner = options.replace(jobs=1, threads=1)  # each task is one of many parallel solves: one core
     log.info("solving %d scenarios as Dask tasks", len(inventories))
     solved = run_tasks(client, solve_task, [(inv, inner) for inv in inventories], progress=progress,
-                       desc="scenarios")
+                       desc="scenarios", errors="return")
     rows = []
-    for inv, folder, (plan, error, seconds) in zip(inventories, folders, solved, strict=True):
+    for inv, folder, result in zip(inventories, folders, solved, strict=True):
+        if isinstance(result, BaseException):  # its workers kept dying (out of memory, say): the rest stand
+            log.warning("%s: %s", inv.source, result)
+            rows.append({"status": "error", "message": WORKER_DIED, "run_folder": ""})
+            continue
+        plan, error, seconds = result
         if plan is None:
             rows.append({**(error or {}), "total_s": seconds})
         else:

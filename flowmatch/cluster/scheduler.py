@@ -181,11 +181,13 @@ def connect(spec: str | SchedulerSpec, memory_limit: str | None = None,
 
 
 def run_tasks(client: Any, fn: Callable[..., Any], args: Sequence[tuple], progress: bool = False,
-              desc: str = "tasks", pure: bool = False) -> list[Any]:
+              desc: str = "tasks", pure: bool = False, errors: str = "raise") -> list[Any]:
     """``fn(*a)`` for each ``a`` of ``args`` on the cluster; results in the order of ``args``.
 
     A task whose worker dies is run again elsewhere by Dask (up to its
     ``allowed-failures``); ``progress`` shows a tqdm bar as tasks complete.
+    With ``errors="return"`` a task that fails for good (its workers kept
+    dying: ``KilledWorker``) gives its exception in its place instead of raising.
     """
     from distributed import as_completed
     from tqdm.auto import tqdm
@@ -195,7 +197,12 @@ def run_tasks(client: Any, fn: Callable[..., Any], args: Sequence[tuple], progre
     out: list[Any] = [None] * len(futures)
     with tqdm(total=len(futures), desc=desc, unit="task", disable=not progress, leave=False) as bar:
         for fut in as_completed(futures):
-            out[where[fut.key]] = fut.result()
+            try:
+                out[where[fut.key]] = fut.result()
+            except Exception as exc:
+                if errors != "return":
+                    raise
+                out[where[fut.key]] = exc
             fut.release()
             bar.update(1)
     return out
