@@ -203,12 +203,8 @@ def plan_row(plan: Plan, inventory: Inventory, t0: float, folder: Path | None = 
 
 
 def _solve_all(inventories: list[Inventory], options: SolveOptions, jobs: int,
-               folders: Sequence[Path | None] | None = None, client: Any = None) -> list[dict[str, Any]]:
+               folders: Sequence[Path | None] | None = None) -> list[dict[str, Any]]:
     folders = list(folders) if folders is not None else [None] * len(inventories)
-    if client is not None:  # a Dask cluster (--scheduler): each run one task
-        from flowmatch.cluster.grid_tasks import solve_on_cluster
-
-        return solve_on_cluster(client, inventories, options, folders)
     workers = max(1, min(jobs, len(inventories)))
     inner = options.replace(jobs=max(1, jobs // workers))
     if workers == 1:
@@ -335,7 +331,12 @@ def run_whatif(
     if runs_dir is not None:
         folders = [Path(runs_dir) / n for n in run_folder_names([r.name for r in runs])]
     t0 = time.perf_counter()
-    solved = _solve_all(inventories, opts, jobs, folders, client=client)
+    if client is not None:  # a Dask cluster (--scheduler): each run one task
+        from flowmatch.cluster.grid_tasks import solve_on_cluster
+
+        solved = solve_on_cluster(client, inventories, opts, folders or [None] * len(inventories))
+    else:
+        solved = _solve_all(inventories, opts, jobs) if folders is None else _solve_all(inventories, opts, jobs, folders)
     log.info("what-if: %d runs in %.1f s", len(runs), time.perf_counter() - t0)
     rows = []
     for run, inv, res in zip(runs, inventories, solved, strict=True):
