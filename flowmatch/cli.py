@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from flowmatch.cluster.commands import add_scheduler_args, blocks_on, cluster_client
 from flowmatch.errors import FlowmatchError
 
 log = logging.getLogger("flowmatch")
@@ -66,7 +67,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from flowmatch.inputs.synth import synth
 
-    path = synth(args.resources, seed=args.seed, out=args.output, fmt=args.format)
+    path = synth(args.resources, seed=args.seed, out=args.output, fmt=args.format, partitions=args.partitions)
     print(f"wrote {args.resources} resources to {path}")
     return 0
 
@@ -76,10 +77,16 @@ def cmd_match(args: argparse.Namespace) -> int:
     from flowmatch.matching.candidates import match, write_candidates
     from flowmatch.plans.staging import stage
 
-    with stage(args.output, "candidates") as st:  # locked and checked before any work
+    with stage(args.output, "candidates") as st, cluster_client(args) as client:  # locked and checked first
         inv = read_inventory(args.inventory)
-        cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
-                      threads=args.threads, progress=not args.quiet)
+        if client is None:
+            cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
+                          threads=args.threads, progress=not args.quiet)
+        else:  # tiles of the inventory as Dask tasks: the same table
+            from flowmatch.cluster.match_tasks import match_on_cluster
+
+            cands = match_on_cluster(client, inv, top_k=args.top_k, min_score=args.min_score,
+                                     per_have=args.per_have, progress=not args.quiet)
         paths = [args.output / p.name for p in write_candidates(cands, st.path, csv=args.csv)]
     if len(cands) == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
@@ -112,10 +119,11 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
     options = _solve_options(args)
     # the whole folder (plan, report, workbook) is written into one staging folder, then swapped in
-    with stage(args.output, "plan") as st:
+    with stage(args.output, "plan") as st, cluster_client(args) as client:
         inv = read_inventory(args.inventory)
         lp, mps = (_in_stage(f, args.output, st.path) for f in (args.write_lp, args.write_mps))
-        plan = optimise(inv, options=options, write_lp=lp, write_mps=mps)
+        with blocks_on(client):  # --scheduler: big independent blocks solved on its workers
+            plan = optimise(inv, options=options, write_lp=lp, write_mps=mps)
         write_plan(plan, st.path, inventory=inv)
         if args.report:
             from flowmatch.report.page import write_report
@@ -140,9 +148,10 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from flowmatch.studies.pareto import pareto_front, write_pareto
 
     options = _solve_options(args)
-    with stage(args.output, "pareto") as st:
+    with stage(args.output, "pareto") as st, cluster_client(args) as client:
         inv = read_inventory(args.inventory)
-        front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options)
+        front = pareto_front(inv, between=tuple(args.between), points=args.points, options=options,
+                             client=client)
         paths = [args.output / p.name for p in write_pareto(front, st.path)]
     print(front.to_string(index=False))
     print(f"caps met to within {front.attrs.get('tolerance', 0):.3g} (cap_tolerance)")
@@ -159,10 +168,12 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from flowmatch.studies.whatif import MAX_RUNS, failures_text, run_whatif, write_comparison
 
     options = _solve_options(args)
-    with stage(args.output, "comparison") as st:  # runs/NAME/ plan folders inside, sealed with the rest
+    # runs/NAME/ plan folders inside, sealed with the rest
+    with stage(args.output, "comparison") as st, cluster_client(args) as client:
         inv = read_inventory(args.inventory)
         table = run_whatif(inv, scenarios=args.scenarios, vary=args.vary, jobs=args.jobs, options=options,
-                           max_runs=None if args.yes else MAX_RUNS, runs_dir=st.path / RUNS_FOLDER)
+                           max_runs=None if args.yes else MAX_RUNS, runs_dir=st.path / RUNS_FOLDER,
+                           client=client)
         paths = [args.output / p.name for p in write_comparison(table, st.path)]
         changes = run_changes(table, st.path)
         paths.append(args.output / write_changes(changes, st.path).name)
@@ -260,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resources", type=int, required=True, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--format", choices=["csv", "parquet"], default="parquet")
+    p.add_argument("--partitions", type=int, default=1, metavar="K",
+                   help="write resources and properties as folders of K Parquet part files")
     p.add_argument("-o", "--output", type=_output, required=True)
     p.set_defaults(func=cmd_synth)
 
@@ -272,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="also write candidates.csv")
     p.add_argument("--threads", type=int, default=None, help="Numba threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("optimise", aliases=["optimize"], help="choose synergies and write the plan")
@@ -281,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-lp", type=Path, default=None, metavar="FILE")
     p.add_argument("--write-mps", type=Path, default=None, metavar="FILE")
     p.add_argument("--report", action="store_true", help="also write report.html and plan.xlsx")
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_optimise)
 
     p = sub.add_parser("pareto", help="Pareto front between two objectives")
@@ -292,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=30.0)
     p.add_argument("--gap", type=float, default=0.01)
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_pareto)
 
     p = sub.add_parser("whatif", help="run what-if scenarios and compare them")
@@ -303,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="run a grid of over 100 runs (refused without it)")
     p.add_argument("-o", "--output", type=_output, required=True)
     _add_solve_args(p)
+    add_scheduler_args(p)
     p.set_defaults(func=cmd_whatif)
 
     p = sub.add_parser("targets", help="water and heat targets (pinch analysis)")

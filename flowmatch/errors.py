@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FlowmatchError",
+    "ClusterError",
     "InventoryError",
     "InputProblem",
     "ParamsError",
@@ -132,3 +133,7 @@ class ScenarioError(FlowmatchError):
 
 class PlanFolderError(FlowmatchError):
     """A plan folder (to report on) is missing a file, is damaged or has another format version."""
+
+
+class ClusterError(FlowmatchError):
+    """A ``--scheduler`` or ``--memory-limit`` is wrong, or the Dask scheduler cannot be reached."""

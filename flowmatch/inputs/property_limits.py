@@ -66,7 +66,9 @@ def hard_mask(props: pd.DataFrame) -> np.ndarray:
     """
     if len(props) == 0:
         return np.zeros(0, dtype=bool)
-    default = props["property"].map(lambda p: default_limit(p) == "hard").to_numpy(dtype=bool)
+    names = props["property"]
+    hard = {p: default_limit(p) == "hard" for p in pd.unique(names)}  # once per name, not per row
+    default = names.map(hard).to_numpy(dtype=bool)
     if "limit" not in props.columns:
         return default
     given = props["limit"].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -125,8 +126,46 @@ def _read_csv(path: Path, name: str, problems: _Problems) -> _Table | None:
     return table
 
 
+def _read_parquet_parts(path: Path, name: str, problems: _Problems) -> _Table | None:
+    """A partitioned table: the folder ``NAME.parquet/`` of ``*.parquet`` part files, read in name order
+    (row numbers in messages count through the parts in that order)."""
+    label = str(path)
+    parts = sorted(p for p in path.iterdir() if p.suffix.lower() == ".parquet" and not p.name.startswith("."))
+    if not parts:
+        problems.whole(label, "is a folder with no .parquet part files.",
+                       f"Put {name}'s part files (part-0.parquet, ...) in it, or give {name} as one file.")
+        return None
+    tables = []
+    for part in parts:
+        why = not_regular(part)
+        try:
+            if why is not None:
+                raise OSError(why)
+            tables.append(pq.ParquetFile(part).read())
+        except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
+            problems.whole(str(part), f"is not a readable Parquet part file ({type(exc).__name__}: "
+                           f"{str(exc).strip()[:200]}).", "Write the dataset again, or remove the part.")
+            return None
+        if tables[-1].schema.names != tables[0].schema.names:
+            problems.whole(str(part), f"has columns {', '.join(tables[-1].schema.names)}, not those of "
+                           f"{parts[0].name} ({', '.join(tables[0].schema.names)}).",
+                           "Every part of a table has the same columns; write the dataset again.")
+            return None
+    try:
+        tab = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        problems.whole(label, f"has parts whose column types differ ({str(exc).strip()[:200]}).",
+                       "Write every part with the same column types.")
+        return None
+    df = pd.DataFrame({j: tab.column(j).to_pandas() for j in range(tab.num_columns)},
+                      index=pd.RangeIndex(tab.num_rows))
+    return _frame(df, name, label, "parquet", problems, path=path, header=tab.column_names)
+
+
 def _read_parquet(path: Path, name: str, problems: _Problems) -> _Table | None:
     label = str(path)
+    if path.is_dir():  # a partitioned dataset: a folder of part files
+        return _read_parquet_parts(path, name, problems)
     why = not_regular(path)
     if why is not None:
         problems.whole(label, f"{why}.", f"Give {name} as a Parquet file.")

@@ -290,7 +290,7 @@ def _properties(rng: np.random.Generator, res_ids: np.ndarray, ti: np.ndarray, t
 
 
 def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
-          fmt: str = "parquet") -> Path:
+          fmt: str = "parquet", partitions: int = 1) -> Path:
     """Write a synthetic inventory folder (``sites``, ``resources``, ``properties``).
 
     Parameters
@@ -303,6 +303,11 @@ def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
         Folder to write (created if missing); default ``./synth-N-sSEED``.
     fmt : {"parquet", "csv"}
         Table format.
+    partitions : int
+        Above 1 (Parquet only), ``resources`` and ``properties`` are written as
+        partitioned datasets: folders ``resources.parquet/`` and
+        ``properties.parquet/`` of that many part files (by resource), which
+        every flowmatch reader takes like one file.
 
     Returns
     -------
@@ -319,6 +324,10 @@ def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
     """
     if fmt not in ("parquet", "csv"):
         raise ParamsError(f"synth: format must be 'parquet' or 'csv', not {fmt!r}.")
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1 or \
+            (partitions > 1 and fmt != "parquet"):
+        raise ParamsError(f"synth: --partitions {partitions!r}: give a whole number of at least 1 "
+                          "(above 1 only with --format parquet).")
     folder = Path(out) if out is not None else Path(f"synth-{int(n_resources)}-s{int(seed)}")
     other = "csv" if fmt == "parquet" else "parquet"
     clash = [folder / f"{name}.{other}" for name in ("sites", "resources", "properties")
@@ -328,7 +337,39 @@ def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
                              "Write to another folder or remove the old tables.")
     tables = synth_tables(n_resources, seed)
     for name, df in tables.items():
-        write_table(df, folder / f"{name}.{fmt}")
+        if partitions > 1 and name in ("resources", "properties"):
+            _write_parts(df, folder / f"{name}.{fmt}", partitions, tables["resources"]["resource_id"])
+        else:
+            write_table(df, folder / f"{name}.{fmt}")
     log.info("wrote %d resources at %d sites to %s", len(tables["resources"]),
              len(tables["sites"]), folder)
     return folder
+
+
+def _write_parts(df: pd.DataFrame, path: Path, k: int, ids: pd.Series) -> Path:
+    """``df`` as the folder ``path`` of ``k`` Parquet part files split by resource (in resource order),
+    written beside it and swapped in whole (any earlier file or folder there is replaced)."""
+    import os
+    import shutil
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part_of = pd.Series(np.arange(len(ids)) * k // max(1, len(ids)), index=ids.to_numpy())
+    which = part_of.reindex(df["resource_id"].to_numpy()).to_numpy()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        for i in range(k):
+            df[which == i].to_parquet(tmp / f"part-{i:05d}.parquet", index=False)
+        old = None
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{os.getpid()}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None and old.is_dir():
+            shutil.rmtree(old)
+        elif old is not None:
+            old.unlink()
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path

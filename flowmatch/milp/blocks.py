@@ -29,10 +29,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.executors import block_executor, executor_workers
 from flowmatch.milp.options import MIN_SOLVE_S, SolveBudget, SolveOptions
 from flowmatch.milp.solution import SolveResult
 from flowmatch.milp.solvers import solve
-from flowmatch.milp.workers import worker_pool
 
 __all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "BUNDLE_MAX_INT", "BUNDLE_VARS",
            "POOL_MIN_INT", "POOL_MIN_LEFT_S"]
@@ -135,7 +135,7 @@ def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shar
                    results: list[SolveResult | None], weights: dict[str, float],
                    starts: list[np.ndarray | None], options: SolveOptions) -> None:
     """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget."""
-    with worker_pool(workers) as pool:  # workers end with this process, however it ends
+    with block_executor(workers) as pool:  # local workers end with this process, however it ends
         queue = list(order)
         running: dict[Future[SolveResult], int] = {}
         while queue or running:
@@ -193,7 +193,7 @@ def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray |
     shares = _Shares(budget, n_int + 1.0)
     # with a pool, every block with binaries goes to it (largest first); LPs are solved here
     pooled = [i for i in range(len(subs)) if n_int[i] > 0]
-    workers = min(options.jobs or os.cpu_count() or 1, len(pooled))
+    workers = min(executor_workers() or options.jobs or os.cpu_count() or 1, len(pooled))
     if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None or budget.left() < POOL_MIN_LEFT_S:
         workers = 1  # nothing worth a pool, already a worker of someone's pool (what-if, Pareto), or no time
     if workers < 2:

@@ -97,6 +97,7 @@ def pareto_front(
     gap: float | None = None,
     solver: str | None = None,
     options: SolveOptions | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """The Pareto front between two objectives (see the module docstring).
 
@@ -113,6 +114,9 @@ def pareto_front(
         set per point. Default: a time limit of 30 s per point.
     time_limit, gap, solver
         Override those fields of ``options``.
+    client : distributed.Client, optional
+        Solve the capped points as tasks on this Dask cluster
+        (:func:`flowmatch.cluster.grid_tasks.caps_on_cluster`); the two ends are solved here.
 
     Returns
     -------
@@ -173,13 +177,12 @@ def pareto_front(
         notes.append(f"The front is flat: {a} and {b} do not conflict here. The plan with the lowest {a} also "
                      f"has the lowest {b} (within the tolerance {tol_b:.3g}), so the front is that one point.")
     else:
-        for eps in pareto_caps(lo, hi, points):
-            try:
-                plan = optimise(inventory, options=opts.replace(objective=a), candidates=cands,
-                                metric_caps={kb: eps})
-            except FlowmatchError as exc:
-                log.warning("pareto point %s <= %.6g skipped: %s", b, eps, exc)
-                notes.append(f"The point with {b} <= {eps:,.6g} was not solved: {exc}")
+        caps = pareto_caps(lo, hi, points)
+        for eps, (plan, error) in zip(caps, _solve_caps(inventory, opts.replace(objective=a), cands,
+                                                        [{kb: eps} for eps in caps], client), strict=True):
+            if plan is None:
+                log.warning("pareto point %s <= %.6g skipped: %s", b, eps, error)
+                notes.append(f"The point with {b} <= {eps:,.6g} was not solved: {error}")
                 continue
             rows.append(_row(plan, eps, tol_b, b))
             if not rows[-1]["within_cap"]:
@@ -198,6 +201,24 @@ def pareto_front(
     front.attrs.update(between=(a, b), currency=inventory.params.currency, tolerance=tol_b, notes=notes,
                        flat=flat)
     return front
+
+
+def _solve_caps(inventory: Inventory, options: SolveOptions, cands: pd.DataFrame | None,
+                caps: list[dict[str, float]], client: Any) -> list[tuple[Plan | None, str | None]]:
+    """Each capped solve: ``(plan, None)`` or ``(None, why not)``; on ``client``'s cluster when given."""
+    if client is not None:
+        from flowmatch.cluster.grid_tasks import caps_on_cluster
+
+        return caps_on_cluster(client, inventory, options, cands, caps)
+    from flowmatch.milp.optimise import optimise
+
+    out: list[tuple[Plan | None, str | None]] = []
+    for c in caps:
+        try:
+            out.append((optimise(inventory, options=options, candidates=cands, metric_caps=c), None))
+        except FlowmatchError as exc:
+            out.append((None, str(exc)))
+    return out
 
 
 # --------------------------------------------------------------------------- the plot

@@ -22,7 +22,7 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,6 +35,9 @@ from flowmatch.metrics import SUMMARY_KEYS
 from flowmatch.milp.options import SolveOptions
 from flowmatch.milp.workers import worker_pool
 from flowmatch.studies.changes import run_folder_names, unused_params
+
+if TYPE_CHECKING:
+    from flowmatch.plans.plan import Plan
 
 __all__ = ["run_whatif", "write_comparison", "failed_runs", "failures_text", "count_runs", "MAX_RUNS", "parse_vary",
            "scenario_runs", "COMPARISON_COLUMNS"]
@@ -170,6 +173,15 @@ def _solve_one(inventory: Inventory, options: SolveOptions, folder: Path | None 
     t0 = time.perf_counter()
     try:
         plan = optimise(inventory, options=options)
+    except FlowmatchError as exc:
+        log.warning("%s: %s", inventory.source, exc)
+        return {"status": "error", "message": str(exc), "total_s": time.perf_counter() - t0, "run_folder": ""}
+    return plan_row(plan, inventory, t0, folder)
+
+
+def plan_row(plan: Plan, inventory: Inventory, t0: float, folder: Path | None = None) -> dict[str, Any]:
+    """A solved run's comparison row (``total_s`` since ``t0``), its plan folder written first, given ``folder``."""
+    try:
         if folder is not None:
             from flowmatch.plans.folder import write_plan
             from flowmatch.plans.staging import nested_stage
@@ -260,6 +272,7 @@ def run_whatif(
     options: SolveOptions | None = None,
     max_runs: int | None = MAX_RUNS,
     runs_dir: str | Path | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Optimise the baseline and every scenario (or grid point) and compare them.
 
@@ -284,6 +297,9 @@ def run_whatif(
         :func:`flowmatch.studies.changes.run_folder_names`), each sealed with its
         own manifest; ``runs_dir`` must lie in an output folder being written
         (``OUT/runs`` of the CLI's stage). The row's ``run_folder`` names it.
+    client : distributed.Client, optional
+        Solve the runs as tasks on this Dask cluster (:mod:`flowmatch.cluster.grid_tasks`)
+        instead of ``jobs`` local processes; the plan folders are written here.
 
     Returns
     -------
@@ -315,7 +331,12 @@ def run_whatif(
     if runs_dir is not None:
         folders = [Path(runs_dir) / n for n in run_folder_names([r.name for r in runs])]
     t0 = time.perf_counter()
-    solved = _solve_all(inventories, opts, jobs) if folders is None else _solve_all(inventories, opts, jobs, folders)
+    if client is not None:  # a Dask cluster (--scheduler): each run one task
+        from flowmatch.cluster.grid_tasks import solve_on_cluster
+
+        solved = solve_on_cluster(client, inventories, opts, folders or [None] * len(inventories))
+    else:
+        solved = _solve_all(inventories, opts, jobs) if folders is None else _solve_all(inventories, opts, jobs, folders)
     log.info("what-if: %d runs in %.1f s", len(runs), time.perf_counter() - t0)
     rows = []
     for run, inv, res in zip(runs, inventories, solved, strict=True):

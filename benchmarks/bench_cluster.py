@@ -1,0 +1,102 @@
+"""Scale-out benchmarks (``--scheduler``): one process against a LocalCluster of 2 workers.
+
+* matching a synthetic national inventory: ``match`` in this process against
+  ``match_on_cluster`` on 2 worker processes (3 GiB each), side by side;
+  ``extra_info`` records the candidates, the tasks, and the peak resident memory
+  (``ru_maxrss``) of this process and of each worker;
+* a 64-scenario what-if grid (8 landfill taxes x 8 carbon prices, plus the
+  baseline) on the what-if test park: serial (``jobs=1``) against the cluster.
+
+Run::
+
+    .venv/bin/python -m pytest benchmarks/bench_cluster.py --benchmark-only \
+        --benchmark-columns=min,rounds
+    FLOWMATCH_BENCH_LARGE=1 ...   # 2 x 10^6 and 10^7 resources (minutes and GiBs)
+    FLOWMATCH_BENCH_CLUSTER_N=200000 ...   # one size of your choice
+
+Peak memory per worker is the worker process's own high-water mark since it
+started (``VmHWM``); the cluster is started fresh for the module.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from flowmatch.cluster.match_tasks import match_on_cluster  # noqa: E402
+from flowmatch.cluster.scheduler import connect  # noqa: E402
+from flowmatch.cluster.tiles import choose_tile_deg, plan_tiles  # noqa: E402
+from flowmatch.inputs.inventory import build_inventory  # noqa: E402
+from flowmatch.inputs.synth import synth_tables  # noqa: E402
+from flowmatch.matching.candidates import match  # noqa: E402
+
+LARGE = bool(os.environ.get("FLOWMATCH_BENCH_LARGE"))
+SIZES = [2_000_000, 10_000_000] if LARGE else [30_000]
+if os.environ.get("FLOWMATCH_BENCH_CLUSTER_N"):  # one size of your choice, e.g. 200000
+    SIZES = [int(os.environ["FLOWMATCH_BENCH_CLUSTER_N"])]
+GRID = ["landfill_tax=0,5,10,15,20,40,60,100", "carbon_price=0,20,40,60,80,100,120,200"]
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory, MiB: ``VmHWM`` (ru_maxrss would carry the parent's
+    peak over the fork + exec that starts a worker)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@pytest.fixture(scope="module")
+def client():
+    with connect("local:2", memory_limit="3GiB", announce=None) as c:
+        yield c
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n}")
+def national(request):
+    return build_inventory(synth_tables(request.param, seed=1), source=f"synth {request.param}")
+
+
+def test_match_one_process(benchmark, national):
+    cands = benchmark.pedantic(match, args=(national,), rounds=1, iterations=1)
+    benchmark.extra_info.update(resources=len(national.resources), candidates=len(cands),
+                                peak_mib_this_process=round(_peak_mib()))
+
+
+def test_match_local_cluster_2(benchmark, client, national):
+    cands = benchmark.pedantic(match_on_cluster, args=(client, national), rounds=1, iterations=1)
+    workers = client.run(_peak_mib)
+    benchmark.extra_info.update(resources=len(national.resources), candidates=len(cands),
+                                tasks=len(plan_tiles(national, tile_deg=choose_tile_deg(national, 8))),
+                                peak_mib_per_worker=sorted(round(v) for v in workers.values()))
+
+
+@pytest.fixture(scope="module")
+def grid_park():
+    from whatif_cases import trade_off_park
+
+    return trade_off_park()
+
+
+def test_whatif_64_serial(benchmark, grid_park):
+    from flowmatch.studies.whatif import run_whatif
+
+    table = benchmark.pedantic(run_whatif, args=(grid_park,), kwargs={"vary": GRID, "jobs": 1},
+                               rounds=1, iterations=1)
+    assert len(table) == 65
+
+
+def test_whatif_64_local_cluster_2(benchmark, client, grid_park):
+    from flowmatch.studies.whatif import run_whatif
+
+    table = benchmark.pedantic(run_whatif, args=(grid_park,), kwargs={"vary": GRID, "client": client},
+                               rounds=1, iterations=1)
+    assert len(table) == 65
