@@ -20,6 +20,7 @@ __all__ = [
     "SolveOptionsError",
     "ScenarioError",
     "PlanFolderError",
+    "BenchError",
 ]
 
 
@@ -132,3 +133,7 @@ class ScenarioError(FlowmatchError):
 
 class PlanFolderError(FlowmatchError):
     """A plan folder (to report on) is missing a file, is damaged or has another format version."""
+
+
+class BenchError(FlowmatchError):
+    """``flowmatch bench``: a baseline that is missing, damaged or of another inventory, or a bad option."""

@@ -79,7 +79,7 @@ def _via(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> pd.Series:
 
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
           per_have: bool = False, threads: int | None = None, progress: bool = False,
-          exhaustive: bool = False) -> pd.DataFrame:
+          exhaustive: bool = False, timings: dict[str, float] | None = None) -> pd.DataFrame:
     """Score haves against wants and keep each want's best K haves.
 
     Parameters
@@ -98,6 +98,10 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         Show a progress bar on stderr.
     exhaustive : bool
         Score every pair instead of the pruned candidates (same result; for tests).
+    timings : dict, optional
+        Filled with the seconds of each step: ``freeze`` (the arrays), ``search``
+        (the kernels' top-K searches) and ``candidates`` (sub-scores, the table,
+        expert rules); ``flowmatch bench`` reads them.
 
     Returns
     -------
@@ -116,10 +120,12 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     from flowmatch.matching.search import check_match_params, pair_scores, search_top_k
 
     params = check_match_params(inventory.params, top_k, min_score)
+    steps = {} if timings is None else timings
     t0 = time.perf_counter()
     arrays = freeze(inventory)
-    log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants,
-             time.perf_counter() - t0)
+    steps["freeze"] = time.perf_counter() - t0
+    log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants, steps["freeze"])
+    t0 = time.perf_counter()
     idx, _ = search_top_k(arrays, params, by="want", exhaustive=exhaustive, threads=threads,
                           progress=progress)
     w, slot = np.nonzero(idx >= 0)  # by want, then rank
@@ -132,6 +138,8 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         n_h = max(1, arrays.n_haves)
         key = np.unique(np.concatenate([w * n_h + h, idx_h[h2, slot2] * n_h + h2]))
         w, h = key // n_h, key % n_h
+    steps["search"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     details = pair_scores(arrays, params, h, w, threads=threads)
     if per_have:
         score = details["score"].to_numpy()
@@ -144,6 +152,7 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         from flowmatch.matching.rules import apply_rules
 
         cands = apply_rules(cands, inventory, arrays, params, threads=threads)
+    steps["candidates"] = time.perf_counter() - t0
     if len(cands) == 0:
         log.warning("no have can serve any want within the limits: no candidates")
     else:
