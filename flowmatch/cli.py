@@ -316,8 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20)
     p.set_defaults(func=cmd_gaps)
 
-    from flowmatch.bench.command import add_parser as add_bench_parser  # flowmatch bench (docs/bench.md)
-    add_bench_parser(sub)
+    from flowmatch.bench.command import add_parser as add_bench_parser
+
+    add_bench_parser(sub)  # flowmatch bench (docs/bench.md)
     return ap
 
 

@@ -77,8 +77,9 @@ def read_record(path: str | Path) -> dict[str, Any]:
         if not isinstance(rec.get(key), dict):
             raise BenchError(f"baseline {p}: the '{key}' section is missing or damaged; {make}.")
     for phase in PHASES:
-        v = rec["phases"].get(phase, {}).get("median_s") if isinstance(rec["phases"].get(phase), dict) else None
-        if not _number(v) or v < 0:
+        entry = rec["phases"].get(phase)
+        v = entry.get("median_s") if isinstance(entry, dict) else None
+        if not isinstance(v, int | float) or not _number(v) or v < 0:
             raise BenchError(f"baseline {p}: phases.{phase}.median_s is missing or not a number >= 0; {make}.")
     for name in THROUGHPUTS:
         if not _number(rec["throughput"].get(name)) or rec["throughput"][name] < 0:

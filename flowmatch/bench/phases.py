@@ -188,7 +188,7 @@ def run_bench(inventory: str | Path, repeat: int = 3, time_limit: float = 60.0,
     warmup_s = warm_up(threads)
     say(f"warm-up (compiling or loading the kernels, not counted): {warmup_s:.2f} s")
     runs: dict[str, list[float]] = {p: [] for p in PHASES}
-    n_cands, solved = 0, {}
+    n_cands, solved = 0, {}  # type: tuple[int, dict[str, Any]]
     for i in range(repeat):
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
