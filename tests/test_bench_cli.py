@@ -129,10 +129,10 @@ def test_damaged_baseline_names_the_missing_phase(record, tmp_path, capsys):
 
     _, rec = record
     broken = copy.deepcopy(rec)
-    del broken["phases"]["model"]
+    del broken["phases"]["search"]
     code = main(["bench", rec["inventory"]["path"], "--compare", str(_write(tmp_path, broken)), "-q"])
     assert code == 2
-    assert "phases.model.median_s" in capsys.readouterr().err
+    assert "phases.search.median_s" in capsys.readouterr().err
 
 
 def test_baseline_of_another_inventory_is_exit_2_unless_allowed(record, tmp_path, capsys, mini_dir):
@@ -169,3 +169,23 @@ def test_missing_inventory_is_exit_2(tmp_path, capsys):
 
     assert main(["bench", str(tmp_path / "nowhere"), "-q"]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_matching_only_times_matching_and_compares_what_both_timed(record, tmp_path, capsys):
+    from flowmatch.bench.compare import compare, read_record
+    from flowmatch.cli import main
+
+    _, rec = record
+    out = tmp_path / "matching.json"
+    base = _write(tmp_path, _doctored(rec, 10.0))
+    code = main(["bench", rec["inventory"]["path"], "--matching-only", "--json", str(out),
+                 "--compare", str(base), "--repeat", "1", "-q"])
+    text = capsys.readouterr().out
+    assert code == 0
+    mine = read_record(out)  # a matching-only record is a valid baseline too
+    assert list(mine["phases"]) == ["read", "freeze", "search", "candidates"]
+    assert mine["settings"]["matching_only"] is True and mine["solve"] == {}
+    assert mine["throughput"]["pairs_per_s"] > 0 and mine["throughput"]["candidates_per_s"] > 0
+    assert "model" not in text and "solve" not in text
+    names = [v.name for v in compare(mine, rec, noise_floor=0.0)]
+    assert names == ["read", "freeze", "search", "candidates", "pairs_per_s", "candidates_per_s"]

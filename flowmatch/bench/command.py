@@ -39,6 +39,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
                    help="seconds of each optimisation after matching (default: 60)")
     p.add_argument("--threads", type=int, default=None, help="Numba threads of the matching")
+    p.add_argument("--matching-only", action="store_true",
+                   help="time read and matching only, no model or solve (for inventories whose "
+                        "optimisation takes too long to repeat)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
     return p
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             def check(inventory: dict) -> None:
                 check_same_inventory(inventory, baseline, str(args.compare))
     rec = run_bench(args.inventory, repeat=args.repeat, time_limit=args.time_limit, threads=args.threads,
-                    say=None if args.quiet else (lambda line: print(line, file=sys.stderr)), check=check)
+                    say=None if args.quiet else (lambda line: print(line, file=sys.stderr)), check=check,
+                    matching_only=args.matching_only)
     print(record_table(rec))
     if args.json is not None:
         print(f"wrote {write_json(rec, args.json)}")

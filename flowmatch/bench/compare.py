@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowmatch.bench.phases import FORMAT, MATCH_PHASES, PHASES
+from flowmatch.bench.phases import FORMAT, MATCH_PHASES, PHASES, REQUIRED_PHASES
 from flowmatch.errors import BenchError
 
 __all__ = ["Verdict", "read_record", "compare", "check_limits", "check_same_inventory", "NOISE_FLOOR_S"]
@@ -76,7 +76,7 @@ def read_record(path: str | Path) -> dict[str, Any]:
     for key in ("inventory", "phases", "throughput"):
         if not isinstance(rec.get(key), dict):
             raise BenchError(f"baseline {p}: the '{key}' section is missing or damaged; {make}.")
-    for phase in PHASES:
+    for phase in [p for p in PHASES if p in REQUIRED_PHASES or p in rec["phases"]]:
         entry = rec["phases"].get(phase)
         v = entry.get("median_s") if isinstance(entry, dict) else None
         if not isinstance(v, int | float) or not _number(v) or v < 0:
@@ -133,7 +133,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], max_slowdown: flo
     Returns
     -------
     list of Verdict
-        The phases in pipeline order, then the throughputs; ``failed`` marks the slower ones.
+        The phases both records timed, in pipeline order (``model`` and ``solve`` are
+        left out when either is ``--matching-only``), then the throughputs;
+        ``failed`` marks the slower ones.
 
     Raises
     ------
@@ -144,7 +146,7 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], max_slowdown: flo
     if not allow_different_inventory:
         check_same_inventory(current["inventory"], baseline, where)
     out = []
-    for phase in PHASES:
+    for phase in [p for p in PHASES if p in current["phases"] and p in baseline["phases"]]:
         now, base = current["phases"][phase]["median_s"], baseline["phases"][phase]["median_s"]
         slow = now / base - 1.0 if base > 0 else (math.inf if now > 0 else 0.0)
         extra = now - base

@@ -45,7 +45,7 @@ from flowmatch.errors import BenchError
 if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
 
-__all__ = ["PHASES", "MATCH_PHASES", "FORMAT", "run_bench", "inventory_checksum", "warm_up"]
+__all__ = ["PHASES", "MATCH_PHASES", "REQUIRED_PHASES", "FORMAT", "run_bench", "inventory_checksum", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 PHASES = ("read", "freeze", "search", "candidates", "model", "solve")
 #: The phases that make up matching (candidates per second is counted over them).
 MATCH_PHASES = ("freeze", "search", "candidates")
+#: The phases every record has; ``model`` and ``solve`` unless ``matching_only``.
+REQUIRED_PHASES = ("read", *MATCH_PHASES)
 #: The ``format`` of the JSON record; a baseline of another format is refused.
 FORMAT = "flowmatch-bench/1"
 #: Resources of the warm-up inventory.
@@ -102,7 +104,7 @@ def _machine(threads: int | None) -> dict[str, Any]:
 
 
 def _pipeline(inv: Inventory, time_limit: float, threads: int | None,
-              seconds: dict[str, float]) -> tuple[int, dict[str, Any]]:
+              seconds: dict[str, float], optimise_too: bool = True) -> tuple[int, dict[str, Any]]:
     """Match and optimise ``inv`` once, adding each phase's seconds to ``seconds``;
     returns the candidates' count and what the solve reached."""
     from flowmatch.matching.candidates import match
@@ -113,6 +115,8 @@ def _pipeline(inv: Inventory, time_limit: float, threads: int | None,
     cands = match(inv, threads=threads, timings=steps)
     for phase in MATCH_PHASES:
         seconds[phase] = steps[phase]
+    if not optimise_too:
+        return len(cands), {}
     plan = optimise(inv, candidates=cands, options=SolveOptions(time_limit=time_limit))
     t = plan.timings
     heuristics = t.get("heuristics", 0.0)
@@ -149,7 +153,8 @@ def warm_up(threads: int | None = None) -> float:
 def run_bench(inventory: str | Path, repeat: int = 3, time_limit: float = 60.0,
               threads: int | None = None,
               say: Callable[[str], None] | None = None,
-              check: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+              check: Callable[[dict[str, Any]], None] | None = None,
+              matching_only: bool = False) -> dict[str, Any]:
     """Time every phase of the pipeline on ``inventory``, ``repeat`` times after a warm-up.
 
     Parameters
@@ -167,6 +172,9 @@ def run_bench(inventory: str | Path, repeat: int = 3, time_limit: float = 60.0,
     check : callable, optional
         Called with the record's ``inventory`` section once the inventory is read,
         before any timing (``--compare`` refuses another inventory's baseline there).
+    matching_only : bool
+        Time read and matching only (no ``model`` or ``solve``): for inventories
+        whose optimisation takes too long to repeat.
 
     Returns
     -------
@@ -203,7 +211,8 @@ def run_bench(inventory: str | Path, repeat: int = 3, time_limit: float = 60.0,
     with _quiet():  # the warm-up park's warnings are not the user's
         warmup_s = warm_up(threads)
     say(f"warm-up (compiling or loading the kernels, not counted): {warmup_s:.2f} s")
-    runs: dict[str, list[float]] = {p: [] for p in PHASES}
+    timed = REQUIRED_PHASES if matching_only else PHASES
+    runs: dict[str, list[float]] = {p: [] for p in timed}
     n_cands, solved = 0, {}  # type: tuple[int, dict[str, Any]]
     for i in range(repeat):
         seconds: dict[str, float] = {}
@@ -211,11 +220,11 @@ def run_bench(inventory: str | Path, repeat: int = 3, time_limit: float = 60.0,
             t0 = time.perf_counter()
             inv = read_inventory(inventory)
             seconds["read"] = time.perf_counter() - t0
-            n_cands, solved = _pipeline(inv, time_limit, threads, seconds)
-        for p in PHASES:
+            n_cands, solved = _pipeline(inv, time_limit, threads, seconds, not matching_only)
+        for p in timed:
             runs[p].append(seconds[p])
-        say(f"run {i + 1}/{repeat}: " + ", ".join(f"{p} {seconds[p]:.3f} s" for p in PHASES))
-    median = {p: statistics.median(runs[p]) for p in PHASES}
+        say(f"run {i + 1}/{repeat}: " + ", ".join(f"{p} {seconds[p]:.3f} s" for p in timed))
+    median = {p: statistics.median(runs[p]) for p in timed}
     n_pairs = pairs_in_reach(freeze(inv))  # the same tables as every run's
     match_s = sum(median[p] for p in MATCH_PHASES)
     return {
@@ -225,8 +234,9 @@ def run_bench(inventory: str | Path, repeat: int = 3, time_limit: float = 60.0,
         "versions": _versions(),
         "inventory": about,
         "settings": {"repeat": repeat, "time_limit": time_limit, "threads": threads,
+                     "matching_only": matching_only,
                      "warmup_s": round(warmup_s, 6), "statistic": "median"},
-        "phases": {p: {"median_s": median[p], "runs_s": runs[p]} for p in PHASES},
+        "phases": {p: {"median_s": median[p], "runs_s": runs[p]} for p in timed},
         "counts": {"pairs_in_reach": n_pairs, "candidates": n_cands},
         "throughput": {
             "pairs_per_s": n_pairs / median["search"] if median["search"] > 0 else 0.0,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flowmatch.bench.compare import Verdict
-from flowmatch.bench.phases import PHASES
 
 __all__ = ["record_table", "comparison_table"]
 
@@ -13,13 +12,12 @@ __all__ = ["record_table", "comparison_table"]
 def record_table(rec: dict[str, Any]) -> str:
     """The phases' medians (and spread over the repeats), then the counts and throughputs."""
     inv, st = rec["inventory"], rec["settings"]
-    total = sum(rec["phases"][p]["median_s"] for p in PHASES)
+    total = sum(ph["median_s"] for ph in rec["phases"].values())
     lines = [f"{inv['path']}: {inv['resources']:,} resources ({inv['haves']:,} haves, {inv['wants']:,} wants) "
              f"at {inv['sites']:,} sites; median of {st['repeat']} run{'s' if st['repeat'] != 1 else ''}, "
              f"after a {st['warmup_s']:.2f} s warm-up (Numba compile/cache load, not counted)",
              f"{'phase':<12}{'median s':>12}{'min s':>10}{'max s':>10}{'share':>8}"]
-    for p in PHASES:
-        ph = rec["phases"][p]
+    for p, ph in rec["phases"].items():
         share = ph["median_s"] / total if total > 0 else 0.0
         lines.append(f"{p:<12}{ph['median_s']:>12.4f}{min(ph['runs_s']):>10.4f}{max(ph['runs_s']):>10.4f}"
                      f"{share:>8.0%}")
