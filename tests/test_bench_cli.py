@@ -189,3 +189,22 @@ def test_matching_only_times_matching_and_compares_what_both_timed(record, tmp_p
     assert "model" not in text and "solve" not in text
     names = [v.name for v in compare(mine, rec, noise_floor=0.0)]
     assert names == ["read", "freeze", "search", "candidates", "pairs_per_s", "candidates_per_s"]
+
+
+def test_a_solve_without_a_bound_is_recorded_as_json(tmp_path):
+    """A solve stopped at the time limit with no bound has gap NaN; the record must still be JSON."""
+    from types import SimpleNamespace
+
+    from flowmatch.bench.phases import solve_info
+    from flowmatch.bench.table import record_table
+    from flowmatch.files import write_json
+
+    info = solve_info(SimpleNamespace(status="time_limit", gap=float("nan"), summary={"n_synergies": 3}))
+    assert info == {"status": "time_limit", "gap": None, "synergies": 3}
+    write_json({"solve": info}, tmp_path / "r.json")  # raised on NaN before
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["solve"]["gap"] is None
+    rec = {"inventory": {"path": "p", "resources": 1, "haves": 1, "wants": 0, "sites": 1},
+           "settings": {"repeat": 1, "warmup_s": 1.0}, "phases": {"read": {"median_s": 1.0, "runs_s": [1.0]}},
+           "counts": {"pairs_in_reach": 0, "candidates": 0},
+           "throughput": {"pairs_per_s": 0.0, "candidates_per_s": 0.0}, "solve": info}
+    assert "no bound" in record_table(rec)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import platform
 import statistics
@@ -122,7 +123,15 @@ def _pipeline(inv: Inventory, time_limit: float, threads: int | None,
     heuristics = t.get("heuristics", 0.0)
     seconds["model"] = t["build"] - heuristics
     seconds["solve"] = heuristics + t["solve"] + t.get("polish", 0.0)
-    return len(cands), {"status": plan.status, "gap": plan.gap, "synergies": plan.summary.get("n_synergies")}
+    return len(cands), solve_info(plan)
+
+
+def solve_info(plan: Any) -> dict[str, Any]:
+    """What the solve reached, for the record: status, gap (``None`` when the solver gave no
+    bound, as JSON has no NaN) and the synergies chosen."""
+    gap = float(plan.gap)
+    return {"status": plan.status, "gap": gap if math.isfinite(gap) else None,
+            "synergies": plan.summary.get("n_synergies")}
 
 
 @contextmanager

@@ -28,7 +28,8 @@ def record_table(rec: dict[str, Any]) -> str:
                  "(freeze + search + candidates)")
     solve = rec.get("solve") or {}
     if solve.get("status") and solve["status"] != "optimal":
-        lines.append(f"note: the solve stopped at the time limit ({solve['status']}, gap {solve.get('gap', 0):.3g}): "
+        gap = "no bound" if solve.get("gap") is None else f"gap {solve['gap']:.3g}"
+        lines.append(f"note: the solve stopped at the time limit ({solve['status']}, {gap}): "
                      "its seconds measure the limit, not the speed; give a longer --time-limit")
     return "\n".join(lines)
 
