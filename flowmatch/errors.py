@@ -21,6 +21,7 @@ __all__ = [
     "SolveOptionsError",
     "ScenarioError",
     "PlanFolderError",
+    "BenchError",
 ]
 
 
@@ -137,3 +138,7 @@ class PlanFolderError(FlowmatchError):
 
 class ClusterError(FlowmatchError):
     """A ``--scheduler`` or ``--memory-limit`` is wrong, or the Dask scheduler cannot be reached."""
+
+
+class BenchError(FlowmatchError):
+    """``flowmatch bench``: a baseline that is missing, damaged or of another inventory, or a bad option."""

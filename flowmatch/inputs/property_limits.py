@@ -53,10 +53,16 @@ def is_known(name: str) -> bool:
     return n in set(known_names()) or n.endswith(CONTAMINANT_SUFFIXES)
 
 
+@lru_cache(maxsize=1)
+def _limits() -> dict[str, str]:
+    """Property name -> its built-in limit (the first row of a name, as listed)."""
+    df = _builtin().drop_duplicates("property", keep="first")
+    return dict(zip(df["property"], df["limit"].astype(str), strict=True))
+
+
 def default_limit(name: str) -> str:
     """``hard``, ``soft`` or ``cost`` for a property name (unlisted names are soft)."""
-    row = _builtin().loc[_builtin()["property"] == str(name).lower(), "limit"]
-    return str(row.iloc[0]) if len(row) else "soft"
+    return _limits().get(str(name).lower(), "soft")
 
 
 def hard_mask(props: pd.DataFrame) -> np.ndarray:

@@ -87,7 +87,8 @@ def _done(arrays: MatchArrays, h: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def match(inventory: Inventory, top_k: int | None = None, min_score: float | None = None,
           per_have: bool = False, threads: int | None = None, progress: bool = False,
-          exhaustive: bool = False, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+          exhaustive: bool = False, evidence: pd.DataFrame | None = None,
+          timings: dict[str, float] | None = None) -> pd.DataFrame:
     """Score haves against wants and keep each want's best K haves.
 
     Parameters
@@ -109,6 +110,10 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
     evidence : pandas.DataFrame, optional
         A programme's record (``have_type, want_type, completed, abandoned``;
         :mod:`flowmatch.inputs.evidence`) used instead of the inventory's ``evidence`` table.
+    timings : dict, optional
+        Filled with the seconds of each step: ``freeze`` (the arrays), ``search``
+        (the kernels' top-K searches) and ``candidates`` (sub-scores, the table,
+        expert rules); ``flowmatch bench`` reads them.
 
     Returns
     -------
@@ -133,10 +138,12 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         from flowmatch.inputs.evidence import normalise_evidence
 
         inventory = replace(inventory, evidence=normalise_evidence(evidence))
+    steps = {} if timings is None else timings
     t0 = time.perf_counter()
     arrays = freeze(inventory)
-    log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants,
-             time.perf_counter() - t0)
+    steps["freeze"] = time.perf_counter() - t0
+    log.info("froze %d haves and %d wants in %.2f s", arrays.n_haves, arrays.n_wants, steps["freeze"])
+    t0 = time.perf_counter()
     idx, _ = search_top_k(arrays, params, by="want", exhaustive=exhaustive, threads=threads,
                           progress=progress)
     w, slot = np.nonzero(idx >= 0)  # by want, then rank
@@ -149,6 +156,8 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         n_h = max(1, arrays.n_haves)
         key = np.unique(np.concatenate([w * n_h + h, idx_h[h2, slot2] * n_h + h2]))
         w, h = key // n_h, key % n_h
+    steps["search"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     details = pair_scores(arrays, params, h, w, threads=threads)
     if per_have:
         score = details["score"].to_numpy()
@@ -161,6 +170,7 @@ def match(inventory: Inventory, top_k: int | None = None, min_score: float | Non
         from flowmatch.matching.rules import apply_rules
 
         cands = apply_rules(cands, inventory, arrays, params, threads=threads)
+    steps["candidates"] = time.perf_counter() - t0
     if len(cands) == 0:
         log.warning("no have can serve any want within the limits: no candidates")
     else:
