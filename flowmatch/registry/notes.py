@@ -100,8 +100,8 @@ def list_notes(reg: Registry, *, park: str | None = None, synergy: int | None = 
                 other = session.scalar(select(Park.name).where(Park.id == syn.park_id))
                 raise RegistryError(f"synergy {synergy} is in park {other!r}, not {park!r}; "
                                     "give one of --park and --synergy, or the synergy's park.")
-        names = dict(session.execute(select(Park.id, Park.name)).tuples().all())
-        syn_park = dict(session.execute(select(Synergy.id, Synergy.park_id)).tuples().all())
+        names = {pid: name for pid, name in session.execute(select(Park.id, Park.name))}
+        syn_park = {sid: pid for sid, pid in session.execute(select(Synergy.id, Synergy.park_id))}
 
         nq = select(Note)
         eq = select(Event).where(Event.note.is_not(None))
