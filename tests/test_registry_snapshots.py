@@ -127,3 +127,14 @@ def test_propose_needs_a_plan_folder(reg_db: str, tmp_path: Path) -> None:
     (tmp_path / "notaplan").mkdir()
     code, _, err = cli("propose", str(tmp_path / "notaplan"), db=reg_db)
     assert code == 2 and "notaplan" in err and "Traceback" not in err
+
+
+def test_propose_of_an_inventory_folder_says_optimise_it_first(reg_db: str, mini_dir: Path,
+                                                                tmp_path: Path) -> None:
+    # an exported inventory has sites.csv and resources.csv, as a plan has; the plan folder's reader
+    # called it an incomplete plan and said to write a plan *into* it (`flowmatch optimise INVENTORY -o inv`)
+    assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
+    assert cli("export", "Demo", "-o", str(tmp_path / "inv"), db=reg_db)[0] == 0
+    code, _, err = cli("propose", str(tmp_path / "inv"), db=reg_db)
+    assert code == 2 and "is an inventory folder, not a plan" in err
+    assert f"flowmatch optimise {tmp_path / 'inv'} -o PLAN_DIR" in err and "-o " + str(tmp_path / "inv") not in err
