@@ -94,8 +94,13 @@ def test_export_of_unknown_snapshot_names_what_there_is(reg_db: str, mini_dir: P
     assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
     code, _, err = cli("export", "Demo", "--year", "2019", "-o", str(tmp_path / "x"), db=reg_db)
     assert code == 2
-    assert "no snapshot year 2019" in err and "2024 (versions 1-1)" in err
+    assert "no snapshot year 2019" in err and "(snapshots: 2024 (version 1))" in err
     assert not (tmp_path / "x").exists()
+    changed = _copy(mini_dir, tmp_path / "changed")
+    (changed / "resources.csv").write_text((changed / "resources.csv").read_text().replace("120000", "120001"))
+    assert cli("import", str(changed), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
+    code, _, err = cli("export", "Demo", "--version", "3", "-o", str(tmp_path / "x"), db=reg_db)
+    assert code == 2 and "(snapshots: 2024 (versions 1-2))" in err
 
 
 def test_a_long_list_of_changes_is_cut_short() -> None:

@@ -263,7 +263,7 @@ def find_snapshot(session: Session, park: str, year: int | None = None,
     if snap is None:
         have = session.execute(select(Snapshot.year, func.max(Snapshot.version)).where(Snapshot.park_id == p.id)
                                .group_by(Snapshot.year).order_by(Snapshot.year)).all()
-        known = ", ".join(f"{y} (versions 1-{v})" for y, v in have) or "none"
+        known = ", ".join(f"{y} (version 1)" if v == 1 else f"{y} (versions 1-{v})" for y, v in have) or "none"
         asked = " ".join(x for x in (f"year {year}" if year else "", f"version {version}" if version else "") if x)
         raise UnknownIdError(f"park {park!r} has no snapshot {asked or ''}".rstrip() + f" (snapshots: {known}). "
                              "Give one of them with --year / --version.")
