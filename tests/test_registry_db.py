@@ -118,6 +118,19 @@ def test_unreachable_and_bad_urls(tmp_path: Path) -> None:
     assert code == 2 and "is not a database URL" in err
     code, _, err = cli("init", db=f"sqlite:///{tmp_path}/no/such/folder/r.db")
     assert code == 2 and "does not exist" in err
+    (tmp_path / "notes.txt").write_text("not a database, a text file " * 100)
+    code, _, err = cli("synergies", db=f"sqlite:///{tmp_path}/notes.txt")
+    assert code == 2 and "cannot open the registry database" in err
+    assert "is a SQLite database you may read and write" in err and "server" not in err
+
+
+def test_a_missing_postgresql_database_says_to_create_it(pg_server: str) -> None:  # noqa: F811
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_server).set(database="fm_no_such_db").render_as_string(hide_password=False)
+    code, _, err = cli("init", db=url)
+    assert code == 2 and "fm_no_such_db" in err
+    assert "`createdb fm_no_such_db` makes it" in err and "folder" not in err
 
 
 def test_locked_database_is_a_clear_error_and_nothing_half_written(db_url: str, mini_dir: Path,  # noqa: F811
