@@ -50,3 +50,11 @@ def test_readme_walkthrough_runs(db_url: str, tmp_path: Path, datasets_dir: Path
     states = sorted(line.split(",")[2] for line in out.splitlines()[1:])
     assert states == ["abandoned", "completed"]
     assert os.path.isdir(tmp_path / "plan")
+
+
+def test_readme_says_an_identical_import_is_refused() -> None:
+    # "again: version 2" read as if importing the same inventory again made version 2; it is refused
+    section = README.split("## The registry", 1)[1].split("\n## ", 1)[0]
+    line = next(ln for ln in section.splitlines() if "flowmatch registry import" in ln)
+    assert "changed" in line.split("#", 1)[1].split("version 2")[0]
+
