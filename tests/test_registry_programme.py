@@ -67,6 +67,7 @@ def test_search_filters(reg):
     (SearchQuery(near="XX", within_km=3), "site 'XX'"),
     (SearchQuery(near="PP1"), "go together"),
     (SearchQuery(min_qty=5, max_qty=1), "Swap"),
+    (SearchQuery(limit=0), "1 or more"),  # said "no resource matches." though six did
 ])
 def test_search_errors_name_the_fix(reg, query, words):
     with pytest.raises(SearchError, match=words):
@@ -115,6 +116,19 @@ def test_programme_workbook_and_page(reg, tmp_path):
         write_programme(t, tmp_path / "programme.pdf")
     assert not (tmp_path / "programme.pdf").exists()
     assert isinstance(pd.read_excel(xlsx, sheet_name="by_park"), pd.DataFrame)
+
+
+def test_search_says_when_limit_cut_the_list(reg, capsys):
+    from flowmatch.cli import main
+    from flowmatch.registry.search import format_results
+
+    cut = reg.read(lambda s: search(s, SearchQuery(type="ewc:10", limit=2)))
+    assert len(cut) == 2 and cut.attrs["matched"] == 3
+    assert format_results(cut).splitlines()[-1] == "the first 2 of 3 resources (--limit 2)"
+    whole = reg.read(lambda s: search(s, SearchQuery(type="ewc:10", limit=3)))
+    assert format_results(whole).splitlines()[-1] == "3 resource(s)"
+    assert main(["registry", "search", "--db", reg.url, "--type", "ewc:10", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "the first 1 of 3 resources (--limit 1)"
 
 
 def test_cli_learn_search_report(reg, tmp_path, capsys):

@@ -168,6 +168,8 @@ def search(conn: Session, query: SearchQuery) -> pd.DataFrame:
         raise SearchError(f"--within {q.within_km}: give a distance in km, 0 or more.")
     if q.min_qty is not None and q.max_qty is not None and q.min_qty > q.max_qty:
         raise SearchError(f"--min-qty {q.min_qty:g} is above --max-qty {q.max_qty:g}. Swap them.")
+    if q.limit is not None and q.limit < 1:
+        raise SearchError(f"--limit {q.limit}: give how many results to show, 1 or more (or leave it out).")
     if q.role is not None and q.role not in ("have", "want"):
         raise SearchError(f"--role {q.role}: give have or want.")
     park_id = _park_id(conn, q.park) if q.park else None
@@ -212,9 +214,12 @@ def search(conn: Session, query: SearchQuery) -> pd.DataFrame:
                                                               kind="stable")
     else:
         df = df.sort_values(["park", "year", "version", "resource_id"], kind="stable")
+    matched = len(df)
     if q.limit is not None:
         df = df.head(q.limit)
-    return df.reset_index(drop=True)[SEARCH_COLUMNS]
+    out = df.reset_index(drop=True)[SEARCH_COLUMNS]
+    out.attrs["matched"] = matched  # format_results says when --limit cut the list
+    return out
 
 
 def format_results(df: pd.DataFrame, fmt: str = "table") -> str:
@@ -229,4 +234,7 @@ def format_results(df: pd.DataFrame, fmt: str = "table") -> str:
     shown["distance_km"] = shown["distance_km"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["quantity"] = shown["quantity"].map(lambda v: f"{v:,.6g}")
     cols = ["park", "year", "site_id", "resource_id", "role", "type", "quantity", "unit", "distance_km"]
-    return shown[cols].to_string(index=False) + f"\n{len(df)} resource(s)"
+    matched = int(df.attrs.get("matched", len(df)))
+    count = f"{len(df)} resource(s)" if matched <= len(df) else \
+        f"the first {len(df)} of {matched} resources (--limit {len(df)})"
+    return shown[cols].to_string(index=False) + "\n" + count
