@@ -111,12 +111,11 @@ def _latest_snapshots(conn: Session, park_id: int | None) -> list[int]:
 
 
 def _park_id(conn: Session, name: str) -> int:
-    pid = conn.execute(select(Park.id).where(Park.name == name)).scalar()
-    if pid is None:
-        names = [n for (n,) in conn.execute(select(Park.name).order_by(Park.name))]
-        raise SearchError(f"park '{name}' is not in the registry. Known parks: {', '.join(names) or 'none'}; "
-                          "import its inventory first (flowmatch registry import).")
-    return int(pid)
+    """The id of park ``name``; an unknown one is :func:`~flowmatch.registry.snapshots.find_park`'s
+    :class:`UnknownIdError`, the same message as every other action's."""
+    from flowmatch.registry.snapshots import find_park
+
+    return int(find_park(conn, name).id)
 
 
 def _site(conn: Session, site: str, park_id: int | None) -> tuple[float, float]:
