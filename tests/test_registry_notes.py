@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 from registry_helpers import cli, db_url, pg_server  # noqa: F401
+from sqlalchemy.orm import Session
 
 from flowmatch.registry.errors import RegistryError, UnknownIdError
 
