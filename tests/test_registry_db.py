@@ -194,3 +194,27 @@ def test_a_lost_race_is_run_again_and_never_half_written(db_url: str) -> None:  
         reg.write(add(["A"]))
     names = reg.read(lambda s: sorted(s.scalars(select(Park.name))))
     assert names == ["A", "B", "note 2"]
+
+
+def test_a_suggested_command_never_carries_the_hidden_password(pg_server: str) -> None:  # noqa: F811
+    # "Run `flowmatch registry init --db postgresql://u:***@host/db`" fails when copied
+    from registry_helpers import _admin
+    from sqlalchemy.engine import make_url
+
+    if make_url(pg_server).password:
+        pytest.skip("the test server checks passwords; this test needs one that trusts (the throwaway one)")
+    _admin(pg_server, "DROP DATABASE IF EXISTS fm_pw_test")
+    _admin(pg_server, "CREATE DATABASE fm_pw_test")
+    try:
+        url = make_url(pg_server).set(database="fm_pw_test", password="s3cret").render_as_string(
+            hide_password=False)
+        code, _, err = cli("synergies", db=url)  # trust auth: the password is not checked
+        assert code == 2 and "holds no flowmatch registry" in err
+        assert "Run `flowmatch registry init --db URL`" in err and "s3cret" not in err
+        assert err.count("***") == 1  # the URL the message is about, shown once
+        bare = make_url(pg_server).set(database="fm_pw_test").render_as_string(hide_password=False)
+        code, _, err = cli("synergies", db=bare)
+        assert f"Run `flowmatch registry init --db {bare}`" in err
+    finally:
+        _admin(pg_server, "DROP DATABASE IF EXISTS fm_pw_test WITH (FORCE)")
+

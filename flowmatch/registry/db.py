@@ -126,7 +126,11 @@ class Registry:
         return self.engine.dialect.name
 
     def _db_flag(self) -> str:
-        return f" --db {self.shown}" if self.explicit else ""
+        """``--db URL`` for a command a message suggests; with a password, which messages never show,
+        the word URL (a command with ``***`` in it would fail to connect)."""
+        if not self.explicit:
+            return ""
+        return " --db URL" if make_url(self.given or self.url).password else f" --db {self.shown}"
 
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[Connection]:
