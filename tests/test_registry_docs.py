@@ -58,3 +58,16 @@ def test_readme_says_an_identical_import_is_refused() -> None:
     line = next(ln for ln in section.splitlines() if "flowmatch registry import" in ln)
     assert "changed" in line.split("#", 1)[1].split("version 2")[0]
 
+
+def test_registry_doc_names_every_table_and_the_head_revision() -> None:
+    # it named head 0002 after 0101 landed (a migration written from it would fork the history),
+    # and its schema table lacked learned_exchanges
+    from flowmatch.registry.db import head_revision
+    from flowmatch.registry.models import Base
+
+    doc = (ROOT / "docs" / "registry.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(\w+)` \|", doc, flags=re.M))
+    assert set(Base.metadata.tables) <= listed, set(Base.metadata.tables) - listed
+    named = re.search(r"`down_revision` is the current\s+head \(`(\w+)`", doc)
+    assert named is not None and named.group(1) == head_revision()
+
