@@ -143,3 +143,25 @@ def test_propose_of_an_inventory_folder_says_optimise_it_first(reg_db: str, mini
     code, _, err = cli("propose", str(tmp_path / "inv"), db=reg_db)
     assert code == 2 and "is an inventory folder, not a plan" in err
     assert f"flowmatch optimise {tmp_path / 'inv'} -o PLAN_DIR" in err and "-o " + str(tmp_path / "inv") not in err
+
+
+def test_export_never_replaces_a_folder_it_did_not_write(reg_db: str, mini_dir: Path, tmp_path: Path) -> None:
+    # `export Demo -o datasets/mini` replaced the user's own inventory: its files are names flowmatch writes
+    assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
+    own = _copy(mini_dir, tmp_path / "own")
+    (own / "notes.txt").unlink(missing_ok=True)
+    before = {p.name: p.read_bytes() for p in own.iterdir()}
+    code, _, err = cli("export", "Demo", "-o", str(own), db=reg_db)
+    assert code == 2 and "was not written by `flowmatch registry export`" in err and "no manifest.json" in err
+    assert {p.name: p.read_bytes() for p in own.iterdir()} == before
+    assert cli("export", "Demo", "-o", str(tmp_path / "inv"), db=reg_db)[0] == 0
+    assert cli("export", "Demo", "-o", str(tmp_path / "inv"), db=reg_db)[0] == 0  # its own: replaced
+    (tmp_path / "empty").mkdir()
+    assert cli("export", "Demo", "-o", str(tmp_path / "empty"), db=reg_db)[0] == 0
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "manifest.json").write_text('{"format": 1, "kind": "plan", "files": {}}')
+    (plan / "sites.csv").write_text("site_id\n")
+    code, _, err = cli("export", "Demo", "-o", str(plan), db=reg_db)
+    assert code == 2 and "it holds a plan" in err and (plan / "sites.csv").read_text() == "site_id\n"
+

@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from flowmatch.registry.db import Registry
-from flowmatch.registry.errors import DuplicateImportError, UnknownIdError
+from flowmatch.registry.errors import DuplicateImportError, RegistryError, UnknownIdError
 from flowmatch.registry.models import Company, Park, Resource, Snapshot
 
 __all__ = ["ImportResult", "import_inventory", "export_snapshot", "find_snapshot", "get_or_create_park",
@@ -270,6 +270,26 @@ def find_snapshot(session: Session, park: str, year: int | None = None,
     return snap
 
 
+def _check_export_target(out: Path) -> None:
+    """Refuse to replace a folder that an export did not write: a hand-made inventory, a plan.
+
+    Their files (``sites.csv``, ``resources.csv``...) are names flowmatch writes, so the
+    staging swap alone would replace them; an export's own folder (its manifest says
+    ``inventory``) and an empty one are written.
+    """
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind == "inventory":
+        return
+    held = f"it holds a {kind}" if isinstance(kind, str) else "it has no manifest.json: an inventory of your own?"
+    raise RegistryError(f"-o {out}: the folder exists and was not written by `flowmatch registry export` "
+                        f"({held}); nothing was written. Export to a new folder, or remove it first.")
+
+
 def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | None = None,
                     version: int | None = None) -> tuple[Snapshot, Path]:
     """Write a snapshot as an inventory folder ``out`` (atomically, as one); returns it and the folder."""
@@ -295,6 +315,7 @@ def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | No
     columns = list(records[0]) if records else ["resource_id", "site_id", "role", "category", "type",
                                                  "quantity", "unit"]
     out = Path(out)
+    _check_export_target(out)
     with stage(out, "inventory") as st:
         for name, t in tables.items():
             write_table(pd.DataFrame(t["rows"], columns=t["columns"], dtype=object), st.path / f"{name}.csv")
