@@ -118,6 +118,19 @@ def test_unreachable_and_bad_urls(tmp_path: Path) -> None:
     assert code == 2 and "is not a database URL" in err
     code, _, err = cli("init", db=f"sqlite:///{tmp_path}/no/such/folder/r.db")
     assert code == 2 and "does not exist" in err
+    (tmp_path / "notes.txt").write_text("not a database, a text file " * 100)
+    code, _, err = cli("synergies", db=f"sqlite:///{tmp_path}/notes.txt")
+    assert code == 2 and "cannot open the registry database" in err
+    assert "is a SQLite database you may read and write" in err and "server" not in err
+
+
+def test_a_missing_postgresql_database_says_to_create_it(pg_server: str) -> None:  # noqa: F811
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_server).set(database="fm_no_such_db").render_as_string(hide_password=False)
+    code, _, err = cli("init", db=url)
+    assert code == 2 and "fm_no_such_db" in err
+    assert "`createdb fm_no_such_db` makes it" in err and "folder" not in err
 
 
 def test_locked_database_is_a_clear_error_and_nothing_half_written(db_url: str, mini_dir: Path,  # noqa: F811
@@ -181,3 +194,27 @@ def test_a_lost_race_is_run_again_and_never_half_written(db_url: str) -> None:  
         reg.write(add(["A"]))
     names = reg.read(lambda s: sorted(s.scalars(select(Park.name))))
     assert names == ["A", "B", "note 2"]
+
+
+def test_a_suggested_command_never_carries_the_hidden_password(pg_server: str) -> None:  # noqa: F811
+    # "Run `flowmatch registry init --db postgresql://u:***@host/db`" fails when copied
+    from registry_helpers import _admin
+    from sqlalchemy.engine import make_url
+
+    if make_url(pg_server).password:
+        pytest.skip("the test server checks passwords; this test needs one that trusts (the throwaway one)")
+    _admin(pg_server, "DROP DATABASE IF EXISTS fm_pw_test")
+    _admin(pg_server, "CREATE DATABASE fm_pw_test")
+    try:
+        url = make_url(pg_server).set(database="fm_pw_test", password="s3cret").render_as_string(
+            hide_password=False)
+        code, _, err = cli("synergies", db=url)  # trust auth: the password is not checked
+        assert code == 2 and "holds no flowmatch registry" in err
+        assert "Run `flowmatch registry init --db URL`" in err and "s3cret" not in err
+        assert err.count("***") == 1  # the URL the message is about, shown once
+        bare = make_url(pg_server).set(database="fm_pw_test").render_as_string(hide_password=False)
+        code, _, err = cli("synergies", db=bare)
+        assert f"Run `flowmatch registry init --db {bare}`" in err
+    finally:
+        _admin(pg_server, "DROP DATABASE IF EXISTS fm_pw_test WITH (FORCE)")
+

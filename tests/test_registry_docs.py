@@ -50,3 +50,24 @@ def test_readme_walkthrough_runs(db_url: str, tmp_path: Path, datasets_dir: Path
     states = sorted(line.split(",")[2] for line in out.splitlines()[1:])
     assert states == ["abandoned", "completed"]
     assert os.path.isdir(tmp_path / "plan")
+
+
+def test_readme_says_an_identical_import_is_refused() -> None:
+    # "again: version 2" read as if importing the same inventory again made version 2; it is refused
+    section = README.split("## The registry", 1)[1].split("\n## ", 1)[0]
+    line = next(ln for ln in section.splitlines() if "flowmatch registry import" in ln)
+    assert "changed" in line.split("#", 1)[1].split("version 2")[0]
+
+
+def test_registry_doc_names_every_table_and_the_head_revision() -> None:
+    # it named head 0002 after 0101 landed (a migration written from it would fork the history),
+    # and its schema table lacked learned_exchanges
+    from flowmatch.registry.db import head_revision
+    from flowmatch.registry.models import Base
+
+    doc = (ROOT / "docs" / "registry.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(\w+)` \|", doc, flags=re.M))
+    assert set(Base.metadata.tables) <= listed, set(Base.metadata.tables) - listed
+    named = re.search(r"`down_revision` is the current\s+head \(`(\w+)`", doc)
+    assert named is not None and named.group(1) == head_revision()
+

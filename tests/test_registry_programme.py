@@ -63,10 +63,10 @@ def test_search_filters(reg):
 
 
 @pytest.mark.parametrize("query, words", [
-    (SearchQuery(park="Nowhere"), "Known parks: Demo, North"),
     (SearchQuery(near="XX", within_km=3), "site 'XX'"),
     (SearchQuery(near="PP1"), "go together"),
     (SearchQuery(min_qty=5, max_qty=1), "Swap"),
+    (SearchQuery(limit=0), "1 or more"),  # said "no resource matches." though six did
 ])
 def test_search_errors_name_the_fix(reg, query, words):
     with pytest.raises(SearchError, match=words):
@@ -90,7 +90,7 @@ def test_programme_tables_totals_are_the_sums(reg):
     assert st.loc["completed", "synergies"] == 2 and st.loc["abandoned", "synergies"] == 2
     one = reg.read(lambda s: programme_tables(s, park="North"))
     assert one.by_year.iloc[-1]["landfill_diverted_t"] == 400
-    with pytest.raises(UnknownIdError, match="Known parks"):
+    with pytest.raises(UnknownIdError, match=r"no park named 'Nowhere' in the registry \(parks: 'Demo', 'North'\)"):
         reg.read(lambda s: programme_tables(s, park="Nowhere"))
 
 
@@ -117,6 +117,36 @@ def test_programme_workbook_and_page(reg, tmp_path):
     assert isinstance(pd.read_excel(xlsx, sheet_name="by_park"), pd.DataFrame)
 
 
+@pytest.mark.parametrize("action", [["search"], ["report", "-o", "p.html"], ["synergies"], ["notes"],
+                                    ["export", "-o", "x"], ["note", "x"]])
+def test_an_unknown_park_is_the_same_message_in_every_action(reg, action, tmp_path, monkeypatch, capsys):
+    # search and report each worded it their own way ("Known parks: ...", "no such park")
+    from flowmatch.cli import main
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    argv = ["registry", action[0], "--db", reg.url, *(["Nowhere"] if action[0] == "export" else
+                                                       ["--park", "Nowhere"]), *action[1:]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no park named 'Nowhere' in the registry (parks: 'Demo', 'North')" in err, err
+    assert not list(here.iterdir())
+
+
+def test_search_says_when_limit_cut_the_list(reg, capsys):
+    from flowmatch.cli import main
+    from flowmatch.registry.search import format_results
+
+    cut = reg.read(lambda s: search(s, SearchQuery(type="ewc:10", limit=2)))
+    assert len(cut) == 2 and cut.attrs["matched"] == 3
+    assert format_results(cut).splitlines()[-1] == "the first 2 of 3 resources (--limit 2)"
+    whole = reg.read(lambda s: search(s, SearchQuery(type="ewc:10", limit=3)))
+    assert format_results(whole).splitlines()[-1] == "3 resource(s)"
+    assert main(["registry", "search", "--db", reg.url, "--type", "ewc:10", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "the first 1 of 3 resources (--limit 1)"
+
+
 def test_cli_learn_search_report(reg, tmp_path, capsys):
     from flowmatch.cli import main
 
@@ -132,7 +162,7 @@ def test_cli_learn_search_report(reg, tmp_path, capsys):
     assert "2,900 t diverted" in capsys.readouterr().out and (tmp_path / "p.xlsx").exists()
     assert main(["registry", "search", *db, "--park", "Nowhere"]) == 2
     err = capsys.readouterr().err
-    assert "Known parks: Demo, North" in err and "Traceback" not in err
+    assert "no park named 'Nowhere' in the registry (parks: 'Demo', 'North')" in err and "Traceback" not in err
     assert main(["registry", "report", *db, "-o", str(tmp_path / "p.txt")]) == 2
     assert ".xlsx or .html" in capsys.readouterr().err
 

@@ -94,8 +94,13 @@ def test_export_of_unknown_snapshot_names_what_there_is(reg_db: str, mini_dir: P
     assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
     code, _, err = cli("export", "Demo", "--year", "2019", "-o", str(tmp_path / "x"), db=reg_db)
     assert code == 2
-    assert "no snapshot year 2019" in err and "2024 (versions 1-1)" in err
+    assert "no snapshot year 2019" in err and "(snapshots: 2024 (version 1))" in err
     assert not (tmp_path / "x").exists()
+    changed = _copy(mini_dir, tmp_path / "changed")
+    (changed / "resources.csv").write_text((changed / "resources.csv").read_text().replace("120000", "120001"))
+    assert cli("import", str(changed), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
+    code, _, err = cli("export", "Demo", "--version", "3", "-o", str(tmp_path / "x"), db=reg_db)
+    assert code == 2 and "(snapshots: 2024 (versions 1-2))" in err
 
 
 def test_a_long_list_of_changes_is_cut_short() -> None:
@@ -127,3 +132,36 @@ def test_propose_needs_a_plan_folder(reg_db: str, tmp_path: Path) -> None:
     (tmp_path / "notaplan").mkdir()
     code, _, err = cli("propose", str(tmp_path / "notaplan"), db=reg_db)
     assert code == 2 and "notaplan" in err and "Traceback" not in err
+
+
+def test_propose_of_an_inventory_folder_says_optimise_it_first(reg_db: str, mini_dir: Path,
+                                                                tmp_path: Path) -> None:
+    # an exported inventory has sites.csv and resources.csv, as a plan has; the plan folder's reader
+    # called it an incomplete plan and said to write a plan *into* it (`flowmatch optimise INVENTORY -o inv`)
+    assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
+    assert cli("export", "Demo", "-o", str(tmp_path / "inv"), db=reg_db)[0] == 0
+    code, _, err = cli("propose", str(tmp_path / "inv"), db=reg_db)
+    assert code == 2 and "is an inventory folder, not a plan" in err
+    assert f"flowmatch optimise {tmp_path / 'inv'} -o PLAN_DIR" in err and "-o " + str(tmp_path / "inv") not in err
+
+
+def test_export_never_replaces_a_folder_it_did_not_write(reg_db: str, mini_dir: Path, tmp_path: Path) -> None:
+    # `export Demo -o datasets/mini` replaced the user's own inventory: its files are names flowmatch writes
+    assert cli("import", str(mini_dir), "--park", "Demo", "--year", "2024", db=reg_db)[0] == 0
+    own = _copy(mini_dir, tmp_path / "own")
+    (own / "notes.txt").unlink(missing_ok=True)
+    before = {p.name: p.read_bytes() for p in own.iterdir()}
+    code, _, err = cli("export", "Demo", "-o", str(own), db=reg_db)
+    assert code == 2 and "was not written by `flowmatch registry export`" in err and "no manifest.json" in err
+    assert {p.name: p.read_bytes() for p in own.iterdir()} == before
+    assert cli("export", "Demo", "-o", str(tmp_path / "inv"), db=reg_db)[0] == 0
+    assert cli("export", "Demo", "-o", str(tmp_path / "inv"), db=reg_db)[0] == 0  # its own: replaced
+    (tmp_path / "empty").mkdir()
+    assert cli("export", "Demo", "-o", str(tmp_path / "empty"), db=reg_db)[0] == 0
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "manifest.json").write_text('{"format": 1, "kind": "plan", "files": {}}')
+    (plan / "sites.csv").write_text("site_id\n")
+    code, _, err = cli("export", "Demo", "-o", str(plan), db=reg_db)
+    assert code == 2 and "it holds a plan" in err and (plan / "sites.csv").read_text() == "site_id\n"
+

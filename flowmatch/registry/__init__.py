@@ -7,7 +7,7 @@ See ``docs/registry.md`` for the schema, the lifecycle and the errors.
 Modules: ``db`` (URL, engine, transactions, schema revision), ``models``
 (the tables), ``migrations/`` (Alembic), ``errors``, ``snapshots`` (import,
 export), ``proposals`` (a plan's synergies), ``states`` and ``lifecycle`` (the
-state machine), ``outcomes``, ``listing``, ``cli`` (``flowmatch registry ...``).
+state machine), ``outcomes``, ``listing``, ``notes``, ``cli`` (``flowmatch registry ...``).
 
 >>> from flowmatch import registry
 >>> reg = registry.open_registry("sqlite:///programme.db", create=True)  # doctest: +SKIP
@@ -46,6 +46,9 @@ _LAZY = {
     "record_outcome": "outcomes",
     "list_synergies": "listing",
     "format_synergies": "listing",
+    "add_note": "notes",
+    "list_notes": "notes",
+    "format_notes": "notes",
 }
 
 __all__ = [

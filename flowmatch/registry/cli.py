@@ -193,6 +193,40 @@ def _add_outcome(sub: argparse._SubParsersAction, parent: argparse.ArgumentParse
     p.set_defaults(func=run_outcome)
 
 
+def run_note(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.notes import add_note
+
+    print(add_note(open_registry(args.db), args.text, park=args.park, synergy=args.synergy).text())
+    return 0
+
+
+def _add_note(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("note", parents=[parent], help="keep a free-text note on a park or a synergy")
+    on = p.add_mutually_exclusive_group(required=True)
+    on.add_argument("--park", default=None, metavar="NAME", help="the park the note is on")
+    on.add_argument("--synergy", type=int, default=None, metavar="ID", help="the synergy the note is on")
+    p.add_argument("text", metavar="TEXT", help="the note (quote it)")
+    p.set_defaults(func=run_note)
+
+
+def run_notes(args: argparse.Namespace) -> int:
+    from flowmatch.registry.db import open_registry
+    from flowmatch.registry.notes import format_notes, list_notes
+
+    print(format_notes(list_notes(open_registry(args.db), park=args.park, synergy=args.synergy), args.format))
+    return 0
+
+
+def _add_notes(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("notes", parents=[parent], help="list the notes on parks and synergies, and the notes "
+                       "of lifecycle steps")
+    p.add_argument("--park", default=None, metavar="NAME", help="only this park's, and its synergies'")
+    p.add_argument("--synergy", type=int, default=None, metavar="ID", help="only this synergy's")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    p.set_defaults(func=run_notes)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``flowmatch registry`` and its actions to the top-level subparsers ``sub``."""
     p = sub.add_parser("registry", help="the programme's database: snapshots, synergies, outcomes")
@@ -207,6 +241,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_synergies(rsub, parent)
     _add_advance(rsub, parent)
     _add_outcome(rsub, parent)
+    _add_note(rsub, parent)
+    _add_notes(rsub, parent)
     programme_cli.add_learn(rsub, parent)
     programme_cli.add_search(rsub, parent)
     programme_cli.add_report(rsub, parent)

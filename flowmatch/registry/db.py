@@ -92,6 +92,12 @@ def _is_lock(exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+def _not_a_database(exc: BaseException) -> bool:
+    """SQLite found a file that is not a database, or a damaged one (else a traceback)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "file is not a database" in text or "database disk image is malformed" in text
+
+
 def _is_race(exc: BaseException) -> bool:
     """A concurrent writer won: a unique key taken, a serialisation failure or deadlock (PostgreSQL)."""
     if isinstance(exc, IntegrityError):
@@ -120,7 +126,11 @@ class Registry:
         return self.engine.dialect.name
 
     def _db_flag(self) -> str:
-        return f" --db {self.shown}" if self.explicit else ""
+        """``--db URL`` for a command a message suggests; with a password, which messages never show,
+        the word URL (a command with ``***`` in it would fail to connect)."""
+        if not self.explicit:
+            return ""
+        return " --db URL" if make_url(self.given or self.url).password else f" --db {self.shown}"
 
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[Connection]:
@@ -133,7 +143,7 @@ class Registry:
         except DBAPIError as exc:
             if _is_race(exc):
                 raise  # Registry.write runs the transaction again
-            if _is_lock(exc) or isinstance(exc, OperationalError):
+            if _is_lock(exc) or isinstance(exc, OperationalError) or _not_a_database(exc):
                 raise self._operational(exc) from None
             raise
 
@@ -143,9 +153,15 @@ class Registry:
                 f"{self.shown}: the database is locked by another process (waited "
                 f"{self.busy_timeout:g} s). Wait for it to finish and run the command again.")
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if self.dialect == "sqlite":
+            check = "that the file is a SQLite database you may read and write"
+        else:
+            database = make_url(self.url).database or "NAME"
+            check = (f"that the server is running, that you may connect, and that the database exists "
+                     f"(`createdb {database}` makes it)")
         return RegistryUnreachableError(
             f"{self.shown}: cannot open the registry database ({reason}). Check the URL (--db or "
-            f"${ENV_VAR}), that the server is running and that you may connect, or that the folder exists.")
+            f"${ENV_VAR}) and {check}.")
 
     def read(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn(session)`` in one read transaction on a registry whose schema is current."""

@@ -68,6 +68,10 @@ def propose_plan(reg: Registry, plan_dir: str | Path, *, park: str | None = None
     from flowmatch.plans.folder import read_plan_folder
 
     path = Path(plan_dir)
+    if (path / "resources.csv").is_file() and not (path / "summary.json").exists():
+        raise RegistryError(f"{path}: is an inventory folder, not a plan. Optimise it first "
+                            f"(`flowmatch optimise {path} -o PLAN_DIR`), then `flowmatch registry propose "
+                            "PLAN_DIR`.")
     folder = read_plan_folder(path)
     syn = folder.synergies
     if syn is None:

@@ -25,7 +25,6 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flowmatch.registry.errors import UnknownIdError
 from flowmatch.registry.models import Company, Outcome, Park, Resource, Snapshot, Synergy
 
 __all__ = ["MEASURES", "STATES", "TOTAL", "ProgrammeTables", "programme_tables"]
@@ -94,11 +93,9 @@ def programme_tables(session: Session, park: str | None = None) -> ProgrammeTabl
     """
     park_id = None
     if park is not None:
-        park_id = session.execute(select(Park.id).where(Park.name == park)).scalar()
-        if park_id is None:
-            names = [n for (n,) in session.execute(select(Park.name).order_by(Park.name))]
-            raise UnknownIdError(f"--park {park}: no such park in the registry. Known parks: "
-                                 f"{', '.join(names) or 'none'}.")
+        from flowmatch.registry.snapshots import find_park
+
+        park_id = find_park(session, park).id  # UnknownIdError, worded as for every action
     q = (select(Synergy.id, Synergy.park_id, Park.name, Synergy.have_ref, Synergy.want_ref, Synergy.have_type,
                 Synergy.want_type, Synergy.status, Synergy.status_date, Synergy.reason)
          .join(Park, Synergy.park_id == Park.id).order_by(Synergy.id))

@@ -111,12 +111,11 @@ def _latest_snapshots(conn: Session, park_id: int | None) -> list[int]:
 
 
 def _park_id(conn: Session, name: str) -> int:
-    pid = conn.execute(select(Park.id).where(Park.name == name)).scalar()
-    if pid is None:
-        names = [n for (n,) in conn.execute(select(Park.name).order_by(Park.name))]
-        raise SearchError(f"park '{name}' is not in the registry. Known parks: {', '.join(names) or 'none'}; "
-                          "import its inventory first (flowmatch registry import).")
-    return int(pid)
+    """The id of park ``name``; an unknown one is :func:`~flowmatch.registry.snapshots.find_park`'s
+    :class:`UnknownIdError`, the same message as every other action's."""
+    from flowmatch.registry.snapshots import find_park
+
+    return int(find_park(conn, name).id)
 
 
 def _site(conn: Session, site: str, park_id: int | None) -> tuple[float, float]:
@@ -168,6 +167,8 @@ def search(conn: Session, query: SearchQuery) -> pd.DataFrame:
         raise SearchError(f"--within {q.within_km}: give a distance in km, 0 or more.")
     if q.min_qty is not None and q.max_qty is not None and q.min_qty > q.max_qty:
         raise SearchError(f"--min-qty {q.min_qty:g} is above --max-qty {q.max_qty:g}. Swap them.")
+    if q.limit is not None and q.limit < 1:
+        raise SearchError(f"--limit {q.limit}: give how many results to show, 1 or more (or leave it out).")
     if q.role is not None and q.role not in ("have", "want"):
         raise SearchError(f"--role {q.role}: give have or want.")
     park_id = _park_id(conn, q.park) if q.park else None
@@ -212,9 +213,12 @@ def search(conn: Session, query: SearchQuery) -> pd.DataFrame:
                                                               kind="stable")
     else:
         df = df.sort_values(["park", "year", "version", "resource_id"], kind="stable")
+    matched = len(df)
     if q.limit is not None:
         df = df.head(q.limit)
-    return df.reset_index(drop=True)[SEARCH_COLUMNS]
+    out = df.reset_index(drop=True)[SEARCH_COLUMNS]
+    out.attrs["matched"] = matched  # format_results says when --limit cut the list
+    return out
 
 
 def format_results(df: pd.DataFrame, fmt: str = "table") -> str:
@@ -229,4 +233,7 @@ def format_results(df: pd.DataFrame, fmt: str = "table") -> str:
     shown["distance_km"] = shown["distance_km"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["quantity"] = shown["quantity"].map(lambda v: f"{v:,.6g}")
     cols = ["park", "year", "site_id", "resource_id", "role", "type", "quantity", "unit", "distance_km"]
-    return shown[cols].to_string(index=False) + f"\n{len(df)} resource(s)"
+    matched = int(df.attrs.get("matched", len(df)))
+    count = f"{len(df)} resource(s)" if matched <= len(df) else \
+        f"the first {len(df)} of {matched} resources (--limit {len(df)})"
+    return shown[cols].to_string(index=False) + "\n" + count

@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from flowmatch.registry.db import Registry
-from flowmatch.registry.errors import DuplicateImportError, UnknownIdError
+from flowmatch.registry.errors import DuplicateImportError, RegistryError, UnknownIdError
 from flowmatch.registry.models import Company, Park, Resource, Snapshot
 
 __all__ = ["ImportResult", "import_inventory", "export_snapshot", "find_snapshot", "get_or_create_park",
@@ -263,11 +263,31 @@ def find_snapshot(session: Session, park: str, year: int | None = None,
     if snap is None:
         have = session.execute(select(Snapshot.year, func.max(Snapshot.version)).where(Snapshot.park_id == p.id)
                                .group_by(Snapshot.year).order_by(Snapshot.year)).all()
-        known = ", ".join(f"{y} (versions 1-{v})" for y, v in have) or "none"
+        known = ", ".join(f"{y} (version 1)" if v == 1 else f"{y} (versions 1-{v})" for y, v in have) or "none"
         asked = " ".join(x for x in (f"year {year}" if year else "", f"version {version}" if version else "") if x)
         raise UnknownIdError(f"park {park!r} has no snapshot {asked or ''}".rstrip() + f" (snapshots: {known}). "
                              "Give one of them with --year / --version.")
     return snap
+
+
+def _check_export_target(out: Path) -> None:
+    """Refuse to replace a folder that an export did not write: a hand-made inventory, a plan.
+
+    Their files (``sites.csv``, ``resources.csv``...) are names flowmatch writes, so the
+    staging swap alone would replace them; an export's own folder (its manifest says
+    ``inventory``) and an empty one are written.
+    """
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind == "inventory":
+        return
+    held = f"it holds a {kind}" if isinstance(kind, str) else "it has no manifest.json: an inventory of your own?"
+    raise RegistryError(f"-o {out}: the folder exists and was not written by `flowmatch registry export` "
+                        f"({held}); nothing was written. Export to a new folder, or remove it first.")
 
 
 def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | None = None,
@@ -295,6 +315,7 @@ def export_snapshot(reg: Registry, park: str, out: str | Path, *, year: int | No
     columns = list(records[0]) if records else ["resource_id", "site_id", "role", "category", "type",
                                                  "quantity", "unit"]
     out = Path(out)
+    _check_export_target(out)
     with stage(out, "inventory") as st:
         for name, t in tables.items():
             write_table(pd.DataFrame(t["rows"], columns=t["columns"], dtype=object), st.path / f"{name}.csv")
