@@ -6,9 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from optimise_cases import brute_force_cost, make_candidates, make_inventory, random_case
+from test_capex_rounds_rules import _with_rules
+from test_milkrounds import cluster_inventory
 
 from flowmatch.milp.optimise import build_model, build_parts, optimise
 from flowmatch.milp.polish import polish
+from flowmatch.milp.solvers import solve
 
 F = 200.0  # fixed yearly cost of a synergy
 
@@ -102,6 +105,28 @@ def test_polish_of_every_link_open_never_worsens_and_leaves_no_idle_link(seed):
     q = r.x[part.x_idx][part.bin_pairs]
     assert not np.any((r.x[part.y_idx] > 0.5) & (q <= 1e-9))  # no fixed cost for nothing
     assert r.objective >= brute_force_cost(inv, cands) - 1e-6 * abs(r.objective)
+
+
+def test_idle_links_close_in_one_batch_beside_a_rules_capital_over_a_milk_round():
+    """A rule's build binary bounds only a milk round's (integer) column: it carries the round,
+    so it is not idle. The batch of idle closures (no drop moves) closes the idle direct link
+    alone and keeps the capital, the round and the rest of the optimal plan as they were."""
+    inv, cands = cluster_inventory(min_synergy_flow=0.0)  # so a link may stand open with nothing on it
+    ruled = _with_rules(inv, [("T1", "cap", "C1_waste", "W", 1e9, "dryer", 1000.0, 10.0)])
+    model = build_model(build_parts(ruled, cands))
+    c, k = model.objective({"cost": 1.0})
+    best = solve(model, {"cost": 1.0}, gap=0.0).x
+    col = {n: j for j, n in enumerate(model.var_names)}
+    build, idle = col["rule_build[T1]"], col["use[C2_waste>W]"]
+    rounds = [j for n, j in col.items() if n.startswith("milk_round[")]
+    assert best[build] == 1.0 and best[idle] == 0.0 and best[rounds].sum() == 1.0  # the round pays the dryer
+    x = best.copy()
+    x[idle] = 1.0  # a direct link built with nothing on it
+    r = polish(model, c, k, x, max_moves=0)
+    assert r.moves == 0 and r.closed == 1  # closed by the batch, not reverted
+    assert r.x[idle] == 0.0 and r.x[build] == 1.0
+    np.testing.assert_allclose(r.x, best, atol=1e-7)
+    assert r.objective == pytest.approx(c @ best + k, rel=1e-12) and r.before - r.objective > 1000.0
 
 
 def test_optimise_reports_blocks_and_the_requested_gap():

@@ -14,7 +14,10 @@ objective worse:
    flows and disposal settle at the LP optimum of the chosen links.
 2. **Close idle links.** Every open binary with a positive objective term
    (a fixed cost) whose capacity rows carry (almost) nothing is closed; the LP
-   is solved again (and the closing undone if it would break a row).
+   is solved again (and the closing undone if it would break a row). A row's
+   every other column counts, integers too: a rule's build binary over a milk
+   round's columns, or a ``min_size`` binary over round binaries, is not idle
+   while they carry something.
 3. **Drop moves.** Open binaries are tried closed, least used first (the use of
    a binary is the flow on its capacity row, ``flow - M * use <= 0``, over
    ``M``); a closing is kept when the LP with it is cheaper. HiGHS re-solves
@@ -85,14 +88,18 @@ class PolishResult:
 
 def _usage(model: LinearModel, x: np.ndarray) -> np.ndarray:
     """Per variable, the use of its capacity rows (``inf`` for continuous variables and
-    binaries without one): for a row ``a x - M y <= 0`` with ``M > 0``, ``a x / M``; the most
-    over such rows."""
+    binaries without one): for a row ``a x - M y <= 0`` with ``M > 0``, what the row's other
+    columns carry (``|a_k x_k|`` over its positive coefficients, integers included: a rule's
+    build binary bounds flows that a milk round's integer columns may carry, a ``min_size``
+    binary bounds round binaries) over ``M``; the most over such rows. A binary is idle
+    only when nothing it bounds carries anything."""
     A = model.A.tocsc()
     use = np.full(model.n_vars, np.inf)
     cap_row = np.isfinite(model.row_ub) & (model.row_ub == 0) & ~np.isfinite(model.row_lb)
     Ar = model.A.tocsr()
-    cont = ~model.integrality
-    act = Ar @ np.where(cont, x, 0.0)  # continuous activity of each row
+    pos = Ar.copy()
+    pos.data = np.where(pos.data > 0, pos.data, 0.0)
+    act = pos @ np.abs(x)  # what each row's positive-coefficient columns carry (never the bounding binary)
     for j in np.flatnonzero(model.integrality):
         rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
         vals = A.data[A.indptr[j]:A.indptr[j + 1]]
