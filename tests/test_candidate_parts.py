@@ -131,6 +131,10 @@ def test_plan_folder_reads_candidates_given_as_a_folder(tmp_path, mini_dir):
     split = read_plan_folder(plan)
     pd.testing.assert_frame_equal(split.candidates, whole.candidates)
     pd.testing.assert_frame_equal(split.flows, whole.flows)
+    # the report (and its gap analysis) reads the folder, and carries the parts into the re-sealed plan
+    assert main(["report", str(plan)]) == 0
+    assert "has no candidates.parquet" not in (plan / "report.html").read_text(encoding="utf-8")
+    pd.testing.assert_frame_equal(read_plan_folder(plan).candidates, whole.candidates)
 
 
 class KillFirstTask(WorkerPlugin):
