@@ -4,6 +4,8 @@
   ``match_on_cluster`` on 2 worker processes (3 GiB each), side by side;
   ``extra_info`` records the candidates, the tasks, and the peak resident memory
   (``ru_maxrss``) of this process and of each worker;
+* ``match --scheduler``'s way (``write_parts_on_cluster``): each task writes
+  its part of ``candidates.parquet/``; the client's and each worker's peak;
 * a 64-scenario what-if grid (8 landfill taxes x 8 carbon prices, plus the
   baseline) on the what-if test park: serial (``jobs=1``) against the cluster.
 
@@ -77,6 +79,32 @@ def test_match_local_cluster_2(benchmark, client, national):
     benchmark.extra_info.update(resources=len(national.resources), candidates=len(cands),
                                 tasks=len(plan_tiles(national, tile_deg=choose_tile_deg(national, 8))),
                                 peak_mib_per_worker=sorted(round(v) for v in workers.values()))
+
+
+def test_match_parts_local_cluster_2(benchmark, client, national, tmp_path):
+    """``match --scheduler``'s way: each task writes its part of candidates.parquet/; nothing gathered.
+
+    Run it alone (``-k parts``) for the client's own peak: ``VmHWM`` is this process's high-water mark.
+    """
+    from flowmatch.cluster.candidate_parts import write_parts_on_cluster
+
+    client.run(_reset_peak)
+    parts = benchmark.pedantic(write_parts_on_cluster, args=(client, national, tmp_path / "candidates.parquet"),
+                               rounds=1, iterations=1)
+    workers = client.run(_peak_mib)
+    benchmark.extra_info.update(resources=len(national.resources), candidates=parts.rows, parts=parts.parts,
+                                peak_mib_client=round(_peak_mib()),
+                                peak_mib_per_worker=sorted(round(v) for v in workers.values()),
+                                load_avg=os.getloadavg())
+
+
+def _reset_peak() -> None:
+    """Restart the worker's ``VmHWM`` (Linux: writing 5 to clear_refs), so it is this run's peak."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        pass
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,7 @@ _LAZY = {
     "recruit_sectors": "inputs.knowledge",
     "match": "matching.candidates",
     "write_candidates": "matching.candidates",
+    "read_candidates": "matching.candidates",
     "gap_analysis": "matching.gaps",
     "gaps_text": "matching.gaps",
     "optimise": "milp.optimise",

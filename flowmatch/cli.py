@@ -82,20 +82,23 @@ def cmd_match(args: argparse.Namespace) -> int:
         if client is None:
             cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
                           threads=args.threads, progress=not args.quiet)
-        else:  # tiles of the inventory as Dask tasks: the same table
-            from flowmatch.cluster.match_tasks import match_on_cluster
+            paths = [args.output / p.name for p in write_candidates(cands, st.path, csv=args.csv)]
+            n, prog, removed = len(cands), cands, cands.attrs.get("rules_removed") or {}
+        else:  # tiles as Dask tasks, each writing its part of candidates.parquet/: the same rows
+            from flowmatch.cluster.candidate_parts import write_csv_too, write_parts_on_cluster
 
-            cands = match_on_cluster(client, inv, top_k=args.top_k, min_score=args.min_score,
-                                     per_have=args.per_have, progress=not args.quiet)
-        paths = [args.output / p.name for p in write_candidates(cands, st.path, csv=args.csv)]
-    if len(cands) == 0:
+            parts = write_parts_on_cluster(client, inv, st.path / "candidates.parquet", top_k=args.top_k,
+                                           min_score=args.min_score, per_have=args.per_have,
+                                           progress=not args.quiet)
+            paths = [args.output / "candidates.parquet", *write_csv_too(parts, args.output, args.csv)]
+            n, prog, removed = parts.rows, parts.programme, parts.rules_removed
+    if n == 0:
         print("no have can serve any want within the limits: wrote an empty candidates file")
-    print(f"{len(cands)} candidates -> {', '.join(str(p) for p in paths)}")
+    print(f"{n} candidates -> {', '.join(str(p) for p in paths)}")
     from flowmatch.inputs.evidence import programme_lines
 
-    for line in programme_lines(cands):
+    for line in programme_lines(prog):
         print(line)
-    removed = cands.attrs.get("rules_removed") or {}
     if removed:
         n = sum(removed.values())
         print(f"rules: {n} candidate pair{'s' if n != 1 else ''} forbidden ("

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
     from flowmatch.matching.frozen import MatchArrays
 
-__all__ = ["match", "write_candidates", "CANDIDATE_COLUMNS", "EXTRA_COLUMNS"]
+__all__ = ["match", "write_candidates", "read_candidates", "concat_parts", "CANDIDATE_COLUMNS", "EXTRA_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -189,3 +189,29 @@ def write_candidates(cands: pd.DataFrame, out: str | Path, csv: bool = False) ->
         for n in names:
             write_table(cands, st.path / n)
     return [out / n for n in names]
+
+
+def read_candidates(path: str | Path) -> pd.DataFrame:
+    """A candidates table from ``path``: one Parquet file, or a folder of part files read in name order.
+
+    ``match --scheduler`` writes ``candidates.parquet/`` as such a folder
+    (:mod:`flowmatch.cluster.candidate_parts`).
+    """
+    from flowmatch.errors import FlowmatchError
+
+    path = Path(path)
+    if path.is_dir():
+        parts = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith("."))
+        if not parts:
+            raise FlowmatchError(f"{path}: is a folder with no .parquet part files; write the candidates "
+                                 "again (`flowmatch match INVENTORY -o OUT`).")
+        return concat_parts([pd.read_parquet(p) for p in parts])
+    return pd.read_parquet(path)
+
+
+def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Part tables as one, in the order given (an empty part only gives its columns)."""
+    full = [f for f in frames if len(f)]
+    if not full:
+        return frames[0].reset_index(drop=True)
+    return pd.concat(full, ignore_index=True)

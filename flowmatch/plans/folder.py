@@ -149,6 +149,18 @@ def _read_frame(f: Path, data: bytes) -> pd.DataFrame:
         raise PlanFolderError(f"{f}: cannot be read ({exc}).") from None
 
 
+def _table_of(path: Path, name: str, files: dict[str, bytes]) -> pd.DataFrame | None:
+    """Table ``name`` of the folder: its file, or (``candidates.parquet/``) its part files in name order."""
+    if name in files:
+        return _read_frame(path / name, files[name])
+    parts = sorted(n for n in files if n.startswith(f"{name}/") and n.endswith(".parquet"))
+    if not parts:
+        return None
+    from flowmatch.matching.candidates import concat_parts
+
+    return concat_parts([_read_frame(path / n, files[n]) for n in parts])
+
+
 def _numbers(raw: pd.Series, f: Path, c: str, fix: str) -> pd.Series:
     """A numeric column as floats: every cell a finite number (or empty, where the column allows it)."""
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
@@ -274,10 +286,10 @@ def read_plan_folder(path: str | Path) -> PlanFolder:
     summary = _read_summary(path, files["summary.json"])
     tables: dict[str, pd.DataFrame] = {}
     for name, (required, numeric) in _TABLE_SPECS.items():
-        if name not in files:
+        frame = _table_of(path, name, files)
+        if frame is None:
             continue  # the optional candidates
-        tables[name] = _check_table(_read_frame(path / name, files[name]), path / name, required, numeric,
-                                    _OPTIONAL_TEXT.get(name, []), fix)
+        tables[name] = _check_table(frame, path / name, required, numeric, _OPTIONAL_TEXT.get(name, []), fix)
     sites = tables["sites.csv"]
     bad = ~(sites["lat"].between(-90, 90) & sites["lon"].between(-180, 180))
     if bad.any():

@@ -39,12 +39,13 @@ KNOWN_FILES = frozenset({
     "flows_by_period.csv",
 })
 """Every file name a flowmatch command writes into an output folder (older versions included)."""
-KNOWN_FOLDERS = frozenset({"runs"})
-"""Sub-folders a flowmatch command writes into an output folder (a what-if's ``runs/NAME/`` plans).
+KNOWN_FOLDERS = frozenset({"runs", "candidates.parquet"})
+"""Sub-folders a flowmatch command writes into an output folder: a what-if's ``runs/NAME/`` plans,
+and ``candidates.parquet/`` (``match --scheduler``'s part files).
 
-Each folder under one is a sealed output folder of its own (its own ``manifest.json``);
-the outer manifest lists every file under it by its relative path (``runs/NAME/flows.csv``),
-so the outer folder is still one run's, checked as a whole.
+Each folder under ``runs/`` is a sealed output folder of its own (its own ``manifest.json``);
+the outer manifest lists every file under it by its relative path (``runs/NAME/flows.csv``,
+``candidates.parquet/part-00000.parquet``), so the outer folder is still one run's, checked as a whole.
 """
 
 _FIX = ("Write the folder again with the command that made it (`flowmatch optimise INVENTORY -o {path}` "
