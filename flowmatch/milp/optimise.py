@@ -25,6 +25,7 @@ from flowmatch.errors import ModelError, ParamsError, SolverError
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
+from flowmatch.milp.block_bounds import BOUND_MIN_S, BOUND_SHARE, ensure_bounds
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.capex import rule_capex_shares
@@ -233,9 +234,13 @@ def optimise(
 
     t0 = time.perf_counter()
     big = level == "auto" and budget.left() >= SEARCH_MIN_S and search_blocks(model) > 0
-    # at "auto", with a block big enough, part of the time is kept back for local search after the search
-    solve_budget = SolveBudget(budget.left() * (1 - SEARCH_SHARE)) if big else budget
+    # at "auto", with a block big enough, part of the time is kept back for local search after the search;
+    # always a small share for the LP bound of any block the search leaves without one
+    reserve = BOUND_SHARE * budget.left()
+    solve_budget = SolveBudget(budget.left() * (1 - (SEARCH_SHARE if big else 0.0) - BOUND_SHARE))
     blocks, results, n_comp = solve_blocks(model, w, start, opts, solve_budget)
+    bound_from = ensure_bounds(model, blocks, results, w, max(min(budget.left(), reserve), BOUND_MIN_S),
+                               lp_x=lp_x, threads=opts.threads)
     if big:
         heuristics["search"] = improve_results(model, blocks, results, w, budget.left() * (1 - POLISH_SHARE),
                                                lp_x=lp_x, threads=opts.threads)
@@ -245,6 +250,8 @@ def optimise(
     block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish, start=start,
                                  lp_x=lp_x, threads=opts.threads)
     timings["polish"] = time.perf_counter() - t0
+    for i, source in bound_from.items():
+        block_report[i]["bound_from"] = source
 
     x = np.zeros(model.n_vars)
     for b, r in zip(blocks, results, strict=True):
