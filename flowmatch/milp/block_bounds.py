@@ -10,8 +10,11 @@ found always comes with an honest bound and gap.
 :func:`ensure_bounds` fills in, for each block with a plan and no finite bound,
 in this order:
 
-1. ``lp_relaxation``: the block's own LP relaxation (integrality dropped),
-   solved by HiGHS with a share of the budget left, but at least
+1. ``lp_relaxation``: the block's share of the whole model's LP relaxation
+   optimum when slope scaling solved it (the blocks share no row), else the
+   block's own LP relaxation (integrality dropped), solved by HiGHS within
+   the time :func:`~flowmatch.milp.optimise.optimise` keeps back for it
+   (``BOUND_SHARE`` of what is left when the search starts), but at least
    ``BOUND_MIN_S`` seconds in all (so a spent budget still gets one), and
    taken only when HiGHS proves it optimal: a relaxation's optimum is a lower
    bound on every plan of the block;
