@@ -205,7 +205,7 @@ def _holds(model: LinearModel, x: np.ndarray | None, tol: float = 1e-6) -> bool:
 def _stopped(model: LinearModel, c: np.ndarray, k: float, warm_start: np.ndarray | None, dt: float,
              solver: str, message: str) -> SolveResult:
     """A stop on time: the warm start as the best plan when it keeps every row, else no plan."""
-    x = clean_solution(model, warm_start) if _holds(model, warm_start) else None
+    x = clean_solution(model, warm_start) if warm_start is not None and _holds(model, warm_start) else None
     name = "cbc" if solver.lower() in ("cbc", "pulp") else solver
     if x is None:
         message += "; no plan in time"
