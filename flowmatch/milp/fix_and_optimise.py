@@ -40,7 +40,7 @@ from flowmatch.milp.localsearch import SearchResult, link_neighbours, local_sear
 from flowmatch.milp.polish import IMPROVE_REL
 from flowmatch.milp.solution import clean_solution
 
-__all__ = ["fix_and_optimise", "improve_results", "search_blocks", "NEIGHBOURHOOD", "SUB_TIME_S", "MIN_INTEGERS",
+__all__ = ["fix_and_optimise", "improve_results", "search_blocks", "search_fraction", "NEIGHBOURHOOD", "SUB_TIME_S", "MIN_INTEGERS",
            "LOCAL_SHARE"]
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,25 @@ def search_blocks(model: LinearModel, min_integers: int | None = None) -> int:
 
     least = MIN_INTEGERS if min_integers is None else min_integers
     return sum(int(model.integrality[b.cols].sum()) >= least for b in split_blocks(model)[0])
+
+
+def search_fraction(model: LinearModel, min_integers: int | None = None) -> float:
+    """The share of ``model``'s integer variables that lie in blocks of at least ``min_integers``
+    (default ``MIN_INTEGERS``) of them: the blocks the heuristics work for. 0 without integers.
+
+    :func:`flowmatch.milp.optimise.optimise` scales the time the heuristics take from the
+    search by it, so 100 parks of small blocks, which the search proves quickly, keep their
+    search time (the defaults cost 1.4% more than plain HiGHS on 10^5 pairs over 100 parks
+    when a fixed share was kept back).
+    """
+    from flowmatch.milp.blocks import split_blocks
+
+    total = int(model.integrality.sum())
+    if not total:
+        return 0.0
+    least = MIN_INTEGERS if min_integers is None else min_integers
+    sizes = [int(model.integrality[b.cols].sum()) for b in split_blocks(model)[0]]
+    return sum(n for n in sizes if n >= least) / total
 
 
 def improve_results(model: LinearModel, blocks: list, results: list, weights: dict[str, float],

@@ -25,10 +25,11 @@ from flowmatch.errors import ModelError, ParamsError, SolverError
 from flowmatch.inputs.inventory import Inventory
 from flowmatch.inputs.requirements import check_requirements
 from flowmatch.metrics import CAP_KEYS, OBJECTIVES, metric_named
+from flowmatch.milp.block_bounds import BOUND_MIN_S, BOUND_SHARE, ensure_bounds
 from flowmatch.milp.blocks import solve_blocks, sub_model
 from flowmatch.milp.builder import LinearModel, ModelBuilder
 from flowmatch.milp.capex import rule_capex_shares
-from flowmatch.milp.fix_and_optimise import improve_results, search_blocks
+from flowmatch.milp.fix_and_optimise import improve_results, search_fraction
 from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.infeasible import explain_infeasible
 from flowmatch.milp.options import DEFAULT_WEIGHTS, SolveBudget, SolveOptions
@@ -51,9 +52,15 @@ log = logging.getLogger(__name__)
 #: ties when minimising CO2 or landfill (so the cheapest of equal plans wins).
 TIE_BREAK = 1e-5
 #: Share of the time left that the primal heuristics (slope scaling, polish) may take
-#: before the search (:func:`flowmatch.milp.heuristics.improve_start`).
+#: before the search (:func:`flowmatch.milp.heuristics.improve_start`), times the fraction of
+#: binaries in blocks of ``MIN_INTEGERS`` or more (:func:`~flowmatch.milp.fix_and_optimise.search_fraction`),
+#: but at least ``HEURISTIC_MIN_FRACTION`` of it.
 HEURISTIC_SHARE = 0.15
-#: Share of the time left after the heuristics that is kept back from the search, at
+#: Least fraction of ``HEURISTIC_SHARE`` the start takes, however few binaries lie in big blocks
+#: (its first LP is the LP relaxation, whose bound every block may need).
+HEURISTIC_MIN_FRACTION = 0.2
+#: Share of the time left after the heuristics that is kept back from the search (times the
+#: fraction of binaries in blocks of ``MIN_INTEGERS`` or more), at
 #: ``heuristics="auto"`` when a block has ``MIN_INTEGERS`` binaries, for local search and
 #: fix-and-optimise from the search's best plan (:func:`flowmatch.milp.fix_and_optimise.improve_results`).
 SEARCH_SHARE = 0.3
@@ -214,10 +221,14 @@ def optimise(
     heuristics: dict = {}
     lp_x = None
     level = opts.heuristic_level
+    # the heuristics work for the blocks the search does not prove quickly: their time is
+    # taken from the search in proportion to those blocks' binaries
+    frac_big = search_fraction(model) if level != "off" else 0.0
     if level != "off" and model.integrality.any():
         t1 = time.perf_counter()
-        better, heuristics, lp_x = improve_start(model, w, start, budget.share(HEURISTIC_SHARE),
-                                                   threads=opts.threads)
+        share = HEURISTIC_SHARE * max(frac_big, HEURISTIC_MIN_FRACTION)
+        better, heuristics, lp_x = improve_start(model, w, start, budget.share(share), threads=opts.threads)
+        heuristics["time_share"] = round(share, 4)
         start = better  # feasible within the rows' sizes (improve_start checks every block it takes)
         timings["heuristics"] = time.perf_counter() - t1
     timings["build"] = time.perf_counter() - t0
@@ -232,10 +243,15 @@ def optimise(
             write_model(model, w, path, opts.solver)
 
     t0 = time.perf_counter()
-    big = level == "auto" and budget.left() >= SEARCH_MIN_S and search_blocks(model) > 0
+    big = level == "auto" and budget.left() >= SEARCH_MIN_S and frac_big > 0
     # at "auto", with a block big enough, part of the time is kept back for local search after the search
-    solve_budget = SolveBudget(budget.left() * (1 - SEARCH_SHARE)) if big else budget
+    # (in proportion to the big blocks' binaries); always a small share for the LP bound of any block the
+    # search leaves without one
+    reserve = BOUND_SHARE * budget.left()
+    solve_budget = SolveBudget(budget.left() * (1 - (SEARCH_SHARE * frac_big if big else 0.0) - BOUND_SHARE))
     blocks, results, n_comp = solve_blocks(model, w, start, opts, solve_budget)
+    bound_from = ensure_bounds(model, blocks, results, w, max(min(budget.left(), reserve), BOUND_MIN_S),
+                               lp_x=lp_x, threads=opts.threads)
     if big:
         heuristics["search"] = improve_results(model, blocks, results, w, budget.left() * (1 - POLISH_SHARE),
                                                lp_x=lp_x, threads=opts.threads)
@@ -245,6 +261,8 @@ def optimise(
     block_report = polish_blocks(model, blocks, results, w, budget, opts.gap, enabled=opts.polish, start=start,
                                  lp_x=lp_x, threads=opts.threads)
     timings["polish"] = time.perf_counter() - t0
+    for i, source in bound_from.items():
+        block_report[i]["bound_from"] = source
 
     x = np.zeros(model.n_vars)
     for b, r in zip(blocks, results, strict=True):

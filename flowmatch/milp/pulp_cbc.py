@@ -23,12 +23,17 @@ import numpy as np
 from flowmatch.errors import SolverError
 from flowmatch.files import atomic_write
 from flowmatch.milp.builder import LinearModel
+from flowmatch.milp.options import MIN_SOLVE_S
 from flowmatch.milp.solution import SolveResult, clean_solution, file_names, solve_result
 from flowmatch.milp.workers import children_die_with_this_process
 
-__all__ = ["build_pulp", "solve_pulp", "write_pulp"]
+__all__ = ["build_pulp", "solve_pulp", "write_pulp", "CBC_SEC_SHARE"]
 
 log = logging.getLogger(__name__)
+
+#: Share of the time left, after the model is built, that CBC's own limit (its search) gets;
+#: the rest is for writing the model, CBC's reading and presolve, and reading its answer.
+CBC_SEC_SHARE = 0.8
 
 
 def _pulp_solver(solver: str, time_limit: float, gap: float, warm: bool, threads: int | None,
@@ -131,19 +136,33 @@ def solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write
             v.setInitialValue(float(val))
     fd, log_path = tempfile.mkstemp(prefix="flowmatch-cbc-", suffix=".log")
     os.close(fd)
+    deadline = t0 + time_limit
+    # CBC's own limit covers its search only: it gets a share of what is left after building, the
+    # rest is for writing the model, CBC's reading and presolve, and reading its solution back
+    sec = max((deadline - time.perf_counter()) * CBC_SEC_SHARE, MIN_SOLVE_S)
     try:
-        cmd = _pulp_solver(solver, time_limit, gap, warm_start is not None and is_mip, threads, log_path)
+        cmd = _pulp_solver(solver, sec, gap, warm_start is not None and is_mip, threads, log_path)
         try:
-            with children_die_with_this_process(type(cmd).__module__):  # CBC ends with the run
+            # CBC ends with the run, and is interrupted at the deadline (killed soon after)
+            with children_die_with_this_process(type(cmd).__module__, deadline=deadline) as stop:
                 prob.solve(cmd)
         except pulp.PulpSolverError as exc:
-            raise SolverError(f"{solver} failed: {exc}") from None
+            if not (stop.interrupted or stop.killed):
+                raise SolverError(f"{solver} failed: {exc}") from None
+            return _stopped(model, c, k, warm_start, time.perf_counter() - t0, solver,
+                            f"stopped at the deadline ({time_limit:.3g} s) without an answer")
         log_text = Path(log_path).read_text(errors="replace")
     finally:
         Path(log_path).unlink(missing_ok=True)
     dt = time.perf_counter() - t0
     st, sol = prob.status, prob.sol_status
     message = f"{pulp.LpStatus.get(st, st)} / {pulp.LpSolution.get(sol, sol)}"
+    if (st == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible) \
+            and (stop.interrupted or _stopped_on_time(log_text) or _holds(model, warm_start)):
+        # CBC's "Infeasible" / "Integer infeasible" after a stop on time, or against a start
+        # that keeps every row, is no proof: the start is the best plan known
+        return _stopped(model, c, k, warm_start, dt, solver, f"CBC said {message} but " + (
+            "stopped on time" if not _holds(model, warm_start) else "the warm start keeps every row"))
     values = [v.varValue for v in xs]
     has_x = all(v is not None for v in values)
     x = clean_solution(model, np.array(values, float)) if has_x and len(xs) else (np.zeros(0) if not xs else None)
@@ -165,6 +184,33 @@ def solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write
 
     name = "cbc" if solver.lower() in ("cbc", "pulp") else solver
     return solve_result(status, x, c, k, bound_of, dt, name, message)
+
+
+def _stopped_on_time(log_text: str) -> bool:
+    """Whether CBC's log says it stopped on its time limit."""
+    return bool(re.search(r"stopped on (iterations or )?time|exiting on maximum time", log_text, re.I))
+
+
+def _holds(model: LinearModel, x: np.ndarray | None, tol: float = 1e-6) -> bool:
+    """Whether ``x`` (integers whole) keeps every bound and row of ``model``, within ``tol`` of
+    each row's size."""
+    if x is None or len(x) != model.n_vars:
+        return False
+    x = clean_solution(model, x)
+    ax = model.A @ x
+    scale = np.maximum(1.0, abs(model.A) @ np.abs(x))
+    return bool(np.all(ax >= model.row_lb - tol * scale) and np.all(ax <= model.row_ub + tol * scale))
+
+
+def _stopped(model: LinearModel, c: np.ndarray, k: float, warm_start: np.ndarray | None, dt: float,
+             solver: str, message: str) -> SolveResult:
+    """A stop on time: the warm start as the best plan when it keeps every row, else no plan."""
+    x = clean_solution(model, warm_start) if warm_start is not None and _holds(model, warm_start) else None
+    name = "cbc" if solver.lower() in ("cbc", "pulp") else solver
+    if x is None:
+        message += "; no plan in time"
+    log.warning("%s: %s", name, message)
+    return solve_result("time_limit", x, c, k, lambda obj: math.nan, dt, name, message)
 
 
 def write_pulp(model: LinearModel, c: np.ndarray, k: float, path: str | Path) -> None:

@@ -43,10 +43,13 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
-__all__ = ["worker_pool", "watch_parent", "children_die_with_this_process", "PARENT_POLL_S"]
+__all__ = ["worker_pool", "watch_parent", "children_die_with_this_process", "ChildDeadline", "PARENT_POLL_S",
+           "KILL_GRACE_S"]
 
 #: Seconds between two looks of a worker's watchdog thread at its parent.
 PARENT_POLL_S = 0.5
+#: Seconds a child interrupted at its deadline (``SIGINT``) has to write its answer before ``SIGKILL``.
+KILL_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -81,49 +84,98 @@ def watch_parent(parent_pid: int, init: Callable[..., Any] | None = None, init_a
         init(*init_args)
 
 
+class ChildDeadline:
+    """What happened to the children started within :func:`children_die_with_this_process`
+    at its ``deadline``: ``interrupted`` (sent ``SIGINT``, which CBC takes as "stop and
+    write the best plan"), ``killed`` (still running ``KILL_GRACE_S`` later: ``SIGKILL``)."""
+
+    def __init__(self, deadline: float | None):
+        self.deadline = deadline
+        self.interrupted = False
+        self.killed = False
+        self._timers: list[threading.Timer] = []
+
+    def watch(self, proc: Any) -> None:
+        """Interrupt ``proc`` at the deadline, kill it ``KILL_GRACE_S`` after."""
+        if self.deadline is None:
+            return
+        wait_s = max(0.0, self.deadline - time.perf_counter())
+        for delay, sig in ((wait_s, signal.SIGINT), (wait_s + KILL_GRACE_S, signal.SIGKILL)):
+            t = threading.Timer(delay, self._signal, args=(proc, sig))
+            t.daemon = True
+            t.start()
+            self._timers.append(t)
+
+    def _signal(self, proc: Any, sig: int) -> None:
+        if proc.poll() is not None:
+            return
+        try:
+            proc.send_signal(sig)
+        except OSError:  # it ended in between
+            return
+        if sig == signal.SIGKILL:
+            self.killed = True
+        else:
+            self.interrupted = True
+
+    def cancel(self) -> None:
+        for t in self._timers:
+            t.cancel()
+
+
 class _DyingChildren:
     """Stands in for the ``subprocess`` module inside another module: its ``Popen`` children get
-    ``SIGKILL`` when the thread that started them dies (``PR_SET_PDEATHSIG``, kept across exec)."""
+    ``SIGKILL`` when the thread that started them dies (``PR_SET_PDEATHSIG``, kept across exec),
+    and are stopped at the deadline of ``watch``."""
 
-    def __init__(self, real: Any, prctl: Any):
+    def __init__(self, real: Any, prctl: Any, watch: ChildDeadline):
         self._real = real
         self._prctl = prctl
+        self._watch = watch
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
     def Popen(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - the name it stands in for
         prctl = self._prctl
+        if prctl is not None:
+            def die_with_parent() -> None:  # in the child, between fork and exec: one libc call
+                prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
-        def die_with_parent() -> None:  # in the child, between fork and exec: one libc call
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-        kwargs.setdefault("preexec_fn", die_with_parent)
-        return self._real.Popen(*args, **kwargs)
+            kwargs.setdefault("preexec_fn", die_with_parent)
+        proc = self._real.Popen(*args, **kwargs)
+        self._watch.watch(proc)
+        return proc
 
 
 @contextlib.contextmanager
-def children_die_with_this_process(module_name: str) -> Iterator[None]:
+def children_die_with_this_process(module_name: str, deadline: float | None = None
+                                   ) -> Iterator[ChildDeadline]:
     """Within the block, processes that module ``module_name`` starts through its ``subprocess``
-    (CBC, started by PuLP) are killed when this process dies (on Linux; elsewhere nothing changes).
+    (CBC, started by PuLP) are killed when this process dies (on Linux), and, given a
+    ``deadline`` (a ``time.perf_counter()`` time), are sent ``SIGINT`` at it and ``SIGKILL``
+    ``KILL_GRACE_S`` later. Yields a :class:`ChildDeadline` that says whether either happened.
 
-    Without it, a run killed mid-solve left CBC running until its time limit.
+    Without it, a run killed mid-solve left CBC running until its time limit, and CBC ran
+    past its own limit (170 s for 60 s), which covers only its search.
     """
     module = sys.modules.get(module_name)
     real = getattr(module, "subprocess", None)
+    watch = ChildDeadline(deadline)
     prctl = None
     if sys.platform.startswith("linux") and real is subprocess:
         try:
             prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
         except (OSError, AttributeError):
             prctl = None
-    if prctl is None:
-        yield
+    if real is not subprocess or (prctl is None and deadline is None):
+        yield watch
         return
-    module.subprocess = _DyingChildren(real, prctl)  # type: ignore[union-attr]
+    module.subprocess = _DyingChildren(real, prctl, watch)  # type: ignore[union-attr]
     try:
-        yield
+        yield watch
     finally:
+        watch.cancel()
         module.subprocess = real  # type: ignore[union-attr]
 
 
