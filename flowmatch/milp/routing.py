@@ -502,12 +502,8 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     pool: dict[tuple[int, frozenset[int]], Route] = {}
     deadline = None if time_limit is None else time.perf_counter() + max(float(time_limit), 0.0)
 
-    def time_left() -> float | None:
-        return None if deadline is None else max(0.0, deadline - time.perf_counter())
-
     def out_of_time() -> bool:
-        left = time_left()
-        return left is not None and left <= 0.0
+        return deadline is not None and time.perf_counter() >= deadline
 
     def add(route: Route) -> None:
         key = (route.depot, frozenset(route.stops))
@@ -567,11 +563,10 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
                               for r in _sweep(inst, dep, members, start, cw)))
     n_heuristic = len(whole)
     for k in range(pyvrp_runs if pyvrp_iterations > 0 else 0):
-        left = time_left()
-        if left is not None and left <= 0.0:
+        if out_of_time():
             break
-        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations,
-                              time_limit=None if left is None else left / (pyvrp_runs - k))
+        left = None if deadline is None else (deadline - time.perf_counter()) / (pyvrp_runs - k)
+        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations, time_limit=left)
         missed = set(everyone.tolist()) - {h for r in routes for h in r.stops}
         whole.append(routes + [_make_route(inst, int(nearest[h]), [h]) for h in sorted(missed)])
     for sol in whole + partial:
