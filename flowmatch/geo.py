@@ -72,11 +72,26 @@ def _measured(dist: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def _site_units(inv: Inventory) -> tuple[pd.Index, np.ndarray]:
+    """The inventory's site ids as an index and their unit vectors, built once per inventory.
+
+    Kept on the (frozen) inventory beside its ``sites`` table, so the many
+    small searches of a large park's model (one per heat part, per milk-round
+    type group) do not each rebuild them from every site.
+    """
+    memo = inv.__dict__.get("_site_units_memo")
+    if memo is None or memo[0] is not inv.sites:
+        table = inv.sites
+        units = unit_vectors(np.radians(table["lat"].to_numpy(dtype=float)),
+                             np.radians(table["lon"].to_numpy(dtype=float)))
+        memo = (table, pd.Index(table["site_id"]), units)
+        object.__setattr__(inv, "_site_units_memo", memo)
+    return memo[1], memo[2]
+
+
 def _unit(inv: Inventory, sites: np.ndarray) -> np.ndarray:
-    table = inv.sites.set_index("site_id")
-    pos = table.index.get_indexer(sites)
-    return unit_vectors(np.radians(table["lat"].to_numpy(dtype=float)),
-                        np.radians(table["lon"].to_numpy(dtype=float)))[pos]
+    index, units = _site_units(inv)
+    return units[index.get_indexer(sites)]
 
 
 def site_pairs_within(inv: Inventory, a: np.ndarray, b: np.ndarray,

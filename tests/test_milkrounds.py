@@ -104,6 +104,21 @@ def test_capacity_splits_the_cluster():
     assert small["cost"].sum() == pytest.approx(plan.routes["cost"].sum())
 
 
+def test_route_generation_stops_on_its_budget_share(monkeypatch):
+    # route generation gets no time: no route is generated, yet the plan is whole
+    # (the small haves are disposed of or shipped direct) and every balance holds
+    from flowmatch.milp.milkrounds import MilkRoundPart
+
+    inv, cands = cluster_inventory()
+    monkeypatch.setattr(MilkRoundPart, "BUDGET_SHARE", 0.0)
+    plan = optimise(inv, candidates=cands, gap=1e-6)
+    assert plan.routes.empty
+    assert not (plan.flows["mode"] == "milk_round").any()
+    check_balance(plan, inv)
+    monkeypatch.undo()  # with its share it pools them again
+    assert not optimise(inv, candidates=cands, gap=1e-6).routes.empty
+
+
 def test_cheap_disposal_leaves_the_cluster_alone():
     inv, cands = cluster_inventory()
     res = inv.tables["resources"].copy()

@@ -125,6 +125,18 @@ def test_same_seed_same_pool():
         generate_routes(inst, seed=3, pyvrp_iterations=300)
 
 
+def test_a_spent_budget_stops_generation_with_each_have_alone():
+    # no time left: the constructions never start, but every have alone (and a
+    # whole solution of them) is still offered, so a plan can be made
+    inst = p_n16_k8()
+    result = generate_routes(inst, seed=0, time_limit=0.0)
+    check_pool(inst, result.routes)
+    assert sorted(r.stops for r in result.routes) == [(h,) for h in range(inst.n_haves)]
+    check_best(inst, result)
+    # with time to spare the same call pools haves together
+    assert max(len(r.stops) for r in generate_routes(inst, seed=0, pyvrp_iterations=0).routes) > 1
+
+
 def test_most_stops_limit_holds():
     inst = p_n16_k8(max_stops=2)
     pool = generate_routes(inst, seed=0, pyvrp_iterations=300).routes

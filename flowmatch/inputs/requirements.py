@@ -90,6 +90,12 @@ def _misspelt_hint(inv: Inventory, rid: str, wanted: tuple[str, ...]) -> str:
     return ""
 
 
+def _property_row(props: pd.DataFrame, rid: str, prop: str) -> int | None:
+    """1-based row of the last ``prop`` row of ``rid`` in ``props`` (None when there is none)."""
+    at = np.flatnonzero(((props["resource_id"] == rid) & (props["property"] == prop)).to_numpy())
+    return int(at[-1]) + 1 if len(at) else None
+
+
 def heat_problems(inv: Inventory, resource_ids: list[str] | None = None) -> list[InputProblem]:
     """Heat streams without temperatures, and streams running the wrong way.
 
@@ -103,8 +109,7 @@ def heat_problems(inv: Inventory, resource_ids: list[str] | None = None) -> list
     if len(heat) == 0:
         return []
     props = inv.properties
-    rows = {(r, p): i + 1 for i, (r, p) in enumerate(zip(props["resource_id"], props["property"], strict=True))}
-    temp = props[props["property"].isin(TEMPERATURE_PROPERTIES)]
+    temp = props[props["property"].isin(TEMPERATURE_PROPERTIES) & props["resource_id"].isin(heat["resource_id"])]
     wide = temp.pivot_table(index="resource_id", columns="property", values=["value", "min"], aggfunc="first")
 
     def col(kind: str, prop: str) -> np.ndarray:
@@ -140,7 +145,8 @@ def heat_problems(inv: Inventory, resource_ids: list[str] | None = None) -> list
             msg = (f"cold stream '{names[k]}' (site {sites[k]}) is hotter than its target "
                    f"({t_val[k]:g} C -> {tgt[k]:g} C): a want takes heat, so it warms.")
             fix = "Swap temperature_c and target_temperature_c, or make it a have (a hot stream)."
-        problems.append(InputProblem(p_file, rows.get((names[k], "target_temperature_c")), "value", msg, fix))
+        problems.append(InputProblem(p_file, _property_row(props, names[k], "target_temperature_c"), "value",
+                                     msg, fix))
     return problems
 
 

@@ -34,6 +34,7 @@ pairs the knowledge base makes compatible, the nearest few per have
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -257,8 +258,10 @@ class MilkRoundPart:
     seed : int
         Seed of the route generation; the same seed gives the same plan.
     budget : SolveBudget, optional
-        The run's clock: PyVRP's route search takes at most a quarter of the
-        time left when the routes are generated.
+        The run's clock: route generation (all routing instances together,
+        PyVRP's search included) takes at most a quarter of the time left when
+        it starts; instances it has not reached by then get no routes (their
+        haves go direct or to disposal; the plan stays valid).
 
     Routes serve only haves and wants whose balance rows another part declared
     on the builder before this part's :meth:`add_to` runs.
@@ -279,6 +282,7 @@ class MilkRoundPart:
         self.var_idx = np.zeros(0, np.int64)
         self.balances: dict[str, Balance] = {}
         self._capex_annual = pd.Series(dtype=float)  # per have: capital annualised (set in add_to)
+        self._capex_of: dict[str, float] = {}  # the same as a dict (fast to look up per route)
 
     def resource_ids(self) -> list[str]:
         """None: milk rounds join the balances other parts declared."""
@@ -305,19 +309,32 @@ class MilkRoundPart:
                   for comp in _components(pairs[pairs["have_id"].isin(grp.index)])]
         ids = [(sorted(comp["want_id"].unique()), sorted(comp["have_id"].unique())) for comp, _ in groups]
         dists = site_distance_matrices(inv, [[look.site[r] for r in (*w, *h)] for w, h in ids])
+        # one clock for all instances: route generation stops on its share of the run's budget
+        limit = None if self.budget is None else self.budget.share(self.BUDGET_SHARE, at_least=0.0)
+        deadline = None if limit is None else time.perf_counter() + limit
         offers: list[_Offer] = []
+        done = 0
         for (comp, f), (wids, hids), dist in zip(groups, ids, dists, strict=True):
-            offers += self._offers_for(comp, wids, hids, dist, look, f)
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0.0:
+                break
+            offers += self._offers_for(comp, wids, hids, dist, look, f, left)
+            done += 1
+        if done < len(groups):
+            log.warning("milk rounds: route generation used its share of the time limit (%.3g s) after "
+                        "%d of %d routing instances; the rest are left to direct synergies and disposal "
+                        "(a larger --time-limit generates them)", limit, done, len(groups))
         log.info("milk rounds: %d routes offered for %d haves and %d processors",
                  len(offers), pairs["have_id"].nunique(), pairs["want_id"].nunique())
         return offers
 
     def _offers_for(self, pairs: pd.DataFrame, wids: list[str], hids: list[str], dist: np.ndarray,
-                    look: _Lookup, f: int) -> list[_Offer]:
+                    look: _Lookup, f: int, limit: float | None = None) -> list[_Offer]:
         """Routes for one routing instance: ``pairs`` of haves collected ``f`` times a year.
 
         ``wids`` and ``hids`` are its processors and haves, ``dist`` the distances
-        between their sites (processors first).
+        between their sites (processors first); ``limit`` the seconds route
+        generation may still take (``None``: no limit).
         """
         p = self.inventory.params
         sites = [look.site[r] for r in (*wids, *hids)]
@@ -331,7 +348,6 @@ class MilkRoundPart:
         qty = np.array([look.quantity[h] for h in hids])
         demand = np.array([look.quantity[w] for w in wids])
         offers = []
-        limit = None if self.budget is None else self.budget.share(self.BUDGET_SHARE, at_least=0.0)
         pool = generate_routes(inst, seed=self.seed, pyvrp_iterations=p.milk_round_pyvrp_iterations,
                                time_limit=limit)
         best = set(pool.best)
@@ -350,7 +366,7 @@ class MilkRoundPart:
         leg = inst.dist[loc[:-1], loc[1:]]
         stop_km = np.cumsum(leg[::-1])[::-1][1:]  # from each stop on to the processor
         co2 = f * p.vehicle_co2_kg_km * r.km
-        capex = self._capex_annual.reindex(have_ids).fillna(0.0).to_numpy(float)
+        capex = np.array([self._capex_of.get(h, 0.0) for h in have_ids], float)
         cost = (f * (p.vehicle_cost_km * r.km + p.vehicle_cost_collection * len(r.stops)) + carbon_cost(co2, p)
                 + float(capex.sum()))
         return _Offer(want_id, tuple(have_ids), r, f, q, stop_km, cost, co2, start, capex)
@@ -362,6 +378,7 @@ class MilkRoundPart:
         self.balances = dict(mb.balances)
         hids = np.array(sorted(self.pairs["have_id"].unique()), dtype=object)
         self._capex_annual = pd.Series(have_capex(self.inventory, hids)[1], index=hids, dtype=float)
+        self._capex_of = {h: float(v) for h, v in self._capex_annual.items() if not np.isnan(v)}
         self.offers = self._offers()
         n = len(self.offers)
         if n == 0:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -481,7 +482,11 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
         Sub-routes are added from this many of the shortest heuristic solutions
         (and from every PyVRP solution).
     time_limit : float, optional
-        Seconds the PyVRP runs may take together (see :func:`pyvrp_routes`).
+        Seconds the whole generation may take (the run's solve budget): each
+        construction starts only while time is left, PyVRP gets what is left
+        (see :func:`pyvrp_routes`), and when it runs out the routes found so
+        far are returned (every have alone is always among them, so a plan
+        can still be made). ``None``: no limit.
 
     Returns
     -------
@@ -495,6 +500,10 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     rng = np.random.default_rng(seed)
     m, n = inst.n_depots, inst.n_haves
     pool: dict[tuple[int, frozenset[int]], Route] = {}
+    deadline = None if time_limit is None else time.perf_counter() + max(float(time_limit), 0.0)
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() >= deadline
 
     def add(route: Route) -> None:
         key = (route.depot, frozenset(route.stops))
@@ -503,13 +512,15 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
             pool[key] = route
 
     everyone = np.arange(n)
-    takes = {dep: np.array([h for h in range(n) if inst.is_allowed(h, dep)], int) for dep in range(m)}
+    takes = {dep: everyone if inst.allowed is None else np.flatnonzero(inst.allowed[:, dep])
+             for dep in range(m)}
     for dep, members in takes.items():
-        for h in members:
+        for h in members.tolist():
             add(_make_route(inst, dep, [h]))
     nearest = _nearest_depot(inst)
-    if inst.max_stops < 2 or n < 2:
-        return _pool(pool, [[_make_route(inst, int(nearest[h]), [h]) for h in range(n)]])
+    alone = [[_make_route(inst, int(nearest[h]), [h]) for h in range(n)]]  # a whole solution always at hand
+    if inst.max_stops < 2 or n < 2 or out_of_time():
+        return _pool(pool, alone)
     groups = {dep: everyone[nearest == dep] for dep in range(m)}
     # whole solutions (every have once), and partial ones (a depot's haves)
     whole: list[list[Route]] = []
@@ -520,6 +531,8 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
 
     few = {dep for dep, members in takes.items() if len(members) <= _ENUM_MAX}
     for dep in few:
+        if out_of_time():
+            return _pool(pool, alone)
         for k in range(2, min(inst.max_stops, len(takes[dep])) + 1):
             for subset in itertools.combinations(takes[dep].tolist(), k):
                 if inst.fits(float(inst.loads[list(subset)].sum())):
@@ -530,6 +543,8 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
         return _pool(pool, whole)
     shapes = [(1.0, 0.0), (1.4, 0.0), (0.8, 0.0), (1.2, 0.5), (1.8, 1.0)]
     for run in range(savings_runs):
+        if out_of_time():
+            break
         if run < len(shapes):
             lam, mu, noise = *shapes[run], 0.0
         else:
@@ -541,13 +556,17 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
                 build(partial, ((dep, r) for r in _savings(inst, dep, takes[dep], lam, mu, noise, rng)))
     if inst.xy is not None:
         for start in np.linspace(0, 2 * np.pi, 8, endpoint=False):
+            if out_of_time():
+                break
             for cw in (False, True):
                 build(whole, ((dep, r) for dep, members in groups.items()
                               for r in _sweep(inst, dep, members, start, cw)))
     n_heuristic = len(whole)
     for k in range(pyvrp_runs if pyvrp_iterations > 0 else 0):
-        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations,
-                              time_limit=None if time_limit is None else time_limit / pyvrp_runs)
+        if out_of_time():
+            break
+        left = None if deadline is None else (deadline - time.perf_counter()) / (pyvrp_runs - k)
+        routes = pyvrp_routes(inst, seed=seed + k, iterations=pyvrp_iterations, time_limit=left)
         missed = set(everyone.tolist()) - {h for r in routes for h in r.stops}
         whole.append(routes + [_make_route(inst, int(nearest[h]), [h]) for h in sorted(missed)])
     for sol in whole + partial:
@@ -556,12 +575,14 @@ def generate_routes(inst: RoutingInstance, seed: int = 0, pyvrp_iterations: int 
     # sub-routes of the best heuristic solutions and of every PyVRP solution
     ranked = sorted(range(n_heuristic), key=lambda i: (_length(whole[i]), i))
     for i in [*ranked[:pieces_from], *range(n_heuristic, len(whole))]:
+        if out_of_time():
+            break
         for r in whole[i]:
             for piece in _pieces(r.stops):
                 if (r.depot, frozenset(piece)) not in pool:
                     add(_make_route(inst, r.depot, piece))
     log.debug("route pool: %d routes for %d haves and %d depots", len(pool), n, m)
-    return _pool(pool, whole)
+    return _pool(pool, whole or alone)
 
 
 def _length(routes: list[Route]) -> float:

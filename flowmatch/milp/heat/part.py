@@ -40,7 +40,7 @@ from flowmatch.milp.costs import (
 from flowmatch.milp.heat.flows import heat_period_flows, stream_flows
 from flowmatch.milp.heat.periods import HeatPeriod, heat_periods
 from flowmatch.milp.heat.slots import build_slots, cat
-from flowmatch.milp.heat.streams import TOL, heat_resource_ids, heat_streams
+from flowmatch.milp.heat.streams import TOL, HeatStreams, heat_resource_ids, heat_streams
 from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.milp.periods import build_periods
 from flowmatch.plans.plan import ROUTE_COLUMNS
@@ -101,7 +101,7 @@ def heat_parts(inventory: Inventory, resource_ids: list[str] | None = None) -> l
     _, group = connected_components(coo_matrix((np.ones(int(near.sum())), (za[near], zb[near])),
                                                shape=(n, n)), directed=False)
     of_stream = group[zone]
-    return [HeatPart(inventory, hs.ids[of_stream == g].astype(str).tolist())
+    return [HeatPart(inventory, hs.ids[of_stream == g].astype(str).tolist(), streams=hs.subset(of_stream == g))
             for g in np.unique(of_stream)]
 
 
@@ -129,6 +129,9 @@ class HeatPart:
     inventory : Inventory
     resource_ids : list of str, optional
         The heat resources this part owns (default: :func:`heat_resource_ids`).
+    streams : HeatStreams, optional
+        Those resources' streams when already read (:func:`heat_parts` reads the
+        inventory once and hands each part its subset).
 
     Raises
     ------
@@ -146,9 +149,11 @@ class HeatPart:
         "heat_link_use": "the capacity of the heat link",
     }
 
-    def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None):
+    def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None,
+                 streams: HeatStreams | None = None):
         self.params = inventory.params
-        self.streams = hs = heat_streams(inventory, resource_ids)
+        # ``streams``: those of ``resource_ids`` already read (heat_parts reads them once for all parts)
+        self.streams = hs = heat_streams(inventory, resource_ids) if streams is None else streams
         self.slots = sl = build_slots(hs)
         n = len(hs)
         zone_of_site, usites, za, zb, zkm = _zones(inventory, hs.sites,
