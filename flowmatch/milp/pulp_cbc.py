@@ -137,6 +137,12 @@ def solve_pulp(model, c, k, solver, time_limit, gap, warm_start, write_lp, write
     fd, log_path = tempfile.mkstemp(prefix="flowmatch-cbc-", suffix=".log")
     os.close(fd)
     deadline = t0 + time_limit
+    if time.perf_counter() >= deadline:
+        # building took the whole budget: starting CBC now would only race the interrupt (a
+        # small model can finish first, a large one is killed); the start is the plan known
+        Path(log_path).unlink(missing_ok=True)
+        return _stopped(model, c, k, warm_start, time.perf_counter() - t0, solver,
+                        f"stopped at the deadline ({time_limit:.3g} s) before CBC could start")
     # CBC's own limit covers its search only: it gets a share of what is left after building, the
     # rest is for writing the model, CBC's reading and presolve, and reading its solution back
     sec = max((deadline - time.perf_counter()) * CBC_SEC_SHARE, MIN_SOLVE_S)
