@@ -25,8 +25,8 @@ started (``VmHWM``); the cluster is started fresh for the module.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import resource
+from pathlib import Path
 
 import pytest
 

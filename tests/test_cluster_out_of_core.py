@@ -174,3 +174,24 @@ def test_rules_or_a_single_file_fall_back_to_the_whole_read(parted, tmp_path, ca
         assert read_plan_inventory(tmp_path / "nowhere") is None
     assert "rules table needs the whole inventory" in caplog.text
     assert "not a folder of Parquet part files" in caplog.text
+
+
+def test_a_bad_cell_in_a_row_of_no_task_is_still_found(client, parted, tmp_path):
+    """A row no matching task holds (a have out of every halo, a want nothing serves) is checked too."""
+    from flowmatch.cluster.out_of_core import read_plan_inventory, write_parts_out_of_core
+    from flowmatch.cluster.tiles import plan_tiles
+
+    got = read_plan_inventory(parted)
+    assert got is not None
+    inv, where, _small, _ids = got
+    seen = np.zeros(len(inv.resources), dtype=bool)
+    for t in plan_tiles(inv, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK):
+        seen[t.rows] = True
+    lone = int(np.flatnonzero(~seen)[-1])
+    k = int(np.searchsorted(where.starts, lone, side="right")) - 1
+    part = _broken_copy(parted, tmp_path / "inv", k, lone - int(where.starts[k]), "months", "13-15")
+    with pytest.raises(InventoryError) as err:
+        write_parts_out_of_core(client, tmp_path / "inv", tmp_path / "c", tile_deg=TILE_DEG,
+                                wants_per_task=WANTS_PER_TASK)
+    bad = [p for p in err.value.problems if p.column == "months"]
+    assert [(p.file, p.row) for p in bad] == [(str(part), lone - int(where.starts[k]) + 1)]

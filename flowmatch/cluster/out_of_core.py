@@ -10,7 +10,9 @@ keys, units and quantities) and plans the tasks
 own rows (its wants and halo haves) with a pyarrow dataset filter on
 ``resource_id``, in inventory order, and runs the same validation and
 normalisation on that slice: the rows are those the whole read gives, so the
-candidates are the single-process ones. A bad cell is reported with its part
+candidates are the single-process ones. The rows in no task (haves out of every
+halo, wants nothing can serve) are read and checked by tasks of their own, so a
+bad cell anywhere is an error, as in a whole read; it is reported with its part
 file and its row in that part.
 
 :func:`write_parts_out_of_core` returns ``None`` (and logs why) when the slice
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
     from flowmatch.inputs.problems import _Table
 
-__all__ = ["PLAN_COLUMNS", "ResourceParts", "read_plan_inventory", "read_resource_slice",
+__all__ = ["PLAN_COLUMNS", "ResourceParts", "read_plan_inventory", "read_resource_slice", "check_slice",
            "write_parts_out_of_core"]
 
 log = logging.getLogger(__name__)
@@ -177,6 +179,22 @@ def match_files_to_part(base: Inventory, where: ResourceParts, ids: pa.Array, ro
     return match_to_part(base, resources, properties, top_k, min_score, False, path)
 
 
+def check_slice(base: Inventory, where: ResourceParts, ids: pa.Array, rows: np.ndarray,
+                small: dict[str, _Table]) -> int:
+    """The task for rows in no matching task: read and check them all the same (a bad cell is an error
+    wherever it is, as in a whole read); the number of rows checked."""
+    return len(read_resource_slice(where, ids, rows, small, base))
+
+
+def _unmatched(n: int, tiles_rows: list[np.ndarray], most: int) -> list[np.ndarray]:
+    """The rows of no task, in runs of at most ``most``."""
+    seen = np.zeros(n, dtype=bool)
+    for rows in tiles_rows:
+        seen[rows] = True
+    rest = np.flatnonzero(~seen)
+    return [rest[i:i + most] for i in range(0, len(rest), most)]
+
+
 def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, top_k: int | None = None,
                             min_score: float | None = None, per_have: bool = False, progress: bool = False,
                             tile_deg: float | None = None,
@@ -225,6 +243,11 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
         mine = props[prop_ids.isin(res_ids.iloc[rows])]
         args.append((shared, where, ids.take(pa.array(rows, type=pa.int64())), rows, small, mine, top_k,
                      min_score, str(out / part_name(i))))
+    rest = _unmatched(len(inv.resources), tiles_rows, wants_per_task or WANTS_PER_TASK)
+    if rest:
+        checks = [(shared, where, ids.take(pa.array(r, type=pa.int64())), r, small) for r in rest]
+        n = sum(run_tasks(client, check_slice, checks, progress=progress, desc="checking other rows"))
+        log.info("checked the %d resources in no matching task", n)
     summaries = run_tasks(client, match_files_to_part, args, progress=progress, desc="matching tiles")
     shared.release()
     return _done(summaries, out)
