@@ -65,13 +65,13 @@ def test_a_slice_is_the_whole_reads_rows(parted, whole):
     """Each tile's rows, read and normalised alone, are the whole read's rows, every column."""
     from dataclasses import replace
 
-    from flowmatch.cluster.out_of_core import PLAN_COLUMNS, read_plan_inventory, read_resource_slice
+    from flowmatch.cluster.out_of_core import read_plan_inventory, read_resource_slice
     from flowmatch.cluster.tiles import plan_tiles
 
     got = read_plan_inventory(parted)
     assert got is not None
     inv, where, small, ids = got
-    assert len(where.parts) == 3 and set(inv.tables["resources"].columns) <= set(PLAN_COLUMNS)
+    assert len(where.parts) == 3 and inv.tables == {}
     tiles = plan_tiles(inv, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK)
     assert len(tiles) > 10
     base = replace(inv, tables={})
@@ -87,7 +87,7 @@ def test_a_slice_is_the_whole_reads_rows(parted, whole):
 def test_out_of_core_candidates_are_the_single_process_ones(client, parted, whole, tmp_path, monkeypatch):
     """Same candidates as one process; the client never reads every column of resources."""
     import flowmatch.inputs.inventory as inventory
-    from flowmatch.cluster.out_of_core import write_parts_out_of_core
+    from flowmatch.cluster.out_of_core import PLAN_COLUMNS, write_parts_out_of_core
     from flowmatch.matching.candidates import match, read_candidates
 
     reads: list[tuple[str, object]] = []
@@ -121,6 +121,7 @@ def test_out_of_core_candidates_are_the_single_process_ones(client, parted, whol
     assert len(on_resources) == 3  # each part once, projected
     for _source, columns in on_resources:
         assert columns is not None and columns != "dataset" and set(columns) < full
+        assert set(columns) == set(PLAN_COLUMNS) & full
         assert {"months", "cost", "co2", "route"}.isdisjoint(columns)
     single = match(whole)
     out = read_candidates(tmp_path / "candidates.parquet")

@@ -140,7 +140,8 @@ def read_plan_inventory(path: str | Path) -> tuple[Inventory, ResourceParts, dic
     small = {k: t for k, t in tables.items() if k not in ("resources", "properties")}
     log.info("out of core: read %d resources x %d columns of %d part files on the client",
              tab.num_rows, len(columns), len(parts))
-    return inv, where, small, tab.column(id_column).combine_chunks()
+    # the tables as read are for a what-if's rebuild, which a cluster match never does: not kept
+    return replace(inv, tables={}), where, small, tab.column(id_column).combine_chunks()
 
 
 def read_resource_slice(where: ResourceParts, ids: pa.Array, rows: np.ndarray, small: dict[str, _Table],
