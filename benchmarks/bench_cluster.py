@@ -7,7 +7,9 @@
 * ``match --scheduler``'s way (``write_parts_on_cluster``): each task writes
   its part of ``candidates.parquet/``; the client's and each worker's peak;
 * out of core (``write_parts_out_of_core``) on the same inventory written as 8 part files: the
-  client reads only the planning columns, each task its own rows; the client's and each worker's peak;
+  client reads only the planning columns, each task its own rows; against the same folder read whole
+  on the client (``-k "out_of_core or whole_read"``); the client's and each worker's peak, each reset
+  before its run;
 * a 64-scenario what-if grid (8 landfill taxes x 8 carbon prices, plus the
   baseline) on the what-if test park: serial (``jobs=1``) against the cluster.
 
@@ -122,10 +124,31 @@ def test_match_parts_out_of_core_local_cluster_2(benchmark, client, parted_folde
     from flowmatch.cluster.out_of_core import write_parts_out_of_core
 
     n, folder = parted_folder
+    _reset_peak()
     client.run(_reset_peak)
     parts = benchmark.pedantic(write_parts_out_of_core, args=(client, folder, tmp_path / "candidates.parquet"),
                                rounds=1, iterations=1)
     assert parts is not None
+    workers = client.run(_peak_mib)
+    benchmark.extra_info.update(resources=n, candidates=parts.rows, parts=parts.parts,
+                                peak_mib_client=round(_peak_mib()),
+                                peak_mib_per_worker=sorted(round(v) for v in workers.values()),
+                                load_avg=os.getloadavg())
+
+
+def test_match_parts_whole_read_local_cluster_2(benchmark, client, parted_folder, tmp_path):
+    """The same partitioned inventory the in-memory way: read whole on the client, slices sent to the tasks."""
+    from flowmatch.cluster.candidate_parts import write_parts_on_cluster
+    from flowmatch.inputs.inventory import read_inventory
+
+    n, folder = parted_folder
+    _reset_peak()
+    client.run(_reset_peak)
+
+    def whole_read():
+        return write_parts_on_cluster(client, read_inventory(folder), tmp_path / "candidates.parquet")
+
+    parts = benchmark.pedantic(whole_read, rounds=1, iterations=1)
     workers = client.run(_peak_mib)
     benchmark.extra_info.update(resources=n, candidates=parts.rows, parts=parts.parts,
                                 peak_mib_client=round(_peak_mib()),
