@@ -169,7 +169,7 @@ def test_rules_or_a_single_file_fall_back_to_the_whole_read(parted, tmp_path, ca
     from flowmatch.cluster.out_of_core import read_plan_inventory
 
     shutil.copytree(parted, tmp_path / "inv")
-    (tmp_path / "inv" / "rules.csv").write_text("rule_id,action,have,want\nr1,forbid,*,*\n")
+    (tmp_path / "inv" / "Rules.CSV").write_text("rule_id,action,have,want\nr1,forbid,*,*\n")
     with caplog.at_level(logging.INFO, logger="flowmatch.cluster.out_of_core"):
         assert read_plan_inventory(tmp_path / "inv") is None
         assert read_plan_inventory(tmp_path / "nowhere") is None

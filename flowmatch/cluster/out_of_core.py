@@ -83,9 +83,10 @@ def _slice_plan(path: Path) -> tuple[list[Path], list[str], str] | str:
     folder = path / "resources.parquet"
     if not path.is_dir() or not folder.is_dir():
         return "resources is not a folder of Parquet part files"
-    if any((path / f"{name}.{ext}").exists() for name in ("rules",) for ext in ("csv", "parquet")):
+    stems = [e.stem.strip().lower() for e in path.iterdir() if e.suffix.lower() in (".csv", ".parquet")]
+    if "rules" in stems:
         return "the rules table needs the whole inventory"
-    if (path / "resources.csv").exists():
+    if stems.count("resources") > 1:
         return "resources is given twice"
     parts = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".parquet" and not p.name.startswith("."))
     try:
