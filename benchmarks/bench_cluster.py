@@ -6,6 +6,10 @@
   (``ru_maxrss``) of this process and of each worker;
 * ``match --scheduler``'s way (``write_parts_on_cluster``): each task writes
   its part of ``candidates.parquet/``; the client's and each worker's peak;
+* out of core (``write_parts_out_of_core``) on the same inventory written as 8 part files: the
+  client reads only the planning columns, each task its own rows; against the same folder read whole
+  on the client (``-k "out_of_core or whole_read"``); the client's and each worker's peak, each reset
+  before its run;
 * a 64-scenario what-if grid (8 landfill taxes x 8 carbon prices, plus the
   baseline) on the what-if test park: serial (``jobs=1``) against the cluster.
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import os
 import resource
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +98,59 @@ def test_match_parts_local_cluster_2(benchmark, client, national, tmp_path):
                                rounds=1, iterations=1)
     workers = client.run(_peak_mib)
     benchmark.extra_info.update(resources=len(national.resources), candidates=parts.rows, parts=parts.parts,
+                                peak_mib_client=round(_peak_mib()),
+                                peak_mib_per_worker=sorted(round(v) for v in workers.values()),
+                                load_avg=os.getloadavg())
+
+
+@pytest.fixture(scope="module")
+def parted_folder(request, tmp_path_factory):
+    """The same synthetic inventory written as 8 part files per table, by ``flowmatch synth`` in another
+    process (so this process's peak is the out-of-core client's own)."""
+    import subprocess
+    import sys
+
+    n = SIZES[0]
+    out = tmp_path_factory.mktemp("parted") / "inv"
+    subprocess.run([str(Path(sys.executable).with_name("flowmatch")), "synth", "--resources", str(n), "--seed", "1", "-o", str(out),
+                    "--partitions", "8"], check=True, stdout=subprocess.DEVNULL)
+    return n, out
+
+
+def test_match_parts_out_of_core_local_cluster_2(benchmark, client, parted_folder, tmp_path):
+    """``match --scheduler`` on a partitioned inventory: the client reads the planning columns only, each
+    task its own rows (``flowmatch.cluster.out_of_core``). Run it alone (``-k out_of_core``) for the
+    client's own peak."""
+    from flowmatch.cluster.out_of_core import write_parts_out_of_core
+
+    n, folder = parted_folder
+    _reset_peak()
+    client.run(_reset_peak)
+    parts = benchmark.pedantic(write_parts_out_of_core, args=(client, folder, tmp_path / "candidates.parquet"),
+                               rounds=1, iterations=1)
+    assert parts is not None
+    workers = client.run(_peak_mib)
+    benchmark.extra_info.update(resources=n, candidates=parts.rows, parts=parts.parts,
+                                peak_mib_client=round(_peak_mib()),
+                                peak_mib_per_worker=sorted(round(v) for v in workers.values()),
+                                load_avg=os.getloadavg())
+
+
+def test_match_parts_whole_read_local_cluster_2(benchmark, client, parted_folder, tmp_path):
+    """The same partitioned inventory the in-memory way: read whole on the client, slices sent to the tasks."""
+    from flowmatch.cluster.candidate_parts import write_parts_on_cluster
+    from flowmatch.inputs.inventory import read_inventory
+
+    n, folder = parted_folder
+    _reset_peak()
+    client.run(_reset_peak)
+
+    def whole_read():
+        return write_parts_on_cluster(client, read_inventory(folder), tmp_path / "candidates.parquet")
+
+    parts = benchmark.pedantic(whole_read, rounds=1, iterations=1)
+    workers = client.run(_peak_mib)
+    benchmark.extra_info.update(resources=n, candidates=parts.rows, parts=parts.parts,
                                 peak_mib_client=round(_peak_mib()),
                                 peak_mib_per_worker=sorted(round(v) for v in workers.values()),
                                 load_avg=os.getloadavg())

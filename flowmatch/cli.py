@@ -78,18 +78,21 @@ def cmd_match(args: argparse.Namespace) -> int:
     from flowmatch.plans.staging import stage
 
     with stage(args.output, "candidates") as st, cluster_client(args) as client:  # locked and checked first
-        inv = read_inventory(args.inventory)
         if client is None:
+            inv = read_inventory(args.inventory)
             cands = match(inv, top_k=args.top_k, min_score=args.min_score, per_have=args.per_have,
                           threads=args.threads, progress=not args.quiet)
             paths = [args.output / p.name for p in write_candidates(cands, st.path, csv=args.csv)]
             n, prog, removed = len(cands), cands, cands.attrs.get("rules_removed") or {}
         else:  # tiles as Dask tasks, each writing its part of candidates.parquet/: the same rows
             from flowmatch.cluster.candidate_parts import write_csv_too, write_parts_on_cluster
+            from flowmatch.cluster.out_of_core import write_parts_out_of_core
 
-            parts = write_parts_on_cluster(client, inv, st.path / "candidates.parquet", top_k=args.top_k,
-                                           min_score=args.min_score, per_have=args.per_have,
-                                           progress=not args.quiet)
+            out, k, low, quiet = st.path / "candidates.parquet", args.top_k, args.min_score, args.quiet
+            parts = write_parts_out_of_core(client, args.inventory, out, k, low, args.per_have, not quiet)
+            if parts is None:  # not a partitioned inventory (or rules, --per-have): read whole here
+                parts = write_parts_on_cluster(client, read_inventory(args.inventory), out, k, low,
+                                               args.per_have, not quiet)
             paths = [args.output / "candidates.parquet", *write_csv_too(parts, args.output, args.csv)]
             n, prog, removed = parts.rows, parts.programme, parts.rules_removed
     if n == 0:

@@ -187,7 +187,8 @@ def _read_parquet(path: Path, name: str, problems: _Problems) -> _Table | None:
 _SUFFIXES = (".csv", ".parquet")
 
 
-def _read_folder(path: Path, problems: _Problems) -> dict[str, _Table]:
+def _read_folder(path: Path, problems: _Problems, skip: tuple[str, ...] = ()) -> dict[str, _Table]:
+    """The tables of an inventory folder (those named in ``skip`` are left unread)."""
     found: dict[str, list[Path]] = {}
     try:
         entries = sorted(path.iterdir())
@@ -196,7 +197,7 @@ def _read_folder(path: Path, problems: _Problems) -> dict[str, _Table]:
         return {}
     for p in entries:
         stem, suffix = p.stem.strip().lower(), p.suffix.lower()
-        if suffix in _SUFFIXES and stem in TABLES:
+        if suffix in _SUFFIXES and stem in TABLES and stem not in skip:
             found.setdefault(stem, []).append(p)
     tables: dict[str, _Table] = {}
     for name, paths in found.items():

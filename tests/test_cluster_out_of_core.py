@@ -1,0 +1,198 @@
+"""``match --scheduler`` on a partitioned inventory out of core: the client reads only the planning
+columns of resources, each task reads and checks its own rows, and the candidates are the
+single-process ones (flowmatch.cluster.out_of_core)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("distributed")
+
+from flowmatch.cli import main  # noqa: E402
+from flowmatch.errors import InventoryError  # noqa: E402
+
+TILE_DEG = 2.0
+WANTS_PER_TASK = 100
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One LocalCluster of 2 worker processes for the module."""
+    from flowmatch.cluster.scheduler import connect
+
+    with connect("local:2", memory_limit="1GiB", announce=None) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def parted(tmp_path_factory) -> Path:
+    """A synthetic country of 2,500 resources, resources and properties in 3 part files each."""
+    from flowmatch.inputs.synth import synth
+
+    return synth(2500, seed=3, out=tmp_path_factory.mktemp("ooc") / "inv", partitions=3)
+
+
+@pytest.fixture(scope="module")
+def whole(parted):
+    from flowmatch.inputs.inventory import read_inventory
+
+    return read_inventory(parted)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["want_id", "rank", "have_id"]).reset_index(drop=True)
+
+
+def _broken_copy(src: Path, dst: Path, part: int, row: int, column: str, value) -> Path:
+    """``src`` copied to ``dst`` with one cell of resources part ``part`` (0-based ``row``) changed."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    path = dst / "resources.parquet" / f"part-{part:05d}.parquet"
+    df = pd.read_parquet(path)
+    df.loc[row, column] = value
+    df.to_parquet(path, index=False)
+    return path
+
+
+def test_a_slice_is_the_whole_reads_rows(parted, whole):
+    """Each tile's rows, read and normalised alone, are the whole read's rows, every column."""
+    from dataclasses import replace
+
+    from flowmatch.cluster.out_of_core import read_plan_inventory, read_resource_slice
+    from flowmatch.cluster.tiles import plan_tiles
+
+    got = read_plan_inventory(parted)
+    assert got is not None
+    inv, where, small, ids = got
+    assert len(where.parts) == 3 and inv.tables == {}
+    tiles = plan_tiles(inv, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK)
+    assert len(tiles) > 10
+    base = replace(inv, tables={})
+    for t in [tiles[0], tiles[len(tiles) // 2], tiles[-1]]:
+        rows = t.rows
+        got_rows = read_resource_slice(where, ids.take(rows), rows, small, base)
+        pd.testing.assert_frame_equal(got_rows, whole.resources.iloc[rows].reset_index(drop=True))
+    # the planning columns give the whole read's ids, sites, roles, types and reach
+    for c in ("resource_id", "site_id", "role", "type", "category", "max_distance_km", "quantity"):
+        pd.testing.assert_series_equal(inv.resources[c], whole.resources[c])
+
+
+def test_out_of_core_candidates_are_the_single_process_ones(client, parted, whole, tmp_path, monkeypatch):
+    """Same candidates as one process; the client never reads every column of resources."""
+    import flowmatch.inputs.inventory as inventory
+    from flowmatch.cluster.out_of_core import PLAN_COLUMNS, write_parts_out_of_core
+    from flowmatch.matching.candidates import match, read_candidates
+
+    reads: list[tuple[str, object]] = []
+    real_read_table, real_file_read, real_dataset = pq.read_table, pq.ParquetFile.read, ds.dataset
+
+    def read_table(source, *a, columns=None, **kw):
+        reads.append((str(source), columns))
+        return real_read_table(source, *a, columns=columns, **kw)
+
+    def file_read(self, columns=None, *a, **kw):
+        reads.append((str(getattr(self, "_source", "?")), columns))
+        return real_file_read(self, columns, *a, **kw)
+
+    def dataset(source, *a, **kw):
+        reads.append((str(source), "dataset"))
+        return real_dataset(source, *a, **kw)
+
+    def no_whole_read(*a, **kw):
+        raise AssertionError("the client read the inventory whole")
+
+    monkeypatch.setattr(pq, "read_table", read_table)
+    monkeypatch.setattr(pq.ParquetFile, "read", file_read)
+    monkeypatch.setattr(ds, "dataset", dataset)
+    monkeypatch.setattr(inventory, "read_inventory", no_whole_read)
+    parts = write_parts_out_of_core(client, parted, tmp_path / "candidates.parquet", tile_deg=TILE_DEG,
+                                    wants_per_task=WANTS_PER_TASK)
+    monkeypatch.undo()
+    assert parts is not None and parts.parts > 10
+    full = set(pq.read_schema(parted / "resources.parquet" / "part-00000.parquet").names)
+    on_resources = [(s, c) for s, c in reads if "resources.parquet" in s]
+    assert len(on_resources) == 3  # each part once, projected
+    for _source, columns in on_resources:
+        assert columns is not None and columns != "dataset" and set(columns) < full
+        assert set(columns) == set(PLAN_COLUMNS) & full
+        assert {"months", "cost", "co2", "route"}.isdisjoint(columns)
+    single = match(whole)
+    out = read_candidates(tmp_path / "candidates.parquet")
+    assert len(single) > 1000 and parts.rows == len(single)
+    pd.testing.assert_frame_equal(_sorted(out), _sorted(single))
+    assert np.array_equal(_sorted(out)["score"], _sorted(single)["score"])
+
+
+def test_a_bad_cell_a_task_reads_names_its_part_and_row(client, parted, tmp_path):
+    """A column only the tasks read (months): the error names the part file and the row in it."""
+    from flowmatch.cluster.out_of_core import write_parts_out_of_core
+
+    part = _broken_copy(parted, tmp_path / "inv", 1, 6, "months", "13-15")
+    with pytest.raises(InventoryError) as err:
+        write_parts_out_of_core(client, tmp_path / "inv", tmp_path / "c", tile_deg=TILE_DEG,
+                                wants_per_task=WANTS_PER_TASK)
+    bad = [p for p in err.value.problems if p.column == "months"]
+    assert [(p.file, p.row) for p in bad] == [(str(part), 7)]
+
+
+def test_a_bad_cell_the_client_reads_names_its_part_and_row(parted, tmp_path, capsys):
+    """A planning column (quantity) is checked on the client, before any task; the CLI exits 2."""
+    from flowmatch.cluster.out_of_core import read_plan_inventory
+    from flowmatch.inputs.inventory import read_inventory
+
+    part = _broken_copy(parted, tmp_path / "inv", 2, 0, "quantity", -5.0)
+    with pytest.raises(InventoryError) as err:
+        read_plan_inventory(tmp_path / "inv")
+    bad = [p for p in err.value.problems if p.column == "quantity"]
+    assert [(p.file, p.row) for p in bad] == [(str(part), 1)]
+    with pytest.raises(InventoryError) as whole_err:  # the same problem as the whole read finds
+        read_inventory(tmp_path / "inv")
+    assert [p.message for p in whole_err.value.problems if p.column == "quantity"] == [bad[0].message]
+    assert main(["match", str(tmp_path / "inv"), "-o", str(tmp_path / "c"), "-q", "--scheduler",
+                 "local:1", "--memory-limit", "1GiB"]) == 2
+    captured = capsys.readouterr().err
+    assert "part-00002.parquet, row 1, column 'quantity'" in captured and "Traceback" not in captured
+    assert not (tmp_path / "c").exists()
+
+
+def test_rules_or_a_single_file_fall_back_to_the_whole_read(parted, tmp_path, caplog):
+    import logging
+    import shutil
+
+    from flowmatch.cluster.out_of_core import read_plan_inventory
+
+    shutil.copytree(parted, tmp_path / "inv")
+    (tmp_path / "inv" / "Rules.CSV").write_text("rule_id,action,have,want\nr1,forbid,*,*\n")
+    with caplog.at_level(logging.INFO, logger="flowmatch.cluster.out_of_core"):
+        assert read_plan_inventory(tmp_path / "inv") is None
+        assert read_plan_inventory(tmp_path / "nowhere") is None
+    assert "rules table needs the whole inventory" in caplog.text
+    assert "not a folder of Parquet part files" in caplog.text
+
+
+def test_a_bad_cell_in_a_row_of_no_task_is_still_found(client, parted, tmp_path):
+    """A row no matching task holds (a have out of every halo, a want nothing serves) is checked too."""
+    from flowmatch.cluster.out_of_core import read_plan_inventory, write_parts_out_of_core
+    from flowmatch.cluster.tiles import plan_tiles
+
+    got = read_plan_inventory(parted)
+    assert got is not None
+    inv, where, _small, _ids = got
+    seen = np.zeros(len(inv.resources), dtype=bool)
+    for t in plan_tiles(inv, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK):
+        seen[t.rows] = True
+    lone = int(np.flatnonzero(~seen)[-1])
+    k = int(np.searchsorted(where.starts, lone, side="right")) - 1
+    part = _broken_copy(parted, tmp_path / "inv", k, lone - int(where.starts[k]), "months", "13-15")
+    with pytest.raises(InventoryError) as err:
+        write_parts_out_of_core(client, tmp_path / "inv", tmp_path / "c", tile_deg=TILE_DEG,
+                                wants_per_task=WANTS_PER_TASK)
+    bad = [p for p in err.value.problems if p.column == "months"]
+    assert [(p.file, p.row) for p in bad] == [(str(part), lone - int(where.starts[k]) + 1)]
