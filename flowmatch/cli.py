@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     from flowmatch.registry.cli import add_parser as add_registry_parser
 
     add_registry_parser(sub)  # flowmatch registry ...: its own module
-    from flowmatch.bench.command import add_parser as add_bench_parser
+    from flowmatch.bench.cli import add_parser as add_bench_parser
 
     add_bench_parser(sub)  # flowmatch bench (docs/bench.md)
     return ap
