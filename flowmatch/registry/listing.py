@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -44,18 +45,27 @@ def list_synergies(reg: Registry, *, park: str | None = None, status: str | None
     return reg.read(load)
 
 
-def format_synergies(rows: list[dict[str, Any]], fmt: str = "table") -> str:
-    """``rows`` as an aligned text table, CSV or JSON."""
+def format_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str], shown: list[str],
+                headers: list[str], cell: Callable[[Any], str], empty: str) -> str:
+    """``rows`` as JSON, CSV (every one of ``columns``) or an aligned text table of the ``shown``
+    columns under ``headers``, each value written by ``cell``; ``empty`` when there is no row."""
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False)
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=LIST_COLUMNS, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
         return buf.getvalue().rstrip("\n")
     if not rows:
-        return "no synergies"
+        return empty
+    table = [headers] + [[cell(r[c]) for c in shown] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(shown))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in table)
+
+
+def format_synergies(rows: list[dict[str, Any]], fmt: str = "table") -> str:
+    """``rows`` as an aligned text table, CSV or JSON."""
     cols = ["id", "park", "status", "status_date", "have_ref", "want_ref", "mode", "quantity", "unit",
             "net_total"]
 
@@ -64,6 +74,4 @@ def format_synergies(rows: list[dict[str, Any]], fmt: str = "table") -> str:
             return ""
         return f"{v:,.0f}" if isinstance(v, float) else str(v)
 
-    table = [cols] + [[cell(r[c]) for c in cols] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in table)
+    return format_rows(rows, fmt, LIST_COLUMNS, cols, cols, cell, "no synergies")

@@ -13,10 +13,7 @@ or JSON. An unknown park or synergy is an
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +23,7 @@ from sqlalchemy.orm import Session
 from flowmatch.registry.db import Registry
 from flowmatch.registry.errors import RegistryError
 from flowmatch.registry.lifecycle import get_synergy
+from flowmatch.registry.listing import format_rows
 from flowmatch.registry.models import Event, Note, Park, Synergy
 from flowmatch.registry.snapshots import find_park
 
@@ -132,18 +130,6 @@ def list_notes(reg: Registry, *, park: str | None = None, synergy: int | None = 
 
 def format_notes(rows: list[dict[str, Any]], fmt: str = "table") -> str:
     """``rows`` as an aligned text table, CSV or JSON."""
-    if fmt == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False)
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=NOTE_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        return buf.getvalue().rstrip("\n")
-    if not rows:
-        return "no notes"
-    cols = ["id", "park", "synergy_id", "date", "step", "text"]
-    table = [["id", "park", "synergy", "date", "step", "text"]]
-    table += [["" if r[c] is None else " ".join(str(r[c]).split()) for c in cols] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in table)
+    return format_rows(rows, fmt, NOTE_COLUMNS, ["id", "park", "synergy_id", "date", "step", "text"],
+                       ["id", "park", "synergy", "date", "step", "text"],
+                       lambda v: "" if v is None else " ".join(str(v).split()), "no notes")
