@@ -117,3 +117,12 @@ def plan_folder(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def client():
+    """One LocalCluster of 2 worker processes, shared by the cluster tests (started on first use)."""
+    from flowmatch.cluster.scheduler import connect
+
+    with connect("local:2", memory_limit="1GiB", announce=None) as c:
+        yield c

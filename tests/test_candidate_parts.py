@@ -25,14 +25,6 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def client():
-    from flowmatch.cluster.scheduler import connect
-
-    with connect("local:2", memory_limit="1GiB", announce=None) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def park():
     from flowmatch.inputs.inventory import build_inventory
     from flowmatch.inputs.synth import synth_tables

@@ -24,15 +24,6 @@ WANTS_PER_TASK = 100  # and several want-type groups per tile
 
 
 @pytest.fixture(scope="module")
-def client():
-    """One LocalCluster of 2 worker processes for the module."""
-    from flowmatch.cluster.scheduler import connect
-
-    with connect("local:2", memory_limit="1GiB", announce=None) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def park():
     """A synthetic country of 2,500 resources: many tiles, many types, properties."""
     from flowmatch.inputs.inventory import build_inventory

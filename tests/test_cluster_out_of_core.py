@@ -22,15 +22,6 @@ WANTS_PER_TASK = 100
 
 
 @pytest.fixture(scope="module")
-def client():
-    """One LocalCluster of 2 worker processes for the module."""
-    from flowmatch.cluster.scheduler import connect
-
-    with connect("local:2", memory_limit="1GiB", announce=None) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def parted(tmp_path_factory) -> Path:
     """A synthetic country of 2,500 resources, resources and properties in 3 part files each."""
     from flowmatch.inputs.synth import synth
