@@ -22,16 +22,15 @@ table given as one file or as such a folder.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from flowmatch.cluster.match_tasks import TASKS_PER_WORKER, _same, match_slice
+from flowmatch.cluster.match_tasks import _same, match_slice, plan_cluster_tiles
 from flowmatch.cluster.scheduler import run_tasks
-from flowmatch.cluster.tiles import WANTS_PER_TASK, choose_tile_deg, plan_tiles
+from flowmatch.cluster.tiles import WANTS_PER_TASK
 from flowmatch.errors import FlowmatchError
 from flowmatch.files import write_table
 
@@ -100,13 +99,7 @@ def write_parts_on_cluster(client: Any, inventory: Inventory, folder: str | Path
     whole = per_have or len(inventory.rules)
     tiles = []
     if not whole:
-        t0 = time.perf_counter()
-        if tile_deg is None:
-            workers = max(1, len(client.scheduler_info().get("workers", {})))
-            tile_deg = choose_tile_deg(inventory, TASKS_PER_WORKER * workers)
-        tiles = plan_tiles(inventory, tile_deg=tile_deg, wants_per_task=wants_per_task)
-        log.info("%d matching tasks (%g-degree tiles) planned in %.2f s", len(tiles), tile_deg,
-                 time.perf_counter() - t0)
+        tiles = plan_cluster_tiles(client, inventory, tile_deg, wants_per_task)
     if not tiles:  # one task on the whole inventory (per_have, rules, or nothing can pair: an empty part)
         if whole:
             log.info("matching as one task (%s needs the whole inventory)",

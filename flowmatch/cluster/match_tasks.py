@@ -28,7 +28,7 @@ from flowmatch.cluster.tiles import WANTS_PER_TASK, choose_tile_deg, plan_tiles
 if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
 
-__all__ = ["match_on_cluster", "match_slice", "TASKS_PER_WORKER"]
+__all__ = ["match_on_cluster", "match_slice", "plan_cluster_tiles", "TASKS_PER_WORKER"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,21 @@ def _whole(client: Any, inventory: Inventory, top_k: int | None, min_score: floa
     return out
 
 
+def plan_cluster_tiles(client: Any, inventory: Inventory, tile_deg: float | None = None,
+                       wants_per_task: int = WANTS_PER_TASK) -> list:
+    """The matching tasks of ``inventory`` (:func:`flowmatch.cluster.tiles.plan_tiles`); without a
+    ``tile_deg``, the largest tile edge giving :data:`TASKS_PER_WORKER` tasks per worker of
+    ``client``'s cluster (:func:`flowmatch.cluster.tiles.choose_tile_deg`)."""
+    t0 = time.perf_counter()
+    if tile_deg is None:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        tile_deg = choose_tile_deg(inventory, TASKS_PER_WORKER * workers)
+    tiles = plan_tiles(inventory, tile_deg=tile_deg, wants_per_task=wants_per_task)
+    log.info("%d matching tasks (%g-degree tiles) planned in %.2f s", len(tiles), tile_deg,
+             time.perf_counter() - t0)
+    return tiles
+
+
 def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None,
                      min_score: float | None = None, per_have: bool = False, progress: bool = False,
                      tile_deg: float | None = None, wants_per_task: int = WANTS_PER_TASK) -> pd.DataFrame:
@@ -85,13 +100,7 @@ def match_on_cluster(client: Any, inventory: Inventory, top_k: int | None = None
         log.info("matching as one task (%s needs the whole inventory)",
                  "--per-have" if per_have else "the rules table")
         return _whole(client, inventory, top_k, min_score, per_have, progress)
-    t0 = time.perf_counter()
-    if tile_deg is None:
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        tile_deg = choose_tile_deg(inventory, TASKS_PER_WORKER * workers)
-    tiles = plan_tiles(inventory, tile_deg=tile_deg, wants_per_task=wants_per_task)
-    log.info("%d matching tasks (%g-degree tiles) planned in %.2f s", len(tiles), tile_deg,
-             time.perf_counter() - t0)
+    tiles = plan_cluster_tiles(client, inventory, tile_deg, wants_per_task)
     if not tiles:  # nothing can pair: the ordinary (empty) table, its columns and dtypes
         return _whole(client, inventory, top_k, min_score, per_have, False)
     base = replace(inventory, resources=inventory.resources.iloc[:0], properties=inventory.properties.iloc[:0],

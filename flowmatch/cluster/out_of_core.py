@@ -26,7 +26,6 @@ still read whole on the client (it is sliced to each task as before).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,9 +203,9 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
     """:func:`~flowmatch.cluster.candidate_parts.write_parts_on_cluster` for the inventory at ``path``,
     the client holding only :data:`PLAN_COLUMNS` of resources; ``None`` when that does not apply."""
     from flowmatch.cluster.candidate_parts import _done, part_name
-    from flowmatch.cluster.match_tasks import TASKS_PER_WORKER, _same
+    from flowmatch.cluster.match_tasks import _same, plan_cluster_tiles
     from flowmatch.cluster.scheduler import run_tasks
-    from flowmatch.cluster.tiles import WANTS_PER_TASK, choose_tile_deg, plan_tiles
+    from flowmatch.cluster.tiles import WANTS_PER_TASK
     from flowmatch.errors import FlowmatchError
     from flowmatch.matching.search import check_match_params
 
@@ -224,13 +223,7 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
     except OSError as exc:
         raise FlowmatchError(f"{out}: cannot create the candidates folder ({exc.strerror}); "
                              "write to a folder you can write to (`-o`).") from None
-    t0 = time.perf_counter()
-    if tile_deg is None:
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        tile_deg = choose_tile_deg(inv, TASKS_PER_WORKER * workers)
-    tiles = plan_tiles(inv, tile_deg=tile_deg, wants_per_task=wants_per_task or WANTS_PER_TASK)
-    log.info("%d matching tasks (%g-degree tiles) planned in %.2f s", len(tiles), tile_deg,
-             time.perf_counter() - t0)
+    tiles = plan_cluster_tiles(client, inv, tile_deg, wants_per_task or WANTS_PER_TASK)
     if not tiles:  # nothing can pair: one task on no rows writes the empty table
         tiles_rows = [np.zeros(0, dtype=np.int64)]
     else:
