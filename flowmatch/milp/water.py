@@ -332,7 +332,8 @@ class WaterPart:
         "water_source": "the flow balance of water source",
         "water_sink": "the flow balance of water sink",
         "water_pipe_use": "the capacity of the water pipe",
-        "water_pipe_pair": "the most one pair can carry through its water pipe,",
+        "water_pipe_source": "the most one source can send through its water pipe,",
+        "water_pipe_sink": "the most one sink can take through its water pipe,",
         "water_quality": "the inlet limit of water sink",
     }
 

@@ -44,7 +44,7 @@ from flowmatch.milp.builder import ModelBuilder
 from flowmatch.milp.milkrounds import COLLECTIONS_PER_YEAR
 from flowmatch.milp.options import SolveBudget
 from flowmatch.milp.periods import PERIOD_COLUMNS, Periods, build_periods
-from flowmatch.milp.tighten import add_pair_link_rows
+from flowmatch.milp.tighten import add_group_link_rows
 from flowmatch.milp.water_check import infeasible_sinks
 from flowmatch.plans.plan import DISPOSAL, VIRGIN
 
@@ -160,14 +160,14 @@ def add_water_rows(part: WaterPart, mb: ModelBuilder) -> None:
     cyc = pair_cycles(ws, per, pr.src, pr.snk) if (tank > 0).any() else None
     buffered = ~rhythm_ok(ws, pr.src, pr.snk)
     for p in range(n_per):
-        _period_rows(part, mb, p, F[:, p], FR[:, p], WA[:, p], LV, pipe, labels)
+        _period_rows(part, mb, p, F[:, p], FR[:, p], WA[:, p], LV, pipe)
         if cyc is not None and buffered.any():
             _buffer_rows(part, mb, p, F[:, p], LV, buffered, cyc[:, p])
     part._idx = {"flow": F, "fresh": FR, "waste": WA, "pipe": pipe, "level": LV}
 
 
 def _period_rows(part: WaterPart, mb: ModelBuilder, p: int, f: np.ndarray, fresh: np.ndarray,
-                 waste: np.ndarray, LV: np.ndarray, pipe: np.ndarray, labels: list[str]) -> None:
+                 waste: np.ndarray, LV: np.ndarray, pipe: np.ndarray) -> None:
     """Balances, quality rows and pipe rows of period ``p`` (``-1``: no such variable in ``p``)."""
     ws, pr, per = part.streams, part.pairs, part.periods
     n_src, sfx = ws.n_src, per.suffix(p)
@@ -225,9 +225,10 @@ def _period_rows(part: WaterPart, mb: ModelBuilder, p: int, f: np.ndarray, fresh
     vals_l = np.concatenate([np.ones(int(lsel.sum())), -cap[used]])
     mb.add_rows(rows_l, cols_l, vals_l, -np.inf, 0.0,
                 name=[f"water_pipe_use[{part.link_from[k]},{part.link_to[k]}]{sfx}" for k in used])
-    pair_cap = np.minimum(give[pr.src], demand[pr.snk]) if len(per) > 1 or (tank > 0).any() \
-        else np.minimum(ws.src_flow[pr.src], ws.snk_flow[pr.snk])
-    add_pair_link_rows(mb, f, link, pair_cap, pipe, cap, [f"{lab}{sfx}" for lab in labels], "water_pipe_pair")
+    # per source and per sink on each pipe: what it gives (takes) at most, where that cuts
+    pipes = [f"{a}>{b}{sfx}" for a, b in zip(part.link_from, part.link_to, strict=True)]
+    add_group_link_rows(mb, f, link, pr.src, give, pipe, cap, list(ws.src_ids), pipes, "water_pipe_source")
+    add_group_link_rows(mb, f, link, pr.snk, demand, pipe, cap, list(ws.snk_ids), pipes, "water_pipe_sink")
 
 
 def _buffer_rows(part: WaterPart, mb: ModelBuilder, p: int, f: np.ndarray, LV: np.ndarray,
