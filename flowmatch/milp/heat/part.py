@@ -43,11 +43,18 @@ from flowmatch.milp.heat.slots import build_slots, cat
 from flowmatch.milp.heat.streams import TOL, HeatStreams, heat_resource_ids, heat_streams
 from flowmatch.milp.part import PartContext, PartKind
 from flowmatch.milp.periods import build_periods
+from flowmatch.milp.tighten import add_pair_link_rows
 from flowmatch.plans.plan import ROUTE_COLUMNS
 
 __all__ = ["HeatPart", "heat_parts", "KIND"]
 
 log = logging.getLogger(__name__)
+
+#: An export arc gets its own link row where its bound is at most this share of its direction's capacity.
+SLOT_MARGIN = 0.5
+#: ... and only in a period with at most this many export arcs: the rows raised the LP bound of the
+#: 50-stream park 2.8% (3,365 arcs), of the 200-stream one 0.5% (31,990 arcs) for an LP ten times as slow.
+SLOT_ROWS_MAX_ARCS = 10_000
 
 
 def _zones(inv: Inventory, sites: np.ndarray, max_km: float):
@@ -147,6 +154,7 @@ class HeatPart:
         "steam_take": "the steam let down to",
         "heat_export_limit": "the heat a zone can export,",
         "heat_link_use": "the capacity of the heat link",
+        "heat_slot_link_use": "the heat a link can carry in one temperature interval,",
     }
 
     def __init__(self, inventory: Inventory, resource_ids: list[str] | None = None,
@@ -459,6 +467,7 @@ class HeatPart:
                         name=[f"heat_link_use[z{self.link_a[k // 2]}>z{self.link_b[k // 2]}]{sfx}" if k % 2 == 0
                               else f"heat_link_use[z{self.link_b[k // 2]}>z{self.link_a[k // 2]}]{sfx}"
                               for k in used])
+            self._add_slot_link_rows(mb, d, exp, ef, et, es, local[2 * el + e_dir], links[used // 2], cap[used])
         self._idxs.append({"hot_utility": hu, "cold_utility": cu, "export": exp, "steam": steam,
                      "link": links, "residual": res, "import_residual": ires, "import_use": cimp,
                      "hot": hot, "cold": cold, "res_run": res_run, "run_zone": run_zone,
@@ -467,6 +476,29 @@ class HeatPart:
                      "ci_z": run_zone[ci_run], "ci_start": run_start[ci_run], "ci_end": run_end[ci_run],
                            "exports": ek, "letdowns": sk})
         return links
+
+    def _add_slot_link_rows(self, mb: ModelBuilder, d: HeatPeriod, exp: np.ndarray, ef: np.ndarray,
+                            et: np.ndarray, es: np.ndarray, arc_dir: np.ndarray, dir_links: np.ndarray,
+                            dir_cap: np.ndarray) -> None:
+        """Per export arc and temperature slot: ``export <= min(heat, demand) * link``.
+
+        Heat leaving zone ``a`` in slot ``k`` is its hot streams' heat at or above ``k``
+        (exports are the zone's hot streams' heat, as the export limit has it), and heat
+        reaching zone ``b`` in slot ``k`` is used by ``b``'s cold streams at or below ``k``
+        (imports are never passed on), so each arc's own big-M is the smaller of the two
+        cumulative duties. The direction's row aggregates every slot against the
+        direction's capacity; these rows cut where an arc's bound is well below it
+        (:func:`flowmatch.milp.tighten.add_pair_link_rows`, margin ``SLOT_MARGIN``), and only
+        in periods of at most ``SLOT_ROWS_MAX_ARCS`` arcs, where they cost little LP time.
+        """
+        if len(ef) > SLOT_ROWS_MAX_ARCS:
+            return
+        hot_above = np.cumsum(d.H, axis=1)
+        cold_below = np.cumsum(d.C[:, ::-1], axis=1)[:, ::-1]
+        arc_cap = np.minimum(hot_above[ef, es], cold_below[et, es])
+        add_pair_link_rows(mb, exp, arc_dir, arc_cap, dir_links, dir_cap,
+                           [f"z{a}>z{b},s{k}{d.suffix}" for a, b, k in zip(ef, et, es, strict=True)],
+                           "heat_slot_link_use", margin=SLOT_MARGIN)
 
     def warm_start(self, x: np.ndarray) -> None:
         """Today's state: every cold stream on hot utility, every hot stream to cold utility."""
