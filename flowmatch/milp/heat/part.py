@@ -52,9 +52,11 @@ log = logging.getLogger(__name__)
 
 #: An export arc gets its own link row where its bound is at most this share of its direction's capacity.
 SLOT_MARGIN = 0.5
-#: ... and only in a period with at most this many export arcs: the rows raised the LP bound of the
-#: 50-stream park 2.8% (3,365 arcs), of the 200-stream one 0.5% (31,990 arcs) for an LP ten times as slow.
-SLOT_ROWS_MAX_ARCS = 10_000
+#: ... and only in a period with at most this many export arcs. 0: off. Measured (docs/optimise.md,
+#: "Tighter rows"): they raise the LP bound of the 50-stream benchmark park 2.8% (3,365 arcs) and
+#: of the 200-stream one 0.5% (31,990 arcs, for an LP ten times as slow), but with the defaults'
+#: heuristics and search the 50-stream park took 37-41 s to prove 1% with them and 15-16 s without.
+SLOT_ROWS_MAX_ARCS = 0
 
 
 def _zones(inv: Inventory, sites: np.ndarray, max_km: float):
@@ -489,7 +491,7 @@ class HeatPart:
         cumulative duties. The direction's row aggregates every slot against the
         direction's capacity; these rows cut where an arc's bound is well below it
         (:func:`flowmatch.milp.tighten.add_pair_link_rows`, margin ``SLOT_MARGIN``), and only
-        in periods of at most ``SLOT_ROWS_MAX_ARCS`` arcs, where they cost little LP time.
+        in periods of at most ``SLOT_ROWS_MAX_ARCS`` arcs (0 by default: off, see there).
         """
         if len(ef) > SLOT_ROWS_MAX_ARCS:
             return
