@@ -6,7 +6,7 @@ Builds the model of the synthetic water and heat parks of ``bench_cascades.py``
 relaxation with HiGHS, printing rows, columns, nonzeros, the LP bound (the
 cost objective) and the LP time; with ``--mip S`` also the MILP by HiGHS for S seconds. Run::
 
-    .venv/bin/python benchmarks/cascade_lp.py water heat --n 200 [--seasonal]
+    .venv/bin/python benchmarks/cascade_lp.py water heat --n 200 [--seasonal] [--mip 60] [--lp-solver ipm]
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from flowmatch.milp.optimise import build_model  # noqa: E402
 from flowmatch.milp.part import build_parts  # noqa: E402
 
 
-def lp_bound(kind: str, n: int, seasonal_park: bool, seed: int = 0, mip_s: float = 0.0) -> dict:
+def lp_bound(kind: str, n: int, seasonal_park: bool, seed: int = 0, mip_s: float = 0.0,
+             lp_solver: str = "choose") -> dict:
     """Model size, LP relaxation bound and LP time of the ``kind`` (water or heat) park of ``n`` streams.
 
     With ``mip_s`` > 0, also HiGHS on the MILP itself for that many seconds (no start, no
     heuristics of flowmatch's): its plan, bound and gap, and in the LP relaxation and the plan
-    the cost of the fixed charges (the binaries' costs) apart.
+    the cost of the fixed charges (the binaries' costs) apart. ``lp_solver`` is HiGHS's
+    ``solver`` for the LP and its ``mip_lp_solver`` for the MILP (``choose``, ``simplex``, ``ipm``).
     """
     inv = (water_park if kind == "water" else heat_park)(n, seed)
     if seasonal_park:
@@ -46,6 +48,7 @@ def lp_bound(kind: str, n: int, seasonal_park: bool, seed: int = 0, mip_s: float
     c, k = model.objective({"cost": 1.0})
     lp = replace(model, integrality=np.zeros(model.n_vars, bool))
     h = new_highs(time_limit=600.0)
+    h.setOptionValue("solver", lp_solver)
     pass_highs(h, lp, c, k)
     t0 = time.perf_counter()
     h.run()
@@ -55,6 +58,7 @@ def lp_bound(kind: str, n: int, seasonal_park: bool, seed: int = 0, mip_s: float
     out = {}
     if mip_s > 0:
         hm = new_highs(time_limit=mip_s, gap=1e-4)
+        hm.setOptionValue("mip_lp_solver", lp_solver)
         pass_highs(hm, model, c, k)
         t0 = time.perf_counter()
         hm.run()
@@ -77,9 +81,11 @@ def main() -> None:
     ap.add_argument("--seasonal", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--mip", type=float, default=0.0, help="also solve the MILP for this many seconds")
+    ap.add_argument("--lp-solver", default="choose", choices=["choose", "simplex", "ipm"],
+                    help="HiGHS's solver for the LP and mip_lp_solver for the MILP")
     a = ap.parse_args()
     for kind in a.kinds:
-        r = lp_bound(kind, a.n, a.seasonal, a.seed, a.mip)
+        r = lp_bound(kind, a.n, a.seasonal, a.seed, a.mip, a.lp_solver)
         print(" ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()),
               flush=True)
 
