@@ -55,7 +55,7 @@ TIE_BREAK = 1e-5
 #: before the search (:func:`flowmatch.milp.heuristics.improve_start`), times the fraction of
 #: binaries in blocks of ``MIN_INTEGERS`` or more (:func:`~flowmatch.milp.fix_and_optimise.search_fraction`),
 #: but at least ``HEURISTIC_MIN_FRACTION`` of it.
-HEURISTIC_SHARE = 0.15
+HEURISTIC_SHARE = 0.35
 #: Least fraction of ``HEURISTIC_SHARE`` the start takes, however few binaries lie in big blocks
 #: (its first LP is the LP relaxation, whose bound every block may need).
 HEURISTIC_MIN_FRACTION = 0.2
