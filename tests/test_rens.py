@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from optimise_cases import brute_force_cost, random_case
 
+from flowmatch.milp.blocks import split_blocks
 from flowmatch.milp.heuristics import improve_start
 from flowmatch.milp.highs import new_highs, pass_highs
 from flowmatch.milp.optimise import build_model, build_parts
@@ -61,11 +62,19 @@ def test_improve_start_takes_the_cheapest_plan_per_block(seed):
     x0 = np.zeros(model.n_vars)
     for p in parts:
         p.warm_start(x0)
-    x, info, lp_x = improve_start(model, {"cost": 1.0}, x0, time_limit=10.0)
+    x, info, lp_x = improve_start(model, {"cost": 1.0}, x0, time_limit=10.0, rens_min_integers=1)
     c, k = model.objective({"cost": 1.0})
     got = float(c @ x + k)
-    others = [info["greedy_objective"], info["slope_scaling_objective"], info["rens_objective"]]
+    assert info["rens_blocks"] == len(split_blocks(model)[0])  # every block had a RENS plan
+    others = [info["greedy_objective"], info["slope_scaling_objective"], info["rens_objective"] + k]
     assert got <= min(v for v in others if v is not None) + 1e-6 * abs(got)
     assert info["start_objective"] == pytest.approx(got)
     assert info["lp_bound"] <= got + 1e-6 * abs(got)
     assert got >= brute_force_cost(inv, cands) - 1e-6 * abs(got)
+
+
+def test_improve_start_leaves_small_blocks_to_the_search():
+    inv, cands = random_case(4, 4, 0.7, 1, **PARAMS)
+    model = build_model(build_parts(inv, cands))
+    _, info, _ = improve_start(model, {"cost": 1.0}, None, time_limit=10.0)  # MIN_INTEGERS: 500
+    assert info["rens_blocks"] == 0 and info["rens_objective"] is None

@@ -197,13 +197,16 @@ def _open_links(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, ycol
 
 
 def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray | None,
-                  time_limit: float, threads: int | None = None
+                  time_limit: float, threads: int | None = None, rens_min_integers: int | None = None
                   ) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
     """The best, block by block, of the greedy start ``x0``, slope scaling's plan and RENS's.
 
     Slope scaling (:func:`slope_scaling_start`) starts no round after ``SLOPE_SHARE`` of
     ``time_limit`` (its first LP, the LP relaxation, may take all of it); RENS
-    (:func:`flowmatch.milp.rens.rens`) rounds the LP relaxation's point in what is left.
+    (:func:`flowmatch.milp.rens.rens`) rounds the LP relaxation's point in what is left, on
+    each block of at least ``rens_min_integers`` integers (default
+    :data:`~flowmatch.milp.fix_and_optimise.MIN_INTEGERS`; ``rens_objective`` in the report
+    is the objective of the blocks it found plans for, without the model's constant).
     The model's independent blocks (:func:`flowmatch.milp.blocks.split_blocks`)
     share no row, so a plan taking each block from whichever start is cheapest
     there is feasible. Returns the start, a report for ``summary.json``
@@ -211,7 +214,6 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
     the LP relaxation's point (``None`` when it did not solve in time).
     """
     from flowmatch.milp.blocks import split_blocks
-    from flowmatch.milp.rens import rens
 
     t0 = time.perf_counter()
     c, k = model.objective(weights)
@@ -221,12 +223,13 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
             "slope_scaling_objective": h.objective if h.x is not None else None,
             "slope_scaling_rounds": h.rounds}
     plans = {"slope_scaling": h.x}
+    blocks = split_blocks(model)[0]
+    covered = {"slope_scaling": np.ones(len(blocks), bool)}
     left = time_limit - (time.perf_counter() - t0)
     if h.lp_x is not None and left > 0:
-        r = rens(model, c, k, h.lp_x, left, threads=threads)
-        info["rens_objective"] = r.objective if r.x is not None else None
-        info["rens_free_integers"] = r.free
-        plans["rens"] = r.x
+        plans["rens"], covered["rens"], r_info = _rens_big_blocks(model, c, h.lp_x, blocks, t0 + time_limit,
+                                                                  threads, rens_min_integers)
+        info.update(r_info)
     info["time_s"] = round(time.perf_counter() - t0, 4)
     plans = {name: p for name, p in plans.items() if p is not None}
     if not plans:
@@ -234,10 +237,10 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
     oks = {name: _rows_hold(model, p) for name, p in plans.items()}
     x = None if x0 is None else x0.copy()
     taken = dict.fromkeys(plans, 0)
-    for b in split_blocks(model)[0]:
+    for i, b in enumerate(blocks):
         best_name, best = None, (math.inf if x0 is None else float(c[b.cols] @ x0[b.cols]))
         for name, p in plans.items():
-            if not oks[name][b.rows].all():
+            if not covered[name][i] or not oks[name][b.rows].all():
                 continue  # the LP's tolerance left a row broken in this block: not taken here
             obj = float(c[b.cols] @ p[b.cols])
             if obj < best - 1e-9 * max(1.0, abs(best)):
@@ -255,6 +258,45 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
     if x is not None:
         info["start_objective"] = float(c @ x + k)
     return x, info, h.lp_x
+
+
+def _rens_big_blocks(model: LinearModel, c: np.ndarray, lp_x: np.ndarray, blocks: list, deadline: float,
+                     threads: int | None, min_integers: int | None = None
+                     ) -> tuple[np.ndarray | None, np.ndarray, dict]:
+    """RENS (:func:`flowmatch.milp.rens.rens`) on each block of at least
+    :data:`~flowmatch.milp.fix_and_optimise.MIN_INTEGERS` integers (the search proves smaller ones
+    quickly; one sub-MIP over 100 parks overran its time), biggest first, each given a share of
+    the time to ``deadline`` in proportion to its integers. Returns the plan on those blocks
+    (``None`` when none found one), which blocks it covers, and a report."""
+    import dataclasses
+
+    from flowmatch.milp.blocks import sub_model
+    from flowmatch.milp.fix_and_optimise import MIN_INTEGERS
+    from flowmatch.milp.rens import rens
+
+    n_int = np.array([int(model.integrality[b.cols].sum()) for b in blocks])
+    least = MIN_INTEGERS if min_integers is None else min_integers
+    todo = [i for i in np.argsort(-n_int, kind="stable") if n_int[i] >= least]
+    covered = np.zeros(len(blocks), bool)
+    x = np.zeros(model.n_vars)
+    info: dict = {"rens_blocks": 0, "rens_free_integers": 0, "rens_objective": None}
+    rest = float(n_int[todo].sum()) if todo else 0.0
+    for i in todo:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        share = left * n_int[i] / max(rest, 1.0)
+        rest -= n_int[i]
+        b = dataclasses.replace(blocks[i])
+        sub = sub_model(model, b)  # sorts b.cols, as the sub-model's columns are
+        r = rens(sub, c[b.cols], 0.0, lp_x[b.cols], share, threads=threads)
+        info["rens_free_integers"] += r.free
+        if r.x is not None:
+            x[b.cols] = r.x
+            covered[i] = True
+            info["rens_blocks"] += 1
+            info["rens_objective"] = (info["rens_objective"] or 0.0) + r.objective
+    return (x if covered.any() else None), covered, info
 
 
 def _rows_hold(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
