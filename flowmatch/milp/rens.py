@@ -14,6 +14,8 @@ fractional; with the rest fixed, HiGHS solves what is left to 0.1% in about
 full search's own heuristics need minutes, after its root's cuts, to pass it).
 It proves nothing about the whole model: the bound of a run stays the
 search's (or the LP relaxation's).
+:func:`flowmatch.milp.heuristics.improve_start` runs it on each big block
+(its own LP point), after slope scaling, before the search.
 """
 
 from __future__ import annotations
