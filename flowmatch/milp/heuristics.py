@@ -17,7 +17,9 @@ Generic over :class:`~flowmatch.milp.builder.LinearModel`: a binary's *link*
 is a capacity row ``a x - M y <= 0`` (``M > 0``) in which it appears; binaries
 without one keep their LP value rounded. :func:`slope_scaling_start` returns
 the best plan (or ``None``) and the LP relaxation's bound (the root bound
-before any cut), so a caller can report both.
+before any cut), so a caller can report both. :func:`improve_start` then
+rounds the LP relaxation's point on each big block by RENS
+(:mod:`flowmatch.milp.rens`) and starts every block from its cheapest plan.
 """
 
 from __future__ import annotations
@@ -222,7 +224,7 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
             "greedy_objective": None if x0 is None else float(c @ x0 + k),
             "slope_scaling_objective": h.objective if h.x is not None else None,
             "slope_scaling_rounds": h.rounds}
-    plans = {"slope_scaling": h.x}
+    plans: dict[str, np.ndarray | None] = {"slope_scaling": h.x}
     blocks = split_blocks(model)[0]
     covered = {"slope_scaling": np.ones(len(blocks), bool)}
     left = time_limit - (time.perf_counter() - t0)
@@ -231,15 +233,15 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
                                                                   threads, rens_min_integers)
         info.update(r_info)
     info["time_s"] = round(time.perf_counter() - t0, 4)
-    plans = {name: p for name, p in plans.items() if p is not None}
-    if not plans:
+    found = {name: p for name, p in plans.items() if p is not None}
+    if not found:
         return x0, info, h.lp_x
-    oks = {name: _rows_hold(model, p) for name, p in plans.items()}
+    oks = {name: _rows_hold(model, p) for name, p in found.items()}
     x = None if x0 is None else x0.copy()
-    taken = dict.fromkeys(plans, 0)
+    taken = dict.fromkeys(found, 0)
     for i, b in enumerate(blocks):
         best_name, best = None, (math.inf if x0 is None else float(c[b.cols] @ x0[b.cols]))
-        for name, p in plans.items():
+        for name, p in found.items():
             if not covered[name][i] or not oks[name][b.rows].all():
                 continue  # the LP's tolerance left a row broken in this block: not taken here
             obj = float(c[b.cols] @ p[b.cols])
@@ -251,7 +253,7 @@ def improve_start(model: LinearModel, weights: dict[str, float], x0: np.ndarray 
             continue
         if x is None:
             x = np.zeros(model.n_vars)
-        x[b.cols] = plans[best_name][b.cols]
+        x[b.cols] = found[best_name][b.cols]
         taken[best_name] += 1
     for name, n in taken.items():
         info[f"blocks_from_{name}"] = n
