@@ -65,3 +65,27 @@ def test_optimise_with_and_without_heuristics_keeps_the_optimum(heuristics):
     assert plan.status == "optimal"
     assert plan.summary["objective"]["cost"] == pytest.approx(brute_force_cost(inv, cands), rel=1e-7)
     assert ("heuristics" in plan.summary) is heuristics
+
+
+def test_slope_scaling_rounds_unlinked_binaries_down_when_rounding_breaks_a_row():
+    """Two collection rounds (binaries with no capacity row) deliver 10 each to a want of 16: the
+    LP runs one whole and the other at 0.6; rounding both up breaks the want's row, so the round
+    at 0.6 is dropped (as on the 300-company park, where rounding gave no plan in any round)."""
+    from flowmatch.milp.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    r = mb.add_vars(2, 0.0, 1.0, integer=True, name="round", cost=np.array([10.0, 20.0]))
+    v = mb.add_vars(1, 0.0, 16.0, name="virgin", cost=100.0)
+    f = mb.add_vars(1, 0.0, 16.0, name="flow", cost=1.0)
+    y = mb.add_vars(1, 0.0, 1.0, integer=True, name="use", cost=5000.0)
+    # want: 10 round0 + 10 round1 + virgin + flow = 16; link: flow <= 16 use
+    mb.add_rows(np.zeros(4, int), np.concatenate([r, v, f]), np.array([10.0, 10.0, 1.0, 1.0]), 16.0, 16.0,
+                name=["want[W]"])
+    mb.add_rows(np.zeros(2, int), np.concatenate([f, y]), np.array([1.0, -16.0]), -np.inf, 0.0,
+                name=["link_max[H>W]"])
+    model = mb.build()
+    c, k = model.objective({"cost": 1.0})
+    h = slope_scaling_start(model, c, k, time_limit=5.0)
+    assert h.x is not None  # no plan at all before the round-down
+    assert h.x[r[0]] == 1.0 and h.x[r[1]] == 0.0
+    assert h.objective == pytest.approx(10.0 + 6 * 100.0)  # round 0 and 6 virgin (the link costs 5000)
