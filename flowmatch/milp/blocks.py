@@ -11,13 +11,18 @@ least two are big and ``jobs`` allows it.
 Time: each block, when it starts, gets its share of the run's
 :class:`~flowmatch.milp.options.SolveBudget` left (in proportion to its integer
 variables, times the processes running at once); time a block does not use
-passes on to the next.
+passes on to the next. A block sent to a worker process carries its deadline
+(wall clock), so the worker's start-up and the model's transfer count against
+it. Once under two ``MIN_SOLVE_S`` are left, no more blocks are sent: the rest
+are solved here as one (:func:`_solve_here`), so a spent budget is not overrun
+by a floor paid per block.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,7 +39,7 @@ from flowmatch.milp.options import MIN_SOLVE_S, SolveBudget, SolveOptions
 from flowmatch.milp.solution import SolveResult
 from flowmatch.milp.solvers import solve
 
-__all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "BUNDLE_MAX_INT", "BUNDLE_VARS",
+__all__ = ["Block", "split_blocks", "sub_model", "solve_blocks", "solve_by", "BUNDLE_MAX_INT", "BUNDLE_VARS",
            "POOL_MIN_INT", "POOL_MIN_LEFT_S"]
 
 log = logging.getLogger(__name__)
@@ -131,19 +136,30 @@ class _Shares:
         return max(min(share, left), MIN_SOLVE_S)
 
 
+def solve_by(wall_deadline: float, model: LinearModel, weights: dict[str, float], **kw) -> SolveResult:
+    """:func:`~flowmatch.milp.solvers.solve` in a worker, its ``time_limit`` cut to what is left
+    until ``wall_deadline`` (a ``time.time()``; the worker's start-up and the model's transfer
+    count), but at least ``MIN_SOLVE_S``."""
+    kw["time_limit"] = max(min(kw["time_limit"], wall_deadline - time.time()), MIN_SOLVE_S)
+    return solve(model, weights, **kw)
+
+
 def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shares: _Shares,
                    results: list[SolveResult | None], weights: dict[str, float],
                    starts: list[np.ndarray | None], options: SolveOptions) -> None:
-    """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget."""
+    """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget
+    and its deadline; blocks not sent before the budget is all but spent stay ``None``."""
     with block_executor(workers) as pool:  # local workers end with this process, however it ends
         queue = list(order)
         running: dict[Future[SolveResult], int] = {}
         while queue or running:
-            while queue and len(running) < workers:
+            while queue and len(running) < workers and shares.budget.left() >= 2 * MIN_SOLVE_S:
                 i = queue.pop(0)
-                running[pool.submit(solve, subs[i], weights, solver=options.solver,
-                                    time_limit=shares.take(i, workers), gap=options.gap,
-                                    warm_start=starts[i], threads=1)] = i
+                limit = shares.take(i, workers)
+                running[pool.submit(solve_by, time.time() + limit, subs[i], weights, solver=options.solver,
+                                    time_limit=limit, gap=options.gap, warm_start=starts[i], threads=1)] = i
+            if not running:
+                break  # the budget is spent: the caller solves what is left in one go
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
                 results[running.pop(f)] = f.result()
@@ -210,14 +226,17 @@ def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray |
     for i in range(len(subs)):
         if i not in in_pool:
             results[i] = here(i)
-    if pooled:
-        log.info("solving %d blocks in %d processes", len(pooled), workers)
-        try:
-            _solve_in_pool(subs, pooled, workers, shares, results, weights, starts, options)
-        except BrokenProcessPool:
-            log.warning("the process pool failed (a script that calls optimise needs an "
-                        "'if __name__ == \"__main__\":' guard): solving the remaining blocks here")
-        for i in pooled:
-            if results[i] is None:
-                results[i] = here(i)
+    log.info("solving %d blocks in %d processes", len(pooled), workers)
+    try:
+        _solve_in_pool(subs, pooled, workers, shares, results, weights, starts, options)
+    except BrokenProcessPool:
+        log.warning("the process pool failed (a script that calls optimise needs an "
+                    "'if __name__ == \"__main__\":' guard): solving the remaining blocks here")
+    rest = [i for i in pooled if results[i] is None]
+    if rest:  # not sent (the budget all but spent) or lost with the pool: here, merged once spent
+        more_blocks, more = _solve_here(model, [blocks[i] for i in rest], [subs[i] for i in rest],
+                                        lambda j: here(rest[j]), weights, x0, options, budget)
+        done = [i for i in range(len(subs)) if results[i] is not None]
+        return ([blocks[i] for i in done] + more_blocks,
+                [r for r in results if r is not None] + more, n_comp)
     return blocks, [r for r in results if r is not None], n_comp
