@@ -310,7 +310,7 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
 
 
 #: A block is not polished with less time than this left for it (its plan stays the search's).
-POLISH_SKIP_S = 0.02
+POLISH_SKIP_S = 0.005
 
 
 def _finite(v: float) -> float | None:
