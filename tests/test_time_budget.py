@@ -79,7 +79,7 @@ def spied(monkeypatch):
         return SpyHighs(real_new(*args, **kwargs), clock, runs)
 
     def start(self, at=None):
-        budgets.append(real_start(self, at))
+        budgets.append(real_start(self) if at is None else real_start(self, at))
         return budgets[-1]
 
     monkeypatch.setattr(time, "perf_counter", clock)
@@ -171,3 +171,14 @@ def test_bound_lps_share_the_time_given_and_fall_back_when_it_is_spent(spied):
     got = ensure_bounds(model, blocks, results, w, time_limit=0.0)
     assert not runs and set(got.values()) == {"variable_bounds"}
     assert all(math.isfinite(r.bound) and r.bound <= r.objective for r in results)
+
+
+def test_a_pooled_block_keeps_its_deadline_however_late_it_starts(monkeypatch):
+    """A worker that starts a block late (its own start-up, the transfer) gets what is left until
+    the block's deadline, never the share computed when it was sent (but at least the floor)."""
+    got = []
+    monkeypatch.setattr(blocks_mod, "solve", lambda model, weights, **kw: got.append(kw["time_limit"]))
+    blocks_mod.solve_by(time.time() + 2.0, None, {}, time_limit=30.0)
+    blocks_mod.solve_by(time.time() - 5.0, None, {}, time_limit=30.0)
+    blocks_mod.solve_by(time.time() + 100.0, None, {}, time_limit=3.0)
+    assert 1.5 < got[0] <= 2.0 and got[1] == MIN_SOLVE_S and got[2] == 3.0
