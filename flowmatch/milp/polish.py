@@ -98,19 +98,19 @@ def _usage(model: LinearModel, x: np.ndarray) -> np.ndarray:
     build binary bounds flows that a milk round's integer columns may carry, a ``min_size``
     binary bounds round binaries) over ``M``; the most over such rows. A binary is idle
     only when nothing it bounds carries anything."""
-    A = model.A.tocsc()
     use = np.full(model.n_vars, np.inf)
     cap_row = np.isfinite(model.row_ub) & (model.row_ub == 0) & ~np.isfinite(model.row_lb)
     Ar = model.A.tocsr()
     pos = Ar.copy()
     pos.data = np.where(pos.data > 0, pos.data, 0.0)
     act = pos @ np.abs(x)  # what each row's positive-coefficient columns carry (never the bounding binary)
-    for j in np.flatnonzero(model.integrality):
-        rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
-        vals = A.data[A.indptr[j]:A.indptr[j + 1]]
-        sel = cap_row[rows] & (vals < 0)
-        if sel.any():
-            use[j] = float(np.max(act[rows[sel]] / -vals[sel]))
+    A = model.A.tocoo()  # every (row, integer column) entry of a capacity row, at once
+    sel = model.integrality[A.col] & cap_row[A.row] & (A.data < 0)
+    if sel.any():
+        cols = A.col[sel]
+        most = np.full(model.n_vars, -np.inf)
+        np.maximum.at(most, cols, act[A.row[sel]] / -A.data[sel])
+        use[cols] = most[cols]
     return use
 
 
@@ -198,6 +198,8 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
     best_x = clean_solution(model, x1)
     best = _objective(c, k, best_x)
     closed = 0
+    if time.perf_counter() - t0 > time_limit:  # no time for the moves: the re-solved flows only
+        return PolishResult(best_x, best, before, time_s=time.perf_counter() - t0)
     cand = lp.ints[(fixed[lp.ints] > 0.5) & (model.lb[lp.ints] == 0) & (c[lp.ints] > 0)]
     # 2. idle links: close them all at once
     use = _usage(model, best_x)
@@ -215,6 +217,8 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
                 lp.fix(j, fixed[j])
             lp.run()
     # 3. drop moves, least used first
+    if time.perf_counter() - t0 > time_limit:
+        return PolishResult(best_x, best, before, closed, 0, time.perf_counter() - t0)
     open_ = cand[fixed[cand] > 0.5]
     use = _usage(model, best_x)
     order = open_[np.argsort(use[open_], kind="stable")]
