@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 from optimise_cases import make_candidates, make_inventory
 
@@ -182,3 +183,17 @@ def test_a_pooled_block_keeps_its_deadline_however_late_it_starts(monkeypatch):
     blocks_mod.solve_by(time.time() - 5.0, None, {}, time_limit=30.0)
     blocks_mod.solve_by(time.time() + 100.0, None, {}, time_limit=3.0)
     assert 1.5 < got[0] <= 2.0 and got[1] == MIN_SOLVE_S and got[2] == 3.0
+
+
+def test_shares_keep_back_the_measured_overhead_of_the_blocks_still_to_come():
+    """Blocks sent to workers cost time beside their solves; once that is measured, a block's
+    share leaves it to the blocks not yet sent, so the last ones are not starved."""
+    budget = SolveBudget(100.0)
+    plain = blocks_mod._Shares(budget, np.ones(10))
+    assert plain.take(0) == pytest.approx(budget.left() / 10, rel=1e-3)
+    cut = blocks_mod._Shares(budget, np.ones(10))
+    cut.observe(2.0)
+    cut.observe(4.0)  # 3 s a block, on average
+    assert cut.overhead == pytest.approx(3.0)
+    assert cut.take(0) == pytest.approx((budget.left() - 3.0 * 10) / 10, rel=1e-3)
+    assert cut.take(1, parallel=2) == pytest.approx((budget.left() - 3.0 * 9 / 2) * 2 / 9, rel=1e-3)

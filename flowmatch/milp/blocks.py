@@ -11,11 +11,13 @@ least two are big and ``jobs`` allows it.
 Time: each block, when it starts, gets its share of the run's
 :class:`~flowmatch.milp.options.SolveBudget` left (in proportion to its integer
 variables, times the processes running at once); time a block does not use
-passes on to the next. A block sent to a worker process carries its deadline
-(wall clock), so the worker's start-up and the model's transfer count against
-it. Once under two ``MIN_SOLVE_S`` are left, no more blocks are sent: the rest
-are solved here as one (:func:`_solve_here`), so a spent budget is not overrun
-by a floor paid per block.
+passes on to the next. Local worker processes are started before any block's
+clock runs; a block sent to a worker carries its deadline (wall clock), so its
+transfer counts against it, and the shares are cut by what the blocks not yet
+sent will cost beside their solves (measured on those that came back). Once
+under two ``MIN_SOLVE_S`` are left, no more blocks are sent: the rest are
+solved here as one (:func:`_solve_here`), so a spent budget is not overrun by a
+floor paid per block.
 """
 
 from __future__ import annotations
@@ -122,18 +124,30 @@ def sub_model(model: LinearModel, b: Block) -> LinearModel:
 
 
 class _Shares:
-    """Shares what is left of the budget among blocks in proportion to their weights."""
+    """Shares what is left of the budget among blocks in proportion to their weights, less
+    what the blocks not yet started will cost beside their solves (``overhead`` each: a pooled
+    block's transfer and hand-over, measured as the blocks come back)."""
 
     def __init__(self, budget: SolveBudget, weights: np.ndarray):
         self.budget = budget
         self.weights = weights
         self.rest = float(weights.sum())
+        self.waiting = len(weights)
+        self.overhead = 0.0
+        self._seen = 0
 
     def take(self, i: int, parallel: int = 1) -> float:
         left = self.budget.left()
-        share = left * parallel * self.weights[i] / max(self.rest, 1e-12)
+        usable = max(left - self.overhead * self.waiting / parallel, 0.0)
+        share = usable * parallel * self.weights[i] / max(self.rest, 1e-12)
         self.rest -= self.weights[i]
+        self.waiting -= 1
         return max(min(share, left), MIN_SOLVE_S)
+
+    def observe(self, seconds: float) -> None:
+        """A block came back ``seconds`` after it was sent, beyond its solve: the running mean."""
+        self._seen += 1
+        self.overhead += (max(seconds, 0.0) - self.overhead) / self._seen
 
 
 def solve_by(wall_deadline: float, model: LinearModel, weights: dict[str, float], **kw) -> SolveResult:
@@ -150,19 +164,25 @@ def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shar
     """Solve blocks ``order`` in ``workers`` processes, each started with its share of the budget
     and its deadline; blocks not sent before the budget is all but spent stay ``None``."""
     with block_executor(workers) as pool:  # local workers end with this process, however it ends
+        if executor_workers() is None:  # start the local workers before any block's clock runs
+            wait([pool.submit(os.getpid) for _ in range(workers)])
         queue = list(order)
         running: dict[Future[SolveResult], int] = {}
+        sent: dict[int, float] = {}
         while queue or running:
             while queue and len(running) < workers and shares.budget.left() >= 2 * MIN_SOLVE_S:
                 i = queue.pop(0)
                 limit = shares.take(i, workers)
+                sent[i] = time.perf_counter()
                 running[pool.submit(solve_by, time.time() + limit, subs[i], weights, solver=options.solver,
                                     time_limit=limit, gap=options.gap, warm_start=starts[i], threads=1)] = i
             if not running:
                 break  # the budget is spent: the caller solves what is left in one go
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
-                results[running.pop(f)] = f.result()
+                i = running.pop(f)
+                results[i] = f.result()
+                shares.observe(time.perf_counter() - sent[i] - results[i].time_s)
 
 
 def _solve_here(model: LinearModel, blocks: list[Block], subs: list[LinearModel],
@@ -207,10 +227,8 @@ def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray |
     starts = [None if x0 is None else x0[b.cols] for b in blocks]
     n_int = np.array([s.integrality.sum() for s in subs], float)
     shares = _Shares(budget, n_int + 1.0)
-    # with a pool, every block with binaries goes to it, smallest first: they are proved quickly and
-    # pass their time on, while the per-block overhead (transfer, start) is paid early, so the shares of
-    # the big blocks at the end are cut by it, not the small blocks left unsent; LPs are solved here
-    pooled = sorted((i for i in range(len(subs)) if n_int[i] > 0), key=lambda i: (n_int[i], i))
+    # with a pool, every block with binaries goes to it (largest first); LPs are solved here
+    pooled = [i for i in range(len(subs)) if n_int[i] > 0]
     workers = min(executor_workers() or options.jobs or os.cpu_count() or 1, len(pooled))
     if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None or budget.left() < POOL_MIN_LEFT_S:
         workers = 1  # nothing worth a pool, already a worker of someone's pool (what-if, Pareto), or no time
