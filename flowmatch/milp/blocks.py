@@ -227,8 +227,12 @@ def solve_blocks(model: LinearModel, weights: dict[str, float], x0: np.ndarray |
     starts = [None if x0 is None else x0[b.cols] for b in blocks]
     n_int = np.array([s.integrality.sum() for s in subs], float)
     shares = _Shares(budget, n_int + 1.0)
-    # with a pool, every block with binaries goes to it (largest first); LPs are solved here
-    pooled = [i for i in range(len(subs)) if n_int[i] > 0]
+    # with a pool, every block with binaries goes to it, smallest first: they are proved quickly and
+    # pass their time on, and the per-block overhead is paid (and measured) early, so the shares of the
+    # big blocks at the end are cut by it; largest first, the small blocks left unsent when the time
+    # ran out were solved as one in 0.1 s, with no bound but the variables' (10^5 pairs under load: gaps
+    # of 23-27% against 9-12%); LPs are solved here
+    pooled = sorted((i for i in range(len(subs)) if n_int[i] > 0), key=lambda i: (n_int[i], i))
     workers = min(executor_workers() or options.jobs or os.cpu_count() or 1, len(pooled))
     if (n_int >= POOL_MIN_INT).sum() < 2 or parent_process() is not None or budget.left() < POOL_MIN_LEFT_S:
         workers = 1  # nothing worth a pool, already a worker of someone's pool (what-if, Pareto), or no time
