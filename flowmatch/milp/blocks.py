@@ -181,8 +181,8 @@ def _solve_in_pool(subs: list[LinearModel], order: list[int], workers: int, shar
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
                 i = running.pop(f)
-                results[i] = f.result()
-                shares.observe(time.perf_counter() - sent[i] - results[i].time_s)
+                res = results[i] = f.result()
+                shares.observe(time.perf_counter() - sent[i] - res.time_s)
 
 
 def _solve_here(model: LinearModel, blocks: list[Block], subs: list[LinearModel],
