@@ -136,6 +136,8 @@ def solve_highs(model, c, k, time_limit, gap, warm_start, write_lp, write_mps, t
         sol.value_valid = True
         if h.setSolution(sol) == highspy.HighsStatus.kError:
             log.warning("HiGHS did not accept the warm start")
+    # the limit counts from the call: passing the model and the start used some of it
+    h.setOptionValue("time_limit", float(min(time_limit, max(time_limit - (time.perf_counter() - t0), 0.1))))
     h.run()
     dt = time.perf_counter() - t0
     ms = h.getModelStatus()

@@ -9,8 +9,11 @@ reject the same values with the same words.
 
 :meth:`SolveOptions.start` starts a :class:`SolveBudget`: the time limit counts
 from then (after matching) for everything the run does, building the model
-parts (route generation, the water part's pre-checks), solving every block and
-explaining an infeasible model, so ``--time-limit T`` bounds the whole run.
+parts (route generation, the water part's pre-checks), solving every block,
+their bounds, the polish, explaining an infeasible model and writing the plan,
+so ``--time-limit T`` bounds the whole run. A phase that later phases must
+leave time for runs on :meth:`SolveBudget.until`, the same clock ending that
+much earlier, so what they need is kept back *before* it starts.
 """
 
 from __future__ import annotations
@@ -147,9 +150,10 @@ class SolveOptions:
         that override single fields of an options object), validated again."""
         return self.replace(**{k: v for k, v in given.items() if v is not None})
 
-    def start(self) -> SolveBudget:
-        """Start the clock: a :class:`SolveBudget` of ``time_limit`` seconds from now."""
-        return SolveBudget(self.time_limit)
+    def start(self, at: float | None = None) -> SolveBudget:
+        """Start the clock: a :class:`SolveBudget` of ``time_limit`` seconds from now (or from
+        ``at``, a ``time.perf_counter()`` time)."""
+        return SolveBudget(self.time_limit, started=at)
 
 
 class SolveBudget:
@@ -160,10 +164,16 @@ class SolveBudget:
     :meth:`share` for its part of what is left and stops within it.
     """
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, started: float | None = None):
         self.seconds = float(seconds)
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else float(started)
         self.deadline = self.started + self.seconds
+
+    def until(self, reserve: float) -> SolveBudget:
+        """The same clock, ending ``reserve`` seconds before this budget does (not before it
+        started): what a phase may use while later phases keep ``reserve`` back for themselves.
+        Time the phase does not use stays with them."""
+        return SolveBudget(max(self.seconds - max(float(reserve), 0.0), 0.0), started=self.started)
 
     def left(self) -> float:
         """Seconds left (0 when spent)."""

@@ -43,7 +43,7 @@ import numpy as np
 from flowmatch.milp.builder import LinearModel
 from flowmatch.milp.solution import clean_solution
 
-__all__ = ["polish", "PolishResult", "MAX_MOVES", "IDLE_USE"]
+__all__ = ["polish", "polish_blocks", "PolishResult", "MAX_MOVES", "IDLE_USE", "POLISH_SKIP_S"]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,12 @@ class PolishResult:
         Drop moves tried.
     time_s : float
     feasible : bool
-        Whether the integers given admit a plan (the LP with them fixed solved);
-        when not, ``x`` is the plan given, unchanged.
+        Whether the LP with the integers given fixed solved, proving they admit a
+        plan; when not, ``x`` is the plan given, unchanged.
+    timed_out : bool
+        That LP did not finish within the time given (or there was no time to
+        start it): ``feasible`` is then ``False`` without saying the integers
+        admit no plan.
     """
 
     x: np.ndarray
@@ -84,6 +88,7 @@ class PolishResult:
     moves: int = 0
     time_s: float = 0.0
     feasible: bool = True
+    timed_out: bool = False
 
 
 def _usage(model: LinearModel, x: np.ndarray) -> np.ndarray:
@@ -93,19 +98,19 @@ def _usage(model: LinearModel, x: np.ndarray) -> np.ndarray:
     build binary bounds flows that a milk round's integer columns may carry, a ``min_size``
     binary bounds round binaries) over ``M``; the most over such rows. A binary is idle
     only when nothing it bounds carries anything."""
-    A = model.A.tocsc()
     use = np.full(model.n_vars, np.inf)
     cap_row = np.isfinite(model.row_ub) & (model.row_ub == 0) & ~np.isfinite(model.row_lb)
     Ar = model.A.tocsr()
     pos = Ar.copy()
     pos.data = np.where(pos.data > 0, pos.data, 0.0)
     act = pos @ np.abs(x)  # what each row's positive-coefficient columns carry (never the bounding binary)
-    for j in np.flatnonzero(model.integrality):
-        rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
-        vals = A.data[A.indptr[j]:A.indptr[j + 1]]
-        sel = cap_row[rows] & (vals < 0)
-        if sel.any():
-            use[j] = float(np.max(act[rows[sel]] / -vals[sel]))
+    A = model.A.tocoo()  # every (row, integer column) entry of a capacity row, at once
+    sel = model.integrality[A.col] & cap_row[A.row] & (A.data < 0)
+    if sel.any():
+        cols = A.col[sel]
+        most = np.full(model.n_vars, -np.inf)
+        np.maximum.at(most, cols, act[A.row[sel]] / -A.data[sel])
+        use[cols] = most[cols]
     return use
 
 
@@ -127,10 +132,18 @@ class _LP:
                                       integrality=np.zeros(model.n_vars, bool))
         relaxed.lb[self.ints] = fixed[self.ints]
         relaxed.ub[self.ints] = fixed[self.ints]
-        self.h = new_highs(time_limit=max(time_limit, 0.05), threads=threads)
+        self.h = new_highs(time_limit=max(time_limit, 0.01), threads=threads)
         pass_highs(self.h, relaxed, c * self.scaling.col, k)
         self._runs = 0
         self._optimal = highspy.HighsModelStatus.kOptimal
+        self._time_limit = highspy.HighsModelStatus.kTimeLimit
+
+    def limit(self, seconds: float) -> None:
+        """Let HiGHS run ``seconds`` in all from now (its limit counts over every re-solve)."""
+        self.h.setOptionValue("time_limit", float(self.h.getRunTime() + max(seconds, 0.0)))
+
+    def timed_out(self) -> bool:
+        return self.h.getModelStatus() == self._time_limit
 
     def fix(self, j: int, value: float) -> None:
         self.h.changeColBounds(int(j), float(value), float(value))
@@ -155,7 +168,8 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
            max_moves: int = MAX_MOVES, threads: int | None = None) -> PolishResult:
     """Polish the plan ``x`` of ``model`` (objective ``c @ x + k``); see the module docstring.
 
-    ``time_limit`` bounds the whole polish (the first LP is always solved).
+    ``time_limit`` bounds the whole polish, the first LP included: when it does
+    not finish in time, the plan given comes back (``timed_out``).
     ``threads`` as the run's solves use (HiGHS keeps one thread pool per
     process: a pool worker's ``threads=1`` must be every instance's).
     Models without integer variables come back as given.
@@ -167,15 +181,25 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
         return PolishResult(x, before, before)
     fixed = x.copy()
     lp = _LP(model, c, k, fixed, time_limit, threads)
+    left = time_limit - (time.perf_counter() - t0)  # building the LP used some of it
+    if left <= 0:
+        return PolishResult(x, before, before, time_s=time.perf_counter() - t0, feasible=False,
+                            timed_out=True)
+    lp.limit(left)
     x1 = lp.run()
     if x1 is None:  # the LP should hold the plan given; keep it if the solver disagrees
-        log.debug("polish: the LP with the integers fixed did not solve; plan kept")
-        return PolishResult(x, before, before, time_s=time.perf_counter() - t0, feasible=False)
+        timed_out = lp.timed_out()
+        log.debug("polish: the LP with the integers fixed did not solve%s; plan kept",
+                  " in time" if timed_out else "")
+        return PolishResult(x, before, before, time_s=time.perf_counter() - t0, feasible=False,
+                            timed_out=timed_out)
     # the LP optimum for the integers given: no worse than any plan with them (and a plan
     # even when ``x``'s continuous values were not, as a heuristic's rounded LP point)
     best_x = clean_solution(model, x1)
     best = _objective(c, k, best_x)
     closed = 0
+    if time.perf_counter() - t0 > time_limit:  # no time for the moves: the re-solved flows only
+        return PolishResult(best_x, best, before, time_s=time.perf_counter() - t0)
     cand = lp.ints[(fixed[lp.ints] > 0.5) & (model.lb[lp.ints] == 0) & (c[lp.ints] > 0)]
     # 2. idle links: close them all at once
     use = _usage(model, best_x)
@@ -193,6 +217,8 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
                 lp.fix(j, fixed[j])
             lp.run()
     # 3. drop moves, least used first
+    if time.perf_counter() - t0 > time_limit:
+        return PolishResult(best_x, best, before, closed, 0, time.perf_counter() - t0)
     open_ = cand[fixed[cand] > 0.5]
     use = _usage(model, best_x)
     order = open_[np.argsort(use[open_], kind="stable")]
@@ -223,9 +249,14 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
     """Polish every solved block's plan in place (``results[i].x``, ``objective``, ``gap``)
     and say, per block, how its solve ended.
 
-    Each block gets an equal share of the budget left (at least its share of
-    ``POLISH_MIN_S``: the polish runs after the search, so a plan at the time
-    limit is polished too). A block's ``status`` is ``optimal`` when its own relative gap, after
+    ``budget`` (a :class:`~flowmatch.milp.options.SolveBudget`) is the time
+    kept back for the polish before the search started: each block, when its
+    turn comes, gets a share of what is left of it in proportion to its
+    variables (time a block does not use passes on). A block left with under
+    ``POLISH_SKIP_S`` is not polished (``polish: "skipped"`` in its report:
+    the run's deadline holds), and one whose first LP does not finish in its
+    share keeps its plan (``polish: "timed_out"``); else ``polish: "done"``.
+    A block's ``status`` is ``optimal`` when its own relative gap, after
     polishing, is within ``gap`` (the solver's word "optimal" is kept: it proved
     its own gap), else ``time_limit``. Returns one dict per block for
     ``summary.json``'s ``blocks``.
@@ -241,6 +272,9 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
     from flowmatch.milp.solution import relative_gap
 
     report = []
+    todo = [enabled and r.x is not None and r.status in ("optimal", "time_limit")
+            and bool(model.integrality[b.cols].any()) for b, r in zip(blocks, results, strict=True)]
+    rest = float(sum(len(b.cols) for b, t in zip(blocks, todo, strict=True) if t))
     for i, (b, r) in enumerate(zip(blocks, results, strict=True)):
         sub = sub_model(model, b)
         n_int = int(sub.integrality.sum())
@@ -259,12 +293,17 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
                 r.x, r.objective = xs, float(c @ xs + k)
                 r.gap = relative_gap(r.objective, r.bound)
                 row["from_start"] = True
-        if enabled and r.x is not None and n_int and r.status in ("optimal", "time_limit"):
-            left = max(budget.left() / max(len(blocks) - i, 1), POLISH_MIN_S / len(blocks))
-            p = polish(sub, c, k, r.x, time_limit=left, threads=threads)
-            r.x, r.objective = p.x, p.objective
-            r.gap = relative_gap(r.objective, r.bound)
-            row.update(polish_closed=p.closed, polish_moves=p.moves, polish_s=round(p.time_s, 4))
+        if todo[i]:
+            share = budget.left() * sub.n_vars / max(rest, 1.0)
+            rest -= sub.n_vars
+            if share < POLISH_SKIP_S:
+                row["polish"] = "skipped"
+            else:
+                p = polish(sub, c, k, r.x, time_limit=share, threads=threads)
+                r.x, r.objective = p.x, p.objective
+                r.gap = relative_gap(r.objective, r.bound)
+                row.update(polish="timed_out" if p.timed_out else "done", polish_closed=p.closed,
+                           polish_moves=p.moves, polish_s=round(p.time_s, 4))
         within = r.status == "optimal" or (math.isfinite(r.gap) and r.gap <= gap + 1e-12)
         if r.status in ("optimal", "time_limit"):
             r.status = "optimal" if within else "time_limit"
@@ -274,9 +313,8 @@ def polish_blocks(model: LinearModel, blocks: list, results: list, weights: dict
     return report
 
 
-#: The least time the polish of all blocks is given, even when the budget is spent (each
-#: block's first LP, with its integers fixed, is solved whatever the time).
-POLISH_MIN_S = 1.0
+#: A block is not polished with less time than this left for it (its plan stays the search's).
+POLISH_SKIP_S = 0.005
 
 
 def _finite(v: float) -> float | None:

@@ -22,6 +22,7 @@ solution status is read too), and a stop without one has no ``x``.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import numpy as np
 from flowmatch.errors import SolverError
 from flowmatch.milp.builder import LinearModel
 from flowmatch.milp.highs import new_highs, pass_highs, solve_highs, write_highs
-from flowmatch.milp.options import SOLVERS, SolveOptions
+from flowmatch.milp.options import MIN_SOLVE_S, SOLVERS, SolveOptions
 from flowmatch.milp.pulp_cbc import solve_pulp, write_pulp
 from flowmatch.milp.scaling import Scaling, check_magnitudes, scale_model, to_scaled, unscale
 from flowmatch.milp.solution import STATUSES, SolveResult, clean_solution, relative_gap
@@ -82,6 +83,7 @@ def solve(
         The solver is unknown, not installed, or crashed.
     """
     SolveOptions(time_limit=time_limit, gap=gap, solver=solver, threads=threads)  # validates them
+    t0 = time.perf_counter()  # the time limit counts from here: checking and scaling use it too
     unknown = set(weights) - set(model.metrics)
     if unknown:
         raise SolverError(f"unknown metrics {sorted(unknown)} in the objective; use {sorted(model.metrics)}.")
@@ -97,6 +99,7 @@ def solve(
     scaled, sc = scale_model(model, base=2 if name == "highs" else 10)  # CBC reads and writes text
     cs, _ = scaled.objective(weights)
     start = None if warm_start is None else to_scaled(warm_start, sc)
+    time_limit = min(time_limit, max(time_limit - (time.perf_counter() - t0), MIN_SOLVE_S))
     if name == "highs":
         res = solve_highs(scaled, cs, k, time_limit, gap, start, None, None, threads)
     else:
