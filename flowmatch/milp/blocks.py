@@ -120,6 +120,7 @@ def sub_model(model: LinearModel, b: Block) -> LinearModel:
         metrics={k: v[cols] for k, v in model.metrics.items()},
         metric_const={k: 0.0 for k in model.metric_const},
         var_names=[model.var_names[j] for j in cols], row_names=[model.row_names[i] for i in rows],
+        prefer=None if model.prefer is None else model.prefer[cols],
     )
 
 

@@ -76,6 +76,11 @@ class LinearModel:
         Coefficient of each variable in each metric; ``metric_const`` the constant part.
     var_names, row_names : list of str
         For LP/MPS files and for explaining infeasibility.
+    prefer : ndarray of float, shape (n,), or None
+        A tie-break, in no metric: among plans of the same objective, polish
+        (:mod:`flowmatch.milp.polish`) keeps the one with the least ``prefer @ x``
+        (water a sink takes only by blending, say, where a plan of the same cost
+        gives it water within its limits).
     """
 
     lb: np.ndarray
@@ -88,6 +93,7 @@ class LinearModel:
     metric_const: dict[str, float]
     var_names: list[str]
     row_names: list[str]
+    prefer: np.ndarray | None = None
 
     @property
     def n_vars(self) -> int:
@@ -118,7 +124,7 @@ class LinearModel:
         return LinearModel(self.lb, self.ub, self.integrality, A,
                            np.concatenate([self.row_lb, lb]), np.concatenate([self.row_ub, ub]),
                            self.metrics, self.metric_const, self.var_names,
-                           [*self.row_names, *names])
+                           [*self.row_names, *names], self.prefer)
 
 
 @dataclass
@@ -148,6 +154,8 @@ class ModelBuilder:
     pair_flows: list[PairFlows] = field(default_factory=list)
     n_vars: int = 0
     n_rows: int = 0
+    #: Tie-break coefficients by column (:attr:`LinearModel.prefer`), from :meth:`add_prefer`.
+    _prefer: dict[int, float] = field(default_factory=dict)
 
     def add_vars(self, n: int, lb=0.0, ub=np.inf, integer=False, name: str | list[str] = "x",
                  **metrics) -> np.ndarray:
@@ -174,6 +182,12 @@ class ModelBuilder:
         self._names.append(list(name) if not isinstance(name, str) else (name, n))
         self.n_vars += n
         return idx
+
+    def add_prefer(self, cols: np.ndarray, values) -> None:
+        """Add tie-break coefficients (:attr:`LinearModel.prefer`; no metric) to variables ``cols``."""
+        vals = np.broadcast_to(np.asarray(values, float), np.shape(cols))
+        for j, v in zip(np.asarray(cols, np.int64).tolist(), vals.tolist(), strict=True):
+            self._prefer[j] = self._prefer.get(j, 0.0) + v
 
     def add_rows(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, lb, ub,
                  name: str | list[str] = "r") -> np.ndarray:
@@ -260,4 +274,12 @@ class ModelBuilder:
             metrics={m: cat(v) for m, v in self._metrics.items()},
             metric_const=dict(self.metric_const),
             var_names=self._expand(self._names), row_names=self._expand(self._row_names),
+            prefer=self._prefer_array(),
         )
+
+    def _prefer_array(self) -> np.ndarray | None:
+        if not self._prefer:
+            return None
+        out = np.zeros(self.n_vars)
+        out[np.fromiter(self._prefer, np.int64)] = np.fromiter(self._prefer.values(), float)
+        return out

@@ -23,6 +23,13 @@ objective worse:
    ``M``); a closing is kept when the LP with it is cheaper. HiGHS re-solves
    each LP from the previous basis, so a move costs milliseconds; the moves
    stop at ``MAX_MOVES`` or when the time given is spent.
+4. **Break ties.** Where the model has a tie-break (``LinearModel.prefer``:
+   water a sink takes only by blending it with cleaner water, say), the LP is
+   solved once more with ``PREFER_WEIGHT * prefer`` added to its costs, and its
+   flows kept when they cost no more than the best found (within ``TIE_REL``):
+   of two equally cheap plans, an
+   engineer's (effluent to the slag quench, desalinated water to the process)
+   rather than the solver's pick.
 
 The result has the same integers as the plan given except the links closed,
 and its objective is at most that of any plan with the integers given (so at
@@ -53,6 +60,12 @@ MAX_MOVES = 400
 IDLE_USE = 1e-7
 #: A move is kept when it lowers the objective by more than this (relative).
 IMPROVE_REL = 1e-9
+#: Objective units one unit of the tie-break is worth (0.0001 CNY per m3 of blended water): less
+#: than any price, so the tie-break never buys a dearer plan, only picks among equal ones.
+PREFER_WEIGHT = 1e-4
+#: A tie-broken plan is kept when it costs at most this much more than the best (relative: the LP's
+#: own tolerances).
+TIE_REL = 1e-9
 
 
 @dataclass
@@ -148,6 +161,13 @@ class _LP:
     def fix(self, j: int, value: float) -> None:
         self.h.changeColBounds(int(j), float(value), float(value))
 
+    def prefer(self, c: np.ndarray, prefer: np.ndarray) -> np.ndarray | None:
+        """The flows minimising ``c @ x + PREFER_WEIGHT * prefer @ x`` (the last solve: costs change)."""
+        n = self.model.n_vars
+        cost = (c + PREFER_WEIGHT * prefer) * self.scaling.col
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), cost.astype(float))
+        return self.run()
+
     def run(self) -> np.ndarray | None:
         from flowmatch.milp.scaling import unscale
 
@@ -239,6 +259,12 @@ def polish(model: LinearModel, c: np.ndarray, k: float, x: np.ndarray, time_limi
         lp.fix(j, fixed[j])
     if moves and not math.isclose(best, before):
         log.debug("polish: %d closed, %d moves, objective %.6g -> %.6g", closed, moves, before, best)
+    # 4. ties: of the flows as cheap as the best, the least ``prefer`` (the row and costs change last)
+    if model.prefer is not None and (model.prefer @ best_x) > 0 and time.perf_counter() - t0 < time_limit:
+        lp.limit(time_limit - (time.perf_counter() - t0))
+        xt = lp.prefer(c, model.prefer)
+        if xt is not None and _objective(c, k, xt) <= best + TIE_REL * max(1.0, abs(best)):
+            best_x = clean_solution(model, xt)
     best = _objective(c, k, best_x)
     return PolishResult(best_x, best, before, closed, moves, time.perf_counter() - t0)
 

@@ -110,7 +110,8 @@ def scale_model(model: LinearModel, base: int = 2) -> tuple[LinearModel, Scaling
         lb=model.lb / col, ub=model.ub / col, integrality=model.integrality, A=As,
         row_lb=model.row_lb * row, row_ub=model.row_ub * row,
         metrics={k: v * col for k, v in model.metrics.items()}, metric_const=dict(model.metric_const),
-        var_names=model.var_names, row_names=model.row_names)
+        var_names=model.var_names, row_names=model.row_names,
+        prefer=None if model.prefer is None else model.prefer * col)
     return scaled_model, sc
 
 

@@ -440,7 +440,8 @@ class WaterPart:
         add_water_rows(self, mb)
 
     def _add_quality_rows(self, mb: ModelBuilder, f: np.ndarray, fresh: np.ndarray, suffix: str = "") -> None:
-        """Per sink and limited contaminant: load of the mix <= max * flow (scaled rows).
+        """Per sink and limited contaminant: load of the mix <= max * flow (scaled rows); a pair over
+        a limit of its sink (taken only by blending) gets a tie-break (``LinearModel.prefer``).
 
         ``f`` and ``fresh`` are one period's variables, -1 for a pair or sink not in the period.
         """
@@ -455,10 +456,12 @@ class WaterPart:
             here = here[f[here] >= 0]
             if fresh[j] < 0:
                 continue
+            over = np.zeros(len(here), bool)
             for c in np.flatnonzero(np.isfinite(ws.snk_max[j])):
                 m = ws.snk_max[j, c]
                 conc = ws.src_conc[pr.src[here], c] * scale[here]
                 conc = np.where(np.isnan(conc), m, conc)  # unstated (water_assume_unstated): at the limit
+                over |= conc > m
                 coef = np.concatenate([conc - m, [ws.snk_fresh[j, c] - m]])
                 if (coef <= 0).all():
                     continue  # every input is within the limit: the row cannot bind
@@ -469,6 +472,8 @@ class WaterPart:
                 vals.append(coef[nz])
                 names.append(f"water_quality[{ws.snk_ids[j]},{ws.contaminants[c]}]{suffix}")
                 r += 1
+            # water the sink takes only by blending: of two equally cheap plans, the one with less of it
+            mb.add_prefer(f[here][over], 1.0)
         if r:
             mb.add_rows(np.concatenate(rows_i), np.concatenate(cols), np.concatenate(vals),
                         -np.inf, 0.0, name=names)
