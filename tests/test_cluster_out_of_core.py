@@ -76,9 +76,22 @@ def test_a_slice_is_the_whole_reads_rows(parted, whole):
         mine = whole.properties[whole_prop_ids.isin(whole.resources["resource_id"].iloc[rows].astype(str))]
         assert len(mine) > 0
         pd.testing.assert_frame_equal(got_props, mine.reset_index(drop=True))
-    # the planning columns give the whole read's ids, sites, roles, types and reach
-    for c in ("resource_id", "site_id", "role", "type", "category", "max_distance_km", "quantity"):
-        pd.testing.assert_series_equal(inv.resources[c], whole.resources[c])
+    # the client keeps the whole read's sites, roles, types and reach, compactly (categoricals) ...
+    assert list(inv.resources.columns) == ["site_id", "role", "category", "type", "max_distance_km"]
+    for c in inv.resources.columns:
+        kept = inv.resources[c]
+        if c != "max_distance_km":
+            assert isinstance(kept.dtype, pd.CategoricalDtype)
+            kept = kept.astype(whole.resources[c].dtype)
+        pd.testing.assert_series_equal(kept, whole.resources[c])
+    assert inv.resources.memory_usage(deep=True).sum() < whole.resources.memory_usage(deep=True).sum() / 5
+    # ... and plans the same tiles from them
+    for deg in (TILE_DEG, 8.0):
+        lean = plan_tiles(inv, tile_deg=deg, wants_per_task=WANTS_PER_TASK)
+        full = plan_tiles(whole, tile_deg=deg, wants_per_task=WANTS_PER_TASK)
+        assert [t.rows.tolist() for t in lean] == [t.rows.tolist() for t in full]
+        assert [t.want_types for t in lean] == [t.want_types for t in full]
+    assert [str(x) for x in got.ids.to_pylist()] == whole.resources["resource_id"].astype(str).tolist()
 
 
 def test_out_of_core_candidates_are_the_single_process_ones(client, parted, whole, tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ class PropertyIndex:
         if n.sum() == 0:
             return self.raw_ids[:0], np.zeros(0, dtype=np.int64)
         starts = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-        rows = np.sort(self.order[starts + np.arange(int(n.sum()))]).astype(np.int64)
+        rows = np.sort(self.order[starts + np.arange(int(n.sum()))].astype(np.int64))
         return pc.unique(self.raw_ids.take(pa.array(rows))), rows
 
 
@@ -108,5 +108,5 @@ def read_property_index(label: str, parts: list[str], id_column: str, resource_i
         raise InventoryError(where.locate(problems.items))
     pos = pc.fill_null(pc.index_in(ids, value_set=known), -1).to_numpy(zero_copy_only=False)
     pos = np.asarray(pos, dtype=np.int32 if len(known) < 2**31 - 1 else np.int64)
-    order = np.argsort(pos, kind="stable").astype(np.int64)
+    order = np.argsort(pos, kind="stable").astype(np.int32 if len(pos) < 2**31 - 1 else np.int64)
     return PropertyIndex(where, raw, order, pos[order])
