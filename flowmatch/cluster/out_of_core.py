@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flowmatch.cluster.part_files import TableParts, read_column, read_rows_by_id, table_parts
+from flowmatch.cluster.part_files import TableParts, read_column, read_rows, table_parts
 from flowmatch.cluster.property_slices import PropertyIndex, property_files, read_property_index
 from flowmatch.errors import InventoryError
 
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 #: The resources columns the client reads: ids, sites, roles, types and what the reach and
 #: the checks across tables need (the required columns, so the ordinary checks run unchanged).
 PLAN_COLUMNS = ("resource_id", "site_id", "role", "category", "type", "quantity", "unit", "max_distance_km")
+#: Most wants in one out-of-core task (the in-memory path's default is
+#: :data:`flowmatch.cluster.tiles.WANTS_PER_TASK`, 200,000). At 10^7 synthetic resources the
+#: 200,000-want tasks held up to 2.8 million halo haves and ran a worker past 2.5 GiB; 50,000
+#: gives 81 tasks of at most 2.0 million rows instead of 31 of at most 3.0 million.
+WANTS_PER_TASK_OUT_OF_CORE = 50_000
 #: The columns of the checked resources the client keeps for planning the tiles.
 KEPT_COLUMNS = ("site_id", "role", "category", "type", "max_distance_km")
 
@@ -93,17 +98,15 @@ class PlanRead:
     inventory: Inventory  # resources: the planning columns, checked; no properties
     where: TableParts  # where each resources row lives
     small: dict[str, _Table]  # the other tables as read (for the tasks' checks)
-    ids: pa.Array  # the raw resource_id of every resources row
     props: PropertyIndex | None  # properties' rows by resource (None: no properties table)
 
 
 @dataclass(frozen=True)
 class Slice:
-    """One task's rows: its resources' raw ids and global rows (ascending), and its property rows'."""
+    """One task's rows: its resources' global rows (ascending), and its property rows' (``None``: no
+    properties table). Row numbers only, 4 bytes a row (int32 below 2^31 rows)."""
 
-    ids: pa.Array
     rows: np.ndarray
-    prop_ids: pa.Array | None = None
     prop_rows: np.ndarray | None = None
 
 
@@ -135,7 +138,6 @@ def read_plan_inventory(path: str | Path) -> PlanRead | None:
     tab = pa.concat_tables(pieces, promote_options="permissive")
     del pieces
     tables["resources"] = _table(tab, "resources", where.folder, problems)
-    raw_ids = tab.column(id_column).combine_chunks()
     del tab
     try:
         inv = _validate(tables, params, str(p), problems)
@@ -150,9 +152,9 @@ def read_plan_inventory(path: str | Path) -> PlanRead | None:
     _give_back_freed_memory()
     log.info("out of core: read %d resources x %d columns of %d part files on the client%s",
              len(inv.resources), len(columns), len(parts),
-             f", and the resource_id of {len(props.raw_ids)} property rows" if props is not None else "")
+             f", and the resource_id of {props.rows} property rows" if props is not None else "")
     # the tables as read are for a what-if's rebuild, which a cluster match never does: not kept
-    return PlanRead(replace(inv, tables={}), where, small, raw_ids, props)
+    return PlanRead(replace(inv, tables={}), where, small, props)
 
 
 def lean_plan_columns(resources: pd.DataFrame) -> pd.DataFrame:
@@ -197,12 +199,11 @@ def read_slice(where: TableParts, props_where: TableParts | None, part: Slice, s
 
     problems = _Problems()
     tables = dict(small)
-    t = _table(read_rows_by_id(where, part.ids, part.rows), "resources", where.folder, problems)
+    t = _table(read_rows(where, part.rows), "resources", where.folder, problems)
     t.rows = np.asarray(part.rows, dtype=np.int64) + 1
     tables["resources"] = t
-    if props_where is not None and part.prop_ids is not None and part.prop_rows is not None:
-        pt = _table(read_rows_by_id(props_where, part.prop_ids, part.prop_rows), "properties",
-                    props_where.folder, problems)
+    if props_where is not None and part.prop_rows is not None:
+        pt = _table(read_rows(props_where, part.prop_rows), "properties", props_where.folder, problems)
         pt.rows = np.asarray(part.prop_rows, dtype=np.int64) + 1
         tables["properties"] = pt
     try:
@@ -232,11 +233,15 @@ def check_slice(base: Inventory, where: TableParts, props_where: TableParts | No
 
 def slice_of(plan: PlanRead, rows: np.ndarray) -> Slice:
     """The :class:`Slice` of the resources at ``rows`` (global positions, ascending)."""
-    ids = plan.ids.take(pa.array(rows, type=pa.int64()))
+    rows = _compact(rows)
     if plan.props is None:
-        return Slice(ids, rows)
-    prop_ids, prop_rows = plan.props.rows_of(rows)
-    return Slice(ids, rows, prop_ids, prop_rows)
+        return Slice(rows)
+    return Slice(rows, _compact(plan.props.rows_of(rows)))
+
+
+def _compact(rows: np.ndarray) -> np.ndarray:
+    """Row numbers as int32 where they fit (half the bytes sent with each task)."""
+    return rows.astype(np.int32) if len(rows) == 0 or int(rows[-1]) < 2**31 - 1 else rows.astype(np.int64)
 
 
 def _unmatched(n: int, tiles_rows: list[np.ndarray], most: int) -> list[np.ndarray]:
@@ -257,7 +262,6 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
     from flowmatch.cluster.candidate_parts import _done, part_name
     from flowmatch.cluster.match_tasks import _same, plan_cluster_tiles
     from flowmatch.cluster.scheduler import run_tasks
-    from flowmatch.cluster.tiles import WANTS_PER_TASK
     from flowmatch.errors import FlowmatchError
     from flowmatch.matching.search import check_match_params
 
@@ -276,16 +280,17 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
     except OSError as exc:
         raise FlowmatchError(f"{out}: cannot create the candidates folder ({exc.strerror}); "
                              "write to a folder you can write to (`-o`).") from None
-    tiles = plan_cluster_tiles(client, inv, tile_deg, wants_per_task or WANTS_PER_TASK)
+    tiles = plan_cluster_tiles(client, inv, tile_deg, wants_per_task or WANTS_PER_TASK_OUT_OF_CORE)
     if not tiles:  # nothing can pair: one task on no rows writes the empty table
         tiles_rows = [np.zeros(0, dtype=np.int64)]
     else:
-        tiles_rows = [t.rows for t in tiles]
+        tiles_rows = [_compact(t.rows) for t in tiles]
+    del tiles
     base = replace(inv, resources=inv.resources.iloc[:0], properties=inv.properties.iloc[:0], tables={})
     shared = client.submit(_same, base, pure=False)  # a task: recomputed if its worker dies
     # the small tables (sites: 1.25 million rows at 10^7 resources) go to each worker once, not per task
     tables = client.submit(_same, small, pure=False)
-    rest = _unmatched(len(inv.resources), tiles_rows, wants_per_task or WANTS_PER_TASK)
+    rest = _unmatched(len(inv.resources), tiles_rows, wants_per_task or WANTS_PER_TASK_OUT_OF_CORE)
     # each task's arguments (its ids, rows and property rows) are built as it is submitted, a few
     # tasks ahead of the workers (run_tasks), so the client never holds them all
     if rest:

@@ -4,9 +4,10 @@ An out-of-core ``match --scheduler`` (:mod:`flowmatch.cluster.out_of_core`)
 numbers a table's rows through its part files in name order, as the whole read
 does (:func:`flowmatch.inputs.readers._read_parquet_parts`). :class:`TableParts`
 turns a problem found at such a global row into one naming the part file and
-its row there; :func:`read_rows_by_id` is a task's read of its own rows: a
-pyarrow filter on the id column, part by part in name order, so the rows come
-back in the table's order.
+its row there; :func:`read_rows` is a task's read of its own rows by global
+position: each part holding some of them, in name order, and those rows taken,
+so the rows come back in the table's order. A task's arguments are then its
+row numbers only (4 bytes a row), not its ids.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 
 from flowmatch.errors import FlowmatchError, InputProblem
 
-__all__ = ["TableParts", "table_parts", "read_rows_by_id", "read_column"]
+__all__ = ["TableParts", "table_parts", "read_rows", "read_column"]
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,23 @@ def table_parts(folder: str, parts: list[str], pieces: list[pa.Table], id_column
     return TableParts(folder, tuple(parts), starts, id_column)
 
 
-def read_rows_by_id(where: TableParts, ids: pa.Array, rows: np.ndarray) -> pa.Table:
-    """All columns of the rows whose raw id is one of ``ids``: the rows at global positions ``rows``
-    (ascending), in the table's order. Only the parts holding some of ``rows`` are read."""
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
+def read_rows(where: TableParts, rows: np.ndarray) -> pa.Table:
+    """All columns of the rows at global positions ``rows`` (ascending), in the table's order: each
+    part holding some of them read and those rows taken. Only those parts are read."""
     rows = np.asarray(rows, dtype=np.int64)
-    k = np.unique(np.searchsorted(where.starts, rows, side="right") - 1)
-    schema = pq.read_schema(where.parts[0])
-    if len(k) == 0:
-        return schema.empty_table()
-    wanted = pc.field(where.id_column).isin(ids)
-    pieces = [ds.dataset(where.parts[i], format="parquet").to_table(filter=wanted) for i in k]
-    tab = pa.concat_tables(pieces, promote_options="permissive")
-    if tab.num_rows != len(rows):
-        raise FlowmatchError(f"{where.folder}: {tab.num_rows} rows read where the plan found {len(rows)}; "
-                             "the files changed while matching. Run the command again.")
-    return tab
+    if len(rows) == 0:
+        return pq.read_schema(where.parts[0]).empty_table()
+    bounds = np.searchsorted(rows, where.starts)  # rows[bounds[k]:bounds[k + 1]] lie in part k
+    pieces = []
+    for k in range(len(where.parts)):
+        a, b = int(bounds[k]), int(bounds[k + 1])
+        if a == b:
+            continue
+        tab = pq.read_table(where.parts[k])
+        if tab.num_rows != int(where.starts[k + 1] - where.starts[k]):
+            raise FlowmatchError(f"{where.parts[k]}: {tab.num_rows} rows where the plan read "
+                                 f"{int(where.starts[k + 1] - where.starts[k])}; the files changed while "
+                                 "matching. Run the command again.")
+        pieces.append(tab.take(pa.array(rows[a:b] - where.starts[k])))
+        del tab
+    return pa.concat_tables(pieces, promote_options="permissive")

@@ -6,7 +6,7 @@ the client reads only the ``resource_id`` column of ``properties`` (a pyarrow
 whole read does (an empty id, or a resource not in the resources table, is an
 error naming the part file, its row and the column) and learns which rows
 belong to which resource (:class:`PropertyIndex`). A task then reads all the
-columns of its resources' property rows (:func:`flowmatch.cluster.part_files.read_rows_by_id`)
+columns of its resources' property rows (:func:`flowmatch.cluster.part_files.read_rows`)
 and validates them with its resources, in the table's order: the whole read's
 rows, so the candidates are the single-process ones. The checks the whole read
 makes on properties are per row or per resource (values, min above max, a
@@ -32,24 +32,23 @@ __all__ = ["PropertyIndex", "property_files", "read_property_index"]
 
 @dataclass(frozen=True)
 class PropertyIndex:
-    """Which property rows belong to which resource, and the raw id of each row."""
+    """Which property rows belong to which resource."""
 
     where: TableParts
-    raw_ids: pa.Array  # resource_id as written, per property row
+    rows: int  # property rows in all
     order: np.ndarray  # property rows sorted by their resource's position (stable)
     sorted_pos: np.ndarray  # the resource position of each row of ``order``
 
-    def rows_of(self, resource_rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-        """The distinct raw ids and the global property rows (ascending) of the resources at ``resource_rows``."""
+    def rows_of(self, resource_rows: np.ndarray) -> np.ndarray:
+        """The global property rows (ascending) of the resources at ``resource_rows``."""
         r = np.asarray(resource_rows, dtype=self.sorted_pos.dtype)
         lo = np.searchsorted(self.sorted_pos, r, side="left")
         hi = np.searchsorted(self.sorted_pos, r, side="right")
         n = hi - lo
         if n.sum() == 0:
-            return self.raw_ids[:0], np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=self.order.dtype)
         starts = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-        rows = np.sort(self.order[starts + np.arange(int(n.sum()))].astype(np.int64))
-        return pc.unique(self.raw_ids.take(pa.array(rows))), rows
+        return np.sort(self.order[starts + np.arange(int(n.sum()))])
 
 
 def property_files(path: Path) -> tuple[str, list[str], str] | str | None:
@@ -109,4 +108,4 @@ def read_property_index(label: str, parts: list[str], id_column: str, resource_i
     pos = pc.fill_null(pc.index_in(ids, value_set=known), -1).to_numpy(zero_copy_only=False)
     pos = np.asarray(pos, dtype=np.int32 if len(known) < 2**31 - 1 else np.int64)
     order = np.argsort(pos, kind="stable").astype(np.int32 if len(pos) < 2**31 - 1 else np.int64)
-    return PropertyIndex(where, raw, order, pos[order])
+    return PropertyIndex(where, len(pos), order, pos[order])
