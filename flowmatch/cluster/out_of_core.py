@@ -7,9 +7,9 @@ a pyarrow ``columns=`` projection of each part), validates those with the
 ordinary checks (:func:`flowmatch.inputs.inventory._validate`: ids, sites,
 keys, units and quantities) and plans the tasks
 (:mod:`flowmatch.cluster.tiles`). Each task then reads all the columns of its
-own rows (its wants and halo haves) with a pyarrow dataset filter on
-``resource_id``, in inventory order, and runs the same validation and
-normalisation on that slice: the rows are those the whole read gives, so the
+own rows (its wants and halo haves), given by their row numbers
+(:func:`flowmatch.cluster.part_files.read_rows`), in inventory order, and runs
+the same validation and normalisation on that slice: the rows are those the whole read gives, so the
 candidates are the single-process ones. The rows in no task (haves out of every
 halo, wants nothing can serve) are read and checked by tasks of their own, so a
 bad cell anywhere is an error, as in a whole read; it is reported with its part
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from flowmatch.inputs.inventory import Inventory
     from flowmatch.inputs.problems import _Table
 
-__all__ = ["PLAN_COLUMNS", "KEPT_COLUMNS", "lean_plan_columns", "ResourceParts", "PlanRead", "Slice", "read_plan_inventory", "read_slice",
+__all__ = ["PLAN_COLUMNS", "KEPT_COLUMNS", "WANTS_PER_TASK_OUT_OF_CORE", "lean_plan_columns", "ResourceParts",
+           "PlanRead", "Slice", "read_plan_inventory", "read_slice",
            "slice_of", "check_slice", "write_parts_out_of_core"]
 
 log = logging.getLogger(__name__)
