@@ -40,12 +40,13 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["want_id", "rank", "have_id"]).reset_index(drop=True)
 
 
-def _broken_copy(src: Path, dst: Path, part: int, row: int, column: str, value) -> Path:
-    """``src`` copied to ``dst`` with one cell of resources part ``part`` (0-based ``row``) changed."""
+def _broken_copy(src: Path, dst: Path, part: int, row: int, column: str, value,
+                 table: str = "resources") -> Path:
+    """``src`` copied to ``dst`` with one cell of ``table``'s part ``part`` (0-based ``row``) changed."""
     import shutil
 
     shutil.copytree(src, dst)
-    path = dst / "resources.parquet" / f"part-{part:05d}.parquet"
+    path = dst / f"{table}.parquet" / f"part-{part:05d}.parquet"
     df = pd.read_parquet(path)
     df.loc[row, column] = value
     df.to_parquet(path, index=False)
@@ -56,23 +57,40 @@ def test_a_slice_is_the_whole_reads_rows(parted, whole):
     """Each tile's rows, read and normalised alone, are the whole read's rows, every column."""
     from dataclasses import replace
 
-    from flowmatch.cluster.out_of_core import read_plan_inventory, read_resource_slice
+    from flowmatch.cluster.out_of_core import read_plan_inventory, read_slice, slice_of
     from flowmatch.cluster.tiles import plan_tiles
 
     got = read_plan_inventory(parted)
-    assert got is not None
-    inv, where, small, ids = got
-    assert len(where.parts) == 3 and inv.tables == {}
+    assert got is not None and got.props is not None
+    inv, where, small = got.inventory, got.where, got.small
+    assert len(where.parts) == 3 and inv.tables == {} and len(got.props.where.parts) == 3
+    assert len(inv.properties) == 0 and got.props.rows == len(whole.properties)
     tiles = plan_tiles(inv, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK)
     assert len(tiles) > 10
     base = replace(inv, tables={})
+    whole_prop_ids = whole.properties["resource_id"].astype(str)
     for t in [tiles[0], tiles[len(tiles) // 2], tiles[-1]]:
         rows = t.rows
-        got_rows = read_resource_slice(where, ids.take(rows), rows, small, base)
+        got_rows, got_props = read_slice(where, got.props.where, slice_of(got, rows), small, base)
         pd.testing.assert_frame_equal(got_rows, whole.resources.iloc[rows].reset_index(drop=True))
-    # the planning columns give the whole read's ids, sites, roles, types and reach
-    for c in ("resource_id", "site_id", "role", "type", "category", "max_distance_km", "quantity"):
-        pd.testing.assert_series_equal(inv.resources[c], whole.resources[c])
+        mine = whole.properties[whole_prop_ids.isin(whole.resources["resource_id"].iloc[rows].astype(str))]
+        assert len(mine) > 0
+        pd.testing.assert_frame_equal(got_props, mine.reset_index(drop=True))
+    # the client keeps the whole read's sites, roles, types and reach, compactly (categoricals) ...
+    assert list(inv.resources.columns) == ["site_id", "role", "category", "type", "max_distance_km"]
+    for c in inv.resources.columns:
+        kept = inv.resources[c]
+        if c != "max_distance_km":
+            assert isinstance(kept.dtype, pd.CategoricalDtype)
+            kept = kept.astype(whole.resources[c].dtype)
+        pd.testing.assert_series_equal(kept, whole.resources[c])
+    assert inv.resources.memory_usage(deep=True).sum() < whole.resources.memory_usage(deep=True).sum() / 5
+    # ... and plans the same tiles from them
+    for deg in (TILE_DEG, 8.0):
+        lean = plan_tiles(inv, tile_deg=deg, wants_per_task=WANTS_PER_TASK)
+        full = plan_tiles(whole, tile_deg=deg, wants_per_task=WANTS_PER_TASK)
+        assert [t.rows.tolist() for t in lean] == [t.rows.tolist() for t in full]
+        assert [t.want_types for t in lean] == [t.want_types for t in full]
 
 
 def test_out_of_core_candidates_are_the_single_process_ones(client, parted, whole, tmp_path, monkeypatch):
@@ -114,6 +132,10 @@ def test_out_of_core_candidates_are_the_single_process_ones(client, parted, whol
         assert columns is not None and columns != "dataset" and set(columns) < full
         assert set(columns) == set(PLAN_COLUMNS) & full
         assert {"months", "cost", "co2", "route"}.isdisjoint(columns)
+    on_properties = [(s, c) for s, c in reads if "properties.parquet" in s]
+    assert len(on_properties) == 3  # each part once, its resource_id only
+    assert all(columns == ["resource_id"] for _source, columns in on_properties)
+    assert not any(c == "dataset" for _s, c in reads)  # no scan of a whole table on the client
     single = match(whole)
     out = read_candidates(tmp_path / "candidates.parquet")
     assert len(single) > 1000 and parts.rows == len(single)
@@ -175,7 +197,7 @@ def test_a_bad_cell_in_a_row_of_no_task_is_still_found(client, parted, tmp_path)
 
     got = read_plan_inventory(parted)
     assert got is not None
-    inv, where, _small, _ids = got
+    inv, where = got.inventory, got.where
     seen = np.zeros(len(inv.resources), dtype=bool)
     for t in plan_tiles(inv, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK):
         seen[t.rows] = True
@@ -187,3 +209,35 @@ def test_a_bad_cell_in_a_row_of_no_task_is_still_found(client, parted, tmp_path)
                                 wants_per_task=WANTS_PER_TASK)
     bad = [p for p in err.value.problems if p.column == "months"]
     assert [(p.file, p.row) for p in bad] == [(str(part), lone - int(where.starts[k]) + 1)]
+
+
+def test_a_property_of_an_unknown_resource_names_its_part_and_row(parted, tmp_path):
+    """The client checks properties' resource_id (all it reads of properties) as the whole read does."""
+    from flowmatch.cluster.out_of_core import read_plan_inventory
+    from flowmatch.inputs.inventory import read_inventory
+
+    part = _broken_copy(parted, tmp_path / "inv", 1, 4, "resource_id", "R-NOWHERE", table="properties")
+    with pytest.raises(InventoryError) as err:
+        read_plan_inventory(tmp_path / "inv")
+    bad = [p for p in err.value.problems if p.column == "resource_id"]
+    assert [(p.file, p.row) for p in bad] == [(str(part), 5)]
+    with pytest.raises(InventoryError) as whole_err:
+        read_inventory(tmp_path / "inv")
+    assert [p.message for p in whole_err.value.problems if p.column == "resource_id"] == [bad[0].message]
+    assert "R-NOWHERE" in bad[0].message
+
+
+def test_a_bad_property_a_task_reads_names_its_part_and_row(client, parted, tmp_path):
+    """A property row's other columns are checked by the task holding its resource (min above max)."""
+    from flowmatch.cluster.out_of_core import write_parts_out_of_core
+
+    df = pd.read_parquet(parted / "properties.parquet" / "part-00002.parquet")
+    row = int(np.flatnonzero(df["max"].notna().to_numpy())[3])
+    part = _broken_copy(parted, tmp_path / "inv", 2, row, "min", float(df["max"].iloc[row]) + 1.0,
+                        table="properties")
+    with pytest.raises(InventoryError) as err:
+        write_parts_out_of_core(client, tmp_path / "inv", tmp_path / "c", tile_deg=TILE_DEG,
+                                wants_per_task=WANTS_PER_TASK)
+    bad = [p for p in err.value.problems if p.column == "min"]
+    assert [(p.file, p.row) for p in bad] == [(str(part), row + 1)]
+    assert "greater than max" in bad[0].message

@@ -114,12 +114,14 @@ def write_parts_on_cluster(client: Any, inventory: Inventory, folder: str | Path
     shared = client.submit(_same, base, pure=False)  # a task: recomputed if its worker dies
     res, props = inventory.resources, inventory.properties
     prop_ids = props["resource_id"].astype(str)
-    args = []
-    for i, t in enumerate(tiles):
-        part = res.iloc[t.rows]
-        args.append((shared, part, props[prop_ids.isin(part["resource_id"].astype(str))], top_k, min_score,
-                     False, str(folder / part_name(i))))
-    summaries = run_tasks(client, match_to_part, args, progress=progress, desc="matching tiles")
+
+    def task(i: int, rows: Any) -> tuple:  # built as it is submitted (run_tasks), not all at once
+        part = res.iloc[rows]
+        return (shared, part, props[prop_ids.isin(part["resource_id"].astype(str))], top_k, min_score,
+                False, str(folder / part_name(i)))
+
+    summaries = run_tasks(client, match_to_part, (task(i, t.rows) for i, t in enumerate(tiles)),
+                          progress=progress, desc="matching tiles", total=len(tiles))
     shared.release()
     return _done(summaries, folder)
 

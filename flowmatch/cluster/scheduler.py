@@ -5,6 +5,8 @@ single-threaded worker processes on this machine; ``tcp://HOST:PORT`` (or
 ``tls://``) joins a running scheduler, whatever deployed it (dask-ssh,
 dask-jobqueue, Kubernetes: ``docs/scale-out.md``). :func:`connect` is a context
 manager that yields the :class:`distributed.Client` and closes what it started.
+:func:`run_tasks` runs a function over arguments built as tasks are submitted,
+a bounded window of them in flight.
 
 Each worker gets a share of its machine's cores for the Numba kernels (workers
 x threads <= cores): :class:`WorkerThreads` records the share in the worker's
@@ -19,20 +21,23 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from typing import Any
 
 from flowmatch.errors import ClusterError
 
 __all__ = ["SchedulerSpec", "parse_scheduler", "parse_memory_limit", "connect", "run_tasks",
-           "worker_threads", "host_of", "CONNECT_TIMEOUT_S", "THREADS_ENV"]
+           "worker_threads", "host_of", "CONNECT_TIMEOUT_S", "THREADS_ENV", "TASKS_IN_FLIGHT_PER_WORKER"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds to wait for a remote scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT_S = 10.0
 THREADS_ENV = "FLOWMATCH_WORKER_THREADS"
+#: Tasks :func:`run_tasks` keeps submitted per worker: one running, one waiting (so no worker idles
+#: while the client builds the next task's arguments), and no more held on the client.
+TASKS_IN_FLIGHT_PER_WORKER = 2
 _FIX = ("Give --scheduler local (one worker per core), local:N (N worker processes here) or "
         "tcp://HOST:PORT (a running Dask scheduler).")
 
@@ -180,29 +185,51 @@ def connect(spec: str | SchedulerSpec, memory_limit: str | None = None,
         yield client
 
 
-def run_tasks(client: Any, fn: Callable[..., Any], args: Sequence[tuple], progress: bool = False,
-              desc: str = "tasks", pure: bool = False, errors: str = "raise") -> list[Any]:
+def run_tasks(client: Any, fn: Callable[..., Any], args: Iterable[tuple], progress: bool = False,
+              desc: str = "tasks", pure: bool = False, errors: str = "raise", total: int | None = None,
+              window: int | None = None) -> list[Any]:
     """``fn(*a)`` for each ``a`` of ``args`` on the cluster; results in the order of ``args``.
 
-    A task whose worker dies is run again elsewhere by Dask (up to its
-    ``allowed-failures``); ``progress`` shows a tqdm bar as tasks complete.
-    With ``errors="return"`` a task that fails for good (its workers kept
+    At most ``window`` tasks are in flight (default :data:`TASKS_IN_FLIGHT_PER_WORKER`
+    per worker): the next ``a`` is taken from ``args`` (a list, or a generator
+    building each task's arguments) only as a task finishes, so the client never
+    holds every task's arguments at once. A task whose worker dies is run again
+    elsewhere by Dask (up to its ``allowed-failures``); ``progress`` shows a tqdm
+    bar as tasks complete (``total`` tasks; by default ``len(args)`` when it has
+    one). With ``errors="return"`` a task that fails for good (its workers kept
     dying: ``KilledWorker``) gives its exception in its place instead of raising.
     """
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    futures = [client.submit(fn, *a, pure=pure) for a in args]
-    where = {f.key: i for i, f in enumerate(futures)}
-    out: list[Any] = [None] * len(futures)
-    with tqdm(total=len(futures), desc=desc, unit="task", disable=not progress, leave=False) as bar:
-        for fut in as_completed(futures):
+    if total is None and isinstance(args, Sized):
+        total = len(args)
+    if window is None:
+        window = TASKS_IN_FLIGHT_PER_WORKER * max(1, len(client.nthreads()))
+    todo = enumerate(args)
+    where: dict[str, list[int]] = {}
+    out: dict[int, Any] = {}
+    running = as_completed()
+
+    def submit_next() -> None:
+        nxt = next(todo, None)
+        if nxt is not None:
+            fut = client.submit(fn, *nxt[1], pure=pure)
+            where.setdefault(fut.key, []).append(nxt[0])
+            running.add(fut)
+
+    for _ in range(max(1, window)):
+        submit_next()
+    with tqdm(total=total, desc=desc, unit="task", disable=not progress, leave=False) as bar:
+        for fut in running:
+            i = where[fut.key].pop(0)
             try:
-                out[where[fut.key]] = fut.result()
+                out[i] = fut.result()
             except Exception as exc:
                 if errors != "return":
                     raise
-                out[where[fut.key]] = exc
+                out[i] = exc
             fut.release()
             bar.update(1)
-    return out
+            submit_next()
+    return [out[i] for i in range(len(out))]

@@ -30,7 +30,10 @@ of sectors, provinces and resource templates, never over rows. The same
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,17 +57,21 @@ from flowmatch.inputs.synth_world import (
 )
 from flowmatch.inputs.units import to_base_factor, unit_factor_per_unit
 
-__all__ = ["synth", "synth_tables"]
+__all__ = ["synth", "synth_tables", "part_sites", "WHOLE_MAX"]
 
 log = logging.getLogger(__name__)
+
+#: The most resources ``synth`` generates as one table; above it, with ``partitions`` > 1, each
+#: part is generated and written in turn (other rows than one table would give: see :func:`synth`).
+WHOLE_MAX = 2_000_000
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    """``prefix`` + zero-padded 0..n-1 as an object array of str, without a Python loop."""
-    a = np.arange(n, dtype=np.int64)
+def _ids(prefix: str, n: int, width: int, start: int = 0) -> np.ndarray:
+    """``prefix`` + zero-padded start..start+n-1 as an object array of str, without a Python loop."""
+    a = np.arange(start, start + n, dtype=np.int64)
     digits = (a[:, None] // (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))) % 10
     buf = np.empty((n, len(prefix) + width), dtype=np.uint8)
     buf[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
@@ -108,12 +115,36 @@ def synth_tables(n_resources: int, seed: int = 0) -> dict[str, pd.DataFrame]:
     ParamsError
         When ``n_resources`` is below 1 or ``seed`` is negative.
     """
+    n = _check_counts(n_resources, seed)
+    rng = np.random.default_rng(int(seed))
+    world = _world(rng, n)
+    resources, properties = _block(rng, world, np.repeat(np.arange(len(world.site_ids)), world.sizes), 0)
+    return {"sites": world.sites, "resources": resources, "properties": properties}
+
+
+def _check_counts(n_resources: int, seed: int) -> int:
     n = int(n_resources)
     if n < 1:
         raise ParamsError(f"synth: --resources must be at least 1, not {n_resources}.")
     if int(seed) < 0:
         raise ParamsError(f"synth: --seed must be 0 or more, not {seed}.")
-    rng = np.random.default_rng(int(seed))
+    return n
+
+
+@dataclass(frozen=True)
+class _World:
+    """The parks and sites of a synthetic country, and how many resources each site has."""
+
+    n: int  # resources in all
+    tpl: _Templates
+    sites: pd.DataFrame
+    site_ids: np.ndarray
+    site_sector: np.ndarray
+    sizes: np.ndarray  # resources per site (they sum to n)
+
+
+def _world(rng: np.random.Generator, n: int) -> _World:
+    """Parks, sites and resources per site: the draws before any resource's own."""
     tpl = _templates()
     n_sectors = len(SECTORS)
     sector_w = np.array([s.weight for s in SECTORS])
@@ -154,9 +185,17 @@ def synth_tables(n_resources: int, seed: int = 0) -> dict[str, pd.DataFrame]:
         "lon": np.round(site_lon, 5),
     })
 
+    return _World(n, tpl, sites, site_ids, site_sector, _sizes(rng, n, n_sites, 0.7))
+
+
+def _block(rng: np.random.Generator, world: _World, res_site: np.ndarray, first: int
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The resources of the sites ``res_site`` (one entry a resource, grouped by site), numbered from
+    ``first``, and their properties."""
+    n = len(res_site)
+    tpl, site_ids = world.tpl, world.site_ids
     # resources: a site, then a template of the site's sector
-    res_site = np.repeat(np.arange(n_sites), _sizes(rng, n, n_sites, 0.7))
-    res_sector = site_sector[res_site]
+    res_sector = world.site_sector[res_site]
     ti = np.searchsorted(tpl.cdf, res_sector + rng.random(n), side="right")
     ti = np.minimum(ti, np.searchsorted(tpl.cdf, res_sector + 1.0, side="left"))
     have = tpl.have[ti]
@@ -204,7 +243,7 @@ def synth_tables(n_resources: int, seed: int = 0) -> dict[str, pd.DataFrame]:
         np.where(cat == 1, "discharge", "dissipated"))).astype(object)
     byproduct = have & (cat == 0) & ~haz & (rng.random(n) < 0.05)
 
-    res_ids = _ids("R", n, max(7, len(str(n))))
+    res_ids = _ids("R", n, max(7, len(str(world.n))), first)
     resources = pd.DataFrame({
         "resource_id": res_ids,
         "site_id": site_ids[res_site],
@@ -221,8 +260,7 @@ def synth_tables(n_resources: int, seed: int = 0) -> dict[str, pd.DataFrame]:
         "route": route,
         "byproduct": byproduct,
     })
-    properties = _properties(rng, res_ids, ti, tpl, have, cat)
-    return {"sites": sites, "resources": resources, "properties": properties}
+    return resources, _properties(rng, res_ids, ti, tpl, have, cat)
 
 
 def _properties(rng: np.random.Generator, res_ids: np.ndarray, ti: np.ndarray, tpl: _Templates,
@@ -307,7 +345,14 @@ def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
         Above 1 (Parquet only), ``resources`` and ``properties`` are written as
         partitioned datasets: folders ``resources.parquet/`` and
         ``properties.parquet/`` of that many part files (by resource), which
-        every flowmatch reader takes like one file.
+        every flowmatch reader takes like one file. Above :data:`WHOLE_MAX`
+        resources each part is generated and written in turn, never the whole
+        table in memory (10^7 resources and more): the sites and each site's
+        count of resources are those of the whole table, but each part's
+        resources come from a random stream of their own, so the rows differ
+        from what one table of that size would hold (still the same for the
+        same seed and partitions). Up to :data:`WHOLE_MAX` the files hold
+        exactly the rows of :func:`synth_tables`.
 
     Returns
     -------
@@ -335,6 +380,8 @@ def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
     if clash:
         raise FlowmatchError(f"{clash[0]} already exists: the folder would hold both formats. "
                              "Write to another folder or remove the old tables.")
+    if partitions > 1 and int(n_resources) > WHOLE_MAX:
+        return _synth_by_part(_check_counts(n_resources, seed), int(seed), folder, partitions)
     tables = synth_tables(n_resources, seed)
     for name, df in tables.items():
         if partitions > 1 and name in ("resources", "properties"):
@@ -349,17 +396,26 @@ def synth(n_resources: int, seed: int = 0, out: str | Path | None = None,
 def _write_parts(df: pd.DataFrame, path: Path, k: int, ids: pd.Series) -> Path:
     """``df`` as the folder ``path`` of ``k`` Parquet part files split by resource (in resource order),
     written beside it and swapped in whole (any earlier file or folder there is replaced)."""
+    part_of = pd.Series(np.arange(len(ids)) * k // max(1, len(ids)), index=ids.to_numpy())
+    which = part_of.reindex(df["resource_id"].to_numpy()).to_numpy()
+    with _parts_folder(path) as tmp:
+        for i in range(k):
+            df[which == i].to_parquet(tmp / f"part-{i:05d}.parquet", index=False)
+    return path
+
+
+@contextlib.contextmanager
+def _parts_folder(path: Path) -> Iterator[Path]:
+    """A temporary folder beside ``path`` to write part files in, swapped in whole for ``path`` when
+    the block ends without an error (any earlier file or folder there is replaced); removed if not."""
     import os
     import shutil
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    part_of = pd.Series(np.arange(len(ids)) * k // max(1, len(ids)), index=ids.to_numpy())
-    which = part_of.reindex(df["resource_id"].to_numpy()).to_numpy()
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        for i in range(k):
-            df[which == i].to_parquet(tmp / f"part-{i:05d}.parquet", index=False)
+        yield tmp
         old = None
         if path.exists():
             old = path.parent / f".{path.name}.old-{os.getpid()}"
@@ -372,4 +428,37 @@ def _write_parts(df: pd.DataFrame, path: Path, k: int, ids: pd.Series) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    return path
+
+
+def part_sites(sizes: np.ndarray, k: int) -> np.ndarray:
+    """The first site of each of ``k`` parts of about equal resource counts, and the end (``k + 1``
+    entries): part ``i`` holds the sites ``[out[i], out[i + 1])`` (a part may hold none)."""
+    ends = np.cumsum(sizes)
+    cut = np.searchsorted(ends, np.arange(1, k) * (ends[-1] / k), side="right")
+    return np.concatenate([[0], cut, [len(sizes)]]).astype(np.int64)
+
+
+def _synth_by_part(n: int, seed: int, folder: Path, k: int) -> Path:
+    """``synth`` above :data:`WHOLE_MAX` resources in ``k`` parts: the sites (and each site's count of
+    resources) as for the whole table, then each part's resources and properties generated and
+    written in turn from a random stream of its own, so only one part is ever in memory."""
+    rng = np.random.default_rng(seed)
+    world = _world(rng, n)
+    bounds = part_sites(world.sizes, k)
+    first = np.concatenate([[0], np.cumsum(world.sizes)])
+    with _parts_folder(folder / "resources.parquet") as res_tmp, \
+            _parts_folder(folder / "properties.parquet") as prop_tmp:
+        for i in range(k):
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            if a == b:
+                continue
+            res_site = np.repeat(np.arange(a, b), world.sizes[a:b])
+            part_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+            resources, properties = _block(part_rng, world, res_site, int(first[a]))
+            resources.to_parquet(res_tmp / f"part-{i:05d}.parquet", index=False)
+            properties.to_parquet(prop_tmp / f"part-{i:05d}.parquet", index=False)
+            log.info("part %d of %d: %d resources", i + 1, k, len(resources))
+            del resources, properties
+    write_table(world.sites, folder / "sites.parquet")
+    log.info("wrote %d resources at %d sites to %s, part by part", n, len(world.sites), folder)
+    return folder
