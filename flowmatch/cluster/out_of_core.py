@@ -35,9 +35,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from flowmatch.cluster.part_files import TableParts, read_column, read_rows, table_parts
+from flowmatch.cluster.part_files import (
+    TableParts,
+    part_columns,
+    read_column,
+    read_rows,
+    table_parts,
+)
 from flowmatch.cluster.property_slices import PropertyIndex, property_files, read_property_index
 from flowmatch.errors import InventoryError
 
@@ -79,16 +84,10 @@ def _slice_plan(path: Path) -> tuple[list[Path], list[str], str] | str:
     if stems.count("resources") > 1:
         return "resources is given twice"
     parts = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".parquet" and not p.name.startswith("."))
-    try:
-        names = [pq.read_schema(p).names for p in parts]
-    except Exception:  # noqa: BLE001 - the whole read reports an unreadable part
-        return "a part file cannot be read"
-    if not parts or any(n != names[0] for n in names):
-        return "the part files differ in columns"
-    norm = [str(n).strip().lower() for n in names[0]]
-    if len(set(norm)) != len(norm) or "resource_id" not in norm:
-        return "the resources columns repeat or lack resource_id"
-    raw = {nm: r for nm, r in zip(norm, names[0], strict=True)}
+    names = part_columns(parts, "resources")
+    if isinstance(names, str):
+        return names
+    raw = {str(n).strip().lower(): n for n in names}
     return parts, [raw[c] for c in PLAN_COLUMNS if c in raw], raw["resource_id"]
 
 

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from flowmatch.errors import FlowmatchError, InputProblem
 
-__all__ = ["TableParts", "table_parts", "read_rows", "read_column"]
+__all__ = ["TableParts", "table_parts", "read_rows", "read_column", "part_columns"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,21 @@ class TableParts:
                 p = replace(p, file=self.parts[k], row=int(p.row - self.starts[k]))
             out.append(p)
         return out
+
+
+def part_columns(parts: list, table: str) -> list[str] | str:
+    """The columns (as written) every one of ``parts`` has, with a ``resource_id`` among them;
+    or why the parts cannot be read in slices (the whole read then says what is wrong)."""
+    try:
+        names = [pq.read_schema(x).names for x in parts]
+    except Exception:  # noqa: BLE001 - the whole read reports an unreadable part
+        return f"a {table} part file cannot be read"
+    if not parts or any(n != names[0] for n in names):
+        return f"the {table} part files differ in columns"
+    norm = [str(n).strip().lower() for n in names[0]]
+    if len(set(norm)) != len(norm) or "resource_id" not in norm:
+        return f"the {table} columns repeat or lack resource_id"
+    return list(names[0])
 
 
 def read_column(part: str, columns: list[str] | None) -> pa.Table:

@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from flowmatch.cluster.part_files import TableParts, read_column, table_parts
+from flowmatch.cluster.part_files import TableParts, part_columns, read_column, table_parts
 from flowmatch.errors import InventoryError
 
 __all__ = ["PropertyIndex", "property_files", "read_property_index"]
@@ -67,16 +66,11 @@ def property_files(path: Path) -> tuple[str, list[str], str] | str | None:
         parts = sorted(x for x in p.iterdir() if x.suffix.lower() == ".parquet" and not x.name.startswith("."))
     else:
         parts = [p]
-    try:
-        names = [pq.read_schema(x).names for x in parts]
-    except Exception:  # noqa: BLE001 - the whole read reports an unreadable part
-        return "a properties part file cannot be read"
-    if not parts or any(n != names[0] for n in names):
-        return "the properties part files differ in columns"
-    norm = [str(n).strip().lower() for n in names[0]]
-    if len(set(norm)) != len(norm) or "resource_id" not in norm:
-        return "the properties columns repeat or lack resource_id"
-    return str(p), [str(x) for x in parts], names[0][norm.index("resource_id")]
+    names = part_columns(parts, "properties")
+    if isinstance(names, str):
+        return names
+    norm = [str(n).strip().lower() for n in names]
+    return str(p), [str(x) for x in parts], names[norm.index("resource_id")]
 
 
 def read_property_index(label: str, parts: list[str], id_column: str, resource_ids: pd.Series,
