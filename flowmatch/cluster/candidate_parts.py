@@ -77,6 +77,17 @@ class PartsSummary:
         return self.rows
 
 
+def candidates_folder(folder: str | Path) -> Path:
+    """``folder`` made (with its parents) for the candidates' part files; a clear error when it cannot be."""
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FlowmatchError(f"{out}: cannot create the candidates folder ({exc.strerror}); "
+                             "write to a folder you can write to (`-o`).") from None
+    return out
+
+
 def write_parts_on_cluster(client: Any, inventory: Inventory, folder: str | Path, top_k: int | None = None,
                            min_score: float | None = None, per_have: bool = False, progress: bool = False,
                            tile_deg: float | None = None,
@@ -90,12 +101,7 @@ def write_parts_on_cluster(client: Any, inventory: Inventory, folder: str | Path
     from flowmatch.matching.search import check_match_params
 
     check_match_params(inventory.params, top_k, min_score)  # a user's mistake before any task
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FlowmatchError(f"{folder}: cannot create the candidates folder ({exc.strerror}); "
-                             "write to a folder you can write to (`-o`).") from None
+    folder = candidates_folder(folder)
     whole = per_have or len(inventory.rules)
     tiles = []
     if not whole:

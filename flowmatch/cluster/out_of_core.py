@@ -259,10 +259,9 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
                             wants_per_task: int | None = None) -> PartsSummary | None:
     """:func:`~flowmatch.cluster.candidate_parts.write_parts_on_cluster` for the inventory at ``path``,
     the client holding only :data:`PLAN_COLUMNS` of resources; ``None`` when that does not apply."""
-    from flowmatch.cluster.candidate_parts import _done, part_name
+    from flowmatch.cluster.candidate_parts import _done, candidates_folder, part_name
     from flowmatch.cluster.match_tasks import _same, plan_cluster_tiles
     from flowmatch.cluster.scheduler import run_tasks
-    from flowmatch.errors import FlowmatchError
     from flowmatch.matching.search import check_match_params
 
     if per_have:
@@ -274,12 +273,7 @@ def write_parts_out_of_core(client: Any, path: str | Path, folder: str | Path, t
     inv, where, small = plan.inventory, plan.where, plan.small
     props_where = plan.props.where if plan.props is not None else None
     check_match_params(inv.params, top_k, min_score)
-    out = Path(folder)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FlowmatchError(f"{out}: cannot create the candidates folder ({exc.strerror}); "
-                             "write to a folder you can write to (`-o`).") from None
+    out = candidates_folder(folder)
     tiles = plan_cluster_tiles(client, inv, tile_deg, wants_per_task or WANTS_PER_TASK_OUT_OF_CORE)
     if not tiles:  # nothing can pair: one task on no rows writes the empty table
         tiles_rows = [np.zeros(0, dtype=np.int64)]
