@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
 
-from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
+from cluster_helpers import KillFirstTask  # noqa: E402
 
 from flowmatch.cli import main  # noqa: E402
 
@@ -129,20 +127,6 @@ def test_plan_folder_reads_candidates_given_as_a_folder(tmp_path, mini_dir):
     pd.testing.assert_frame_equal(read_plan_folder(plan).candidates, whole.candidates)
 
 
-class KillFirstTask(WorkerPlugin):
-    """Kill the worker process running the first task that starts after it is registered (once)."""
-
-    name = "kill-first-part-task"
-
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def transition(self, key, start, finish, **kwargs):
-        if finish == "executing" and not os.path.exists(self.marker):
-            Path(self.marker).write_text(str(os.getpid()))
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 def test_a_worker_killed_mid_run_leaves_the_same_parts(client, park, tmp_path):
     from flowmatch.cluster.candidate_parts import write_parts_on_cluster
     from flowmatch.matching.candidates import read_candidates
@@ -150,11 +134,12 @@ def test_a_worker_killed_mid_run_leaves_the_same_parts(client, park, tmp_path):
     write_parts_on_cluster(client, park, tmp_path / "a", tile_deg=2.0, wants_per_task=100)
     marker = tmp_path / "killed"
     pids = set(client.run(os.getpid).values())
-    client.register_plugin(KillFirstTask(str(marker)))
+    plugin = KillFirstTask(str(marker), name="kill-first-part-task")
+    client.register_plugin(plugin)
     try:
         write_parts_on_cluster(client, park, tmp_path / "b", tile_deg=2.0, wants_per_task=100)
     finally:
-        client.unregister_worker_plugin(KillFirstTask.name)
+        client.unregister_worker_plugin(plugin.name)
     assert int(marker.read_text()) in pids  # a worker died mid-run
     client.wait_for_workers(2, timeout=60)
     a, b = sorted(p.name for p in (tmp_path / "a").iterdir()), sorted(p.name for p in (tmp_path / "b").iterdir())

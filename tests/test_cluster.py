@@ -4,9 +4,7 @@ worker included; bad or unreachable schedulers are clear errors (flowmatch.clust
 from __future__ import annotations
 
 import os
-import signal
 import socket
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +12,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
+from cluster_helpers import KillFirstTask  # noqa: E402
 
 from flowmatch.cli import main  # noqa: E402
 from flowmatch.errors import ClusterError  # noqa: E402
@@ -160,30 +158,17 @@ def test_partitioned_match_with_top_k_and_min_score(client, park):
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b)
 
 
-class KillFirstTask(WorkerPlugin):
-    """Kill the worker process running the first task that starts after it is registered (once)."""
-
-    name = "kill-first-task"
-
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def transition(self, key, start, finish, **kwargs):
-        if finish == "executing" and not os.path.exists(self.marker):
-            Path(self.marker).write_text(str(os.getpid()))
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 def test_a_worker_killed_mid_run_costs_time_not_results(client, park, single, tmp_path):
     from flowmatch.cluster.match_tasks import match_on_cluster
 
     marker = tmp_path / "killed"
     pids = set(client.run(os.getpid).values())
-    client.register_plugin(KillFirstTask(str(marker)))
+    plugin = KillFirstTask(str(marker))
+    client.register_plugin(plugin)
     try:
         out = match_on_cluster(client, park, tile_deg=TILE_DEG, wants_per_task=WANTS_PER_TASK)
     finally:
-        client.unregister_worker_plugin(KillFirstTask.name)
+        client.unregister_worker_plugin(plugin.name)
     assert int(marker.read_text()) in pids  # a worker of the cluster died mid-run
     client.wait_for_workers(2, timeout=60)
     assert set(client.run(os.getpid).values()) != pids  # and was replaced

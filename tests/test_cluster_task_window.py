@@ -5,7 +5,6 @@ single-process candidates (flowmatch.cluster.scheduler, flowmatch.cluster.out_of
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
+from cluster_helpers import KillFirstTask  # noqa: E402
 
 
 def _mark_done(folder: str, i: int) -> int:
@@ -55,20 +54,6 @@ def test_default_window_is_per_worker(client, tmp_path):
     assert run_tasks(client, _mark_done, iter([])) == []
 
 
-class KillFirstTile(WorkerPlugin):
-    """Kill the worker process running the first matching task it sees start (once)."""
-
-    name = "kill-first-tile"
-
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def transition(self, key, start, finish, **kwargs):
-        if finish == "executing" and "match_files_to_part" in str(key) and not os.path.exists(self.marker):
-            Path(self.marker).write_text(str(os.getpid()))
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 def test_a_worker_killed_out_of_core_costs_time_not_results(client, tmp_path):
     """Tasks submitted from a generator are recomputed like any other when their worker dies."""
     from flowmatch.cluster.out_of_core import write_parts_out_of_core
@@ -79,11 +64,12 @@ def test_a_worker_killed_out_of_core_costs_time_not_results(client, tmp_path):
     inv = synth(1500, seed=5, out=tmp_path / "inv", partitions=2)
     marker = tmp_path / "killed"
     pids = set(client.run(os.getpid).values())
-    client.register_plugin(KillFirstTile(str(marker)))
+    plugin = KillFirstTask(str(marker), name="kill-first-tile", key_contains="match_files_to_part")
+    client.register_plugin(plugin)
     try:
         parts = write_parts_out_of_core(client, inv, tmp_path / "c", tile_deg=2.0, wants_per_task=100)
     finally:
-        client.unregister_worker_plugin(KillFirstTile.name)
+        client.unregister_worker_plugin(plugin.name)
     assert parts is not None and parts.parts > 4
     assert int(marker.read_text()) in pids  # a worker died mid-run
     client.wait_for_workers(2, timeout=300)  # the nanny restarts it (slow on a loaded machine)
